@@ -1,0 +1,28 @@
+//! Validated domain types. Everything here is built at the edge (from a request, an archive
+//! or a storage row) through a constructor that checks it, so the services can trust it.
+
+mod build;
+mod config;
+mod event;
+mod ids;
+mod page;
+mod policy;
+mod principal;
+mod validation;
+
+pub use crate::model::build::{
+    ApplicationKind, Build, BuildDependency, BuildHeader, BuildOrigin, BuildResource, BuildSettings,
+    Checksum, ManifestEntry, NumberFormat, Platforms, RawJson, ResourceSummary,
+};
+pub use crate::model::config::{ConfigOverride, ConfigParam, ConfigParamType, ResolvedConfigParam};
+pub use crate::model::ids::{
+    ApplicationId, BranchName, BuildId, ConfigKey, ResourceDefinitionId, ResourceName,
+    ResourceType, ResourceVersionId, VersionId, WorkspaceId,
+};
+pub use crate::model::page::{Page, PageRequest};
+pub use crate::model::policy::{
+    ActivePolicy, PolicyOverride, PolicyOverrideId, PolicySnapshot, PolicyTarget, SubjectType,
+};
+pub use crate::model::principal::Principal;
+pub use crate::model::validation::ValidationError;
+pub use crate::model::event::{AuditAction, AuditRecord, DomainEvent, OutboxRecord};

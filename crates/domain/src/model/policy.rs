@@ -1,0 +1,160 @@
+//! Active policies: which build of an application is live, globally and per user or group.
+
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::model::{ApplicationId, BranchName, BuildId, Principal, ValidationError};
+
+/// What a policy points at.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PolicyTarget {
+    /// One fixed build (4.x "fixed version").
+    Build(BuildId),
+    /// The newest build of a branch (4.x "draft").
+    LatestOnBranch(BranchName),
+}
+
+/// The global policy of an application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivePolicy {
+    /// The application.
+    pub application_id: ApplicationId,
+    /// What it points at.
+    pub target: PolicyTarget,
+    /// Who set it.
+    pub updated_by: String,
+    /// When.
+    pub updated_at: OffsetDateTime,
+}
+
+/// Kind of subject an override applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SubjectType {
+    /// One user, by username or subject.
+    User,
+    /// Everybody in a group.
+    Group,
+    /// Deprecated: stored and listed, ignored by resolution.
+    Role,
+}
+
+/// Id of a policy override.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PolicyOverrideId(Uuid);
+
+impl PolicyOverrideId {
+    /// A fresh id.
+    pub fn random() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// Wraps a parsed UUID.
+    pub const fn from_uuid(uuid: Uuid) -> Self {
+        Self(uuid)
+    }
+
+    /// The UUID inside.
+    pub const fn as_uuid(&self) -> &Uuid {
+        &self.0
+    }
+
+    /// Parses the hyphenated form.
+    ///
+    /// # Errors
+    ///
+    /// A [`ValidationError`] on `overrideId` when `raw` is not a UUID.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        Uuid::try_parse(raw).map(Self).map_err(|_| ValidationError::new("overrideId", format!("`{raw}` is not a uuid")))
+    }
+}
+
+impl std::fmt::Display for PolicyOverrideId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// A policy for one user, group or (deprecated) role that takes precedence over the
+/// global policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyOverride {
+    /// Id.
+    pub id: PolicyOverrideId,
+    /// The application.
+    pub application_id: ApplicationId,
+    /// User, group or role.
+    pub subject_type: SubjectType,
+    /// Username or subject, group name, or role name.
+    pub subject_id: String,
+    /// What it points at.
+    pub target: PolicyTarget,
+    /// Who set it.
+    pub updated_by: String,
+    /// When.
+    pub updated_at: OffsetDateTime,
+}
+
+impl PolicyOverride {
+    /// Checks the subject id.
+    ///
+    /// # Errors
+    ///
+    /// A [`ValidationError`] on `subjectId` when it is empty, too long or has control characters.
+    pub fn validate_subject(subject_id: &str) -> Result<(), ValidationError> {
+        if subject_id.trim().is_empty() || subject_id.len() > 255 || subject_id.chars().any(char::is_control) {
+            return Err(ValidationError::new("subjectId", "must be 1 to 255 characters without control characters"));
+        }
+        Ok(())
+    }
+}
+
+/// Everything resolution needs for one application, read together so that it can be
+/// cached as one value and evicted as one value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicySnapshot {
+    /// The global policy, if one is set.
+    pub global: Option<ActivePolicy>,
+    /// Every override, deprecated ROLE ones included.
+    pub overrides: Vec<PolicyOverride>,
+    /// For each branch named by the global policy or an override: its newest build, if any.
+    pub latest_by_branch: BTreeMap<BranchName, BuildId>,
+}
+
+impl PolicySnapshot {
+    /// The policy that applies to `principal`: its USER override, else the first of its
+    /// GROUP overrides (in subject order, so the choice is stable), else the global policy.
+    /// ROLE overrides are never chosen.
+    pub fn policy_for(&self, principal: &Principal) -> Option<&PolicyTarget> {
+        let user = self
+            .overrides
+            .iter()
+            .find(|candidate| candidate.subject_type == SubjectType::User && principal.is_user(&candidate.subject_id));
+        let group = || {
+            self.overrides
+                .iter()
+                .filter(|candidate| candidate.subject_type == SubjectType::Group && principal.in_group(&candidate.subject_id))
+                .min_by(|a, b| a.subject_id.cmp(&b.subject_id))
+        };
+        user.or_else(group)
+            .map(|chosen| &chosen.target)
+            .or_else(|| self.global.as_ref().map(|global| &global.target))
+    }
+
+    /// The branches the snapshot must know the newest build of.
+    pub fn branches(global: Option<&ActivePolicy>, overrides: &[PolicyOverride]) -> Vec<BranchName> {
+        let mut branches: Vec<BranchName> = global
+            .map(|policy| &policy.target)
+            .into_iter()
+            .chain(overrides.iter().map(|candidate| &candidate.target))
+            .filter_map(|target| match target {
+                PolicyTarget::LatestOnBranch(branch) => Some(branch.clone()),
+                PolicyTarget::Build(_) => None,
+            })
+            .collect();
+        branches.sort();
+        branches.dedup();
+        branches
+    }
+}

@@ -1,0 +1,58 @@
+//! Driven ports: everything the domain needs from the outside world, one file per port.
+//!
+//! Every port is `Debug + Send + Sync + 'static`, used as `Arc<dyn Port>`, and every
+//! fallible method documents its contract under `# Errors`; `port-contracts` turns those
+//! sentences into tests that every adapter, fake or real, must pass.
+
+mod app_data;
+mod blobs;
+mod cache;
+mod events;
+mod runtime_data;
+
+use std::sync::Arc;
+
+pub use crate::ports::app_data::{
+    AppDataRepository, BuildCatalog, ConfigOverrideRepository, ImportClaim, ImportLedger, Outbox,
+    PolicyRepository,
+};
+pub use crate::ports::blobs::{BlobKey, BlobStore};
+pub use crate::ports::cache::Cache;
+pub use crate::ports::events::EventPublisher;
+pub use crate::ports::runtime_data::RuntimeDataStore;
+
+/// Boxed source error carried by [`PortError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Result type of every port method.
+pub type PortResult<T> = Result<T, PortError>;
+
+/// Failure reported by a port; adapters translate their driver errors into it.
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    /// The write collides with existing state (a taken key, a row still referenced, a
+    /// reference to a row that does not exist).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The backend could not be reached in time; retrying may help.
+    #[error("backend unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Any other backend failure.
+    #[error("backend failure")]
+    Backend(#[source] BoxError),
+}
+
+/// Every driven port, as handed to the services by the composition root.
+#[derive(Clone, Debug)]
+pub struct Ports {
+    /// Application data of the runtime role: build headers, policies, overrides, imports, outbox.
+    pub app_data: Arc<dyn AppDataRepository>,
+    /// Builds and resource snapshots as the runtime reads them.
+    pub runtime_data: Arc<dyn RuntimeDataStore>,
+    /// Where the outbox relay delivers events.
+    pub events: Arc<dyn EventPublisher>,
+    /// Optional cache of resolution snapshots and builds.
+    pub cache: Arc<dyn Cache>,
+    /// Archives and binaries.
+    pub blobs: Arc<dyn BlobStore>,
+}

@@ -1,0 +1,182 @@
+//! Port for application data of the runtime role; PostgreSQL in production.
+//!
+//! The port is one bundle of small role traits, so that an adapter implements each role in
+//! its own file and no trait grows into a god-port. Every write that the platform must hear
+//! about takes its events and records them in the same transaction (the outbox).
+
+use std::fmt;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::model::{
+    ActivePolicy, ApplicationId, ApplicationKind, BranchName, BuildHeader, BuildId, Checksum,
+    ConfigKey, ConfigOverride, DomainEvent, OutboxRecord, Page, PageRequest, PolicyOverride,
+    PolicyOverrideId,
+};
+use crate::ports::PortResult;
+
+/// Build headers: the installation's register of which builds exist.
+#[async_trait]
+pub trait BuildCatalog {
+    /// The header of a build; `Ok(None)` when there is none.
+    async fn find_build_header(&self, id: BuildId) -> PortResult<Option<BuildHeader>>;
+
+    /// The builds of an application, newest first ([`BuildHeader::newest_first`]).
+    async fn list_build_headers(&self, application_id: ApplicationId, page: PageRequest) -> PortResult<Page<BuildHeader>>;
+
+    /// The newest build of a branch of an application; `Ok(None)` when the branch has none.
+    async fn find_latest_build_on_branch(
+        &self,
+        application_id: ApplicationId,
+        branch: &BranchName,
+    ) -> PortResult<Option<BuildHeader>>;
+
+    /// Whether the application is a project or a library, as its builds say; `Ok(None)`
+    /// when no build of it is known.
+    async fn find_application_kind(&self, application_id: ApplicationId) -> PortResult<Option<ApplicationKind>>;
+
+    /// Removes a build's header and records `events`; `Ok(false)` when there was none.
+    ///
+    /// # Errors
+    ///
+    /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when the global policy or
+    /// an override of the application names the build; nothing is removed then.
+    async fn delete_build_header(&self, id: BuildId, events: &[DomainEvent]) -> PortResult<bool>;
+}
+
+/// A claim on a build id while its import is under way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportClaim {
+    /// The build being imported.
+    pub build_id: BuildId,
+    /// The checksum of the archive being imported.
+    pub checksum: Checksum,
+    /// When the claim was taken.
+    pub claimed_at: OffsetDateTime,
+    /// After this instant the claim is stale (its importer died) and may be taken over.
+    pub expires_at: OffsetDateTime,
+}
+
+/// The ledger of imports in progress, so that two imports of one build never interleave and
+/// an import whose process died can be repeated.
+#[async_trait]
+pub trait ImportLedger {
+    /// Takes the claim on `claim.build_id`.
+    ///
+    /// # Errors
+    ///
+    /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when another claim on the
+    /// build id has not yet expired at `claim.claimed_at`. An expired claim is replaced.
+    async fn claim_import(&self, claim: &ImportClaim) -> PortResult<()>;
+
+    /// Stores the header of an imported build, drops its claim and records `events`, all at once.
+    ///
+    /// # Errors
+    ///
+    /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when a header with that
+    /// build id exists already; nothing is changed then.
+    async fn complete_import(&self, header: &BuildHeader, events: &[DomainEvent]) -> PortResult<()>;
+
+    /// Drops the claim on a build id after a failed import; dropping no claim is not an error.
+    async fn release_import(&self, build_id: BuildId) -> PortResult<()>;
+}
+
+/// Global active policies and their overrides.
+#[async_trait]
+pub trait PolicyRepository {
+    /// The global policy of an application; `Ok(None)` when none is set.
+    async fn find_active_policy(&self, application_id: ApplicationId) -> PortResult<Option<ActivePolicy>>;
+
+    /// Sets (creates or replaces) the global policy and records `events`.
+    ///
+    /// # Errors
+    ///
+    /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when the policy names a
+    /// build whose header does not exist or belongs to another application.
+    async fn put_active_policy(&self, policy: &ActivePolicy, events: &[DomainEvent]) -> PortResult<()>;
+
+    /// Every override of an application, ordered by subject type, then subject id.
+    async fn list_policy_overrides(&self, application_id: ApplicationId) -> PortResult<Vec<PolicyOverride>>;
+
+    /// One override; `Ok(None)` when the application has no override with that id.
+    async fn find_policy_override(
+        &self,
+        application_id: ApplicationId,
+        id: PolicyOverrideId,
+    ) -> PortResult<Option<PolicyOverride>>;
+
+    /// Adds an override and records `events`.
+    ///
+    /// # Errors
+    ///
+    /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when the application has
+    /// an override for the same subject type and id already, or when the override names a
+    /// build that does not exist or belongs to another application.
+    async fn insert_policy_override(&self, policy_override: &PolicyOverride, events: &[DomainEvent]) -> PortResult<()>;
+
+    /// Replaces an override (matched by application and id) and records `events`;
+    /// `Ok(false)` when there is none.
+    ///
+    /// # Errors
+    ///
+    /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when the change would give
+    /// a subject two overrides, or names a build that does not exist or belongs to another
+    /// application.
+    async fn update_policy_override(&self, policy_override: &PolicyOverride, events: &[DomainEvent]) -> PortResult<bool>;
+
+    /// Removes an override and records `events`; `Ok(false)` when there is none.
+    async fn delete_policy_override(
+        &self,
+        application_id: ApplicationId,
+        id: PolicyOverrideId,
+        events: &[DomainEvent],
+    ) -> PortResult<bool>;
+}
+
+/// Config overrides per application in this installation.
+#[async_trait]
+pub trait ConfigOverrideRepository {
+    /// Every override of an application, ordered by key.
+    async fn list_config_overrides(&self, application_id: ApplicationId) -> PortResult<Vec<ConfigOverride>>;
+
+    /// Sets every override in `overrides` (creating or replacing by application and key) and
+    /// records `events`, all at once: either all are stored or none.
+    async fn put_config_overrides(&self, overrides: &[ConfigOverride], events: &[DomainEvent]) -> PortResult<()>;
+
+    /// Removes one override and records `events`; `Ok(false)` when there is none.
+    async fn delete_config_override(
+        &self,
+        application_id: ApplicationId,
+        key: &ConfigKey,
+        events: &[DomainEvent],
+    ) -> PortResult<bool>;
+}
+
+/// Events recorded with changes, waiting to be delivered.
+#[async_trait]
+pub trait Outbox {
+    /// Up to `limit` undelivered events, oldest first.
+    async fn pending_events(&self, limit: usize) -> PortResult<Vec<OutboxRecord>>;
+
+    /// Marks events delivered; they are never returned again. Unknown sequences are ignored.
+    async fn mark_events_sent(&self, sequences: &[u64]) -> PortResult<()>;
+}
+
+/// Durable, transactional application data of the runtime role.
+///
+/// Implemented by `adapter_memory::InMemoryAppDataRepository` (and, with the real-backend
+/// issue, by a PostgreSQL adapter); `port_contracts::app_data` pins down the behaviour
+/// they must share.
+pub trait AppDataRepository:
+    BuildCatalog + ImportLedger + PolicyRepository + ConfigOverrideRepository + Outbox + fmt::Debug + Send + Sync + 'static
+{
+}
+
+impl<T> AppDataRepository for T where
+    T: BuildCatalog + ImportLedger + PolicyRepository + ConfigOverrideRepository + Outbox + fmt::Debug + Send + Sync + 'static
+{
+}
+
+// Stops compiling if an edit makes the port unusable as `dyn AppDataRepository`.
+const _: Option<&dyn AppDataRepository> = None;

@@ -1,0 +1,326 @@
+//! Build management: import, list, read, export and delete.
+
+use bytes::Bytes;
+use time::{Duration, OffsetDateTime};
+
+use crate::error::{Conflict, NotFound};
+use crate::model::{
+    ApplicationId, ApplicationKind, AuditAction, AuditRecord, Build, BuildHeader, BuildId,
+    BuildResource, DomainEvent, Page, PageRequest, Principal, ValidationError,
+};
+use crate::ports::{BlobKey, ImportClaim, PortError, Ports};
+use crate::service::lookups;
+use crate::{DomainError, DomainResult};
+
+/// How long an import may hold its claim on a build id before another import may take over.
+const IMPORT_LEASE: Duration = Duration::minutes(15);
+
+/// How many resources go to the runtime store in one call.
+const STAGE_BATCH: usize = 500;
+
+/// A binary carried by an archive, content-addressed by its SHA-256.
+#[derive(Debug, Clone)]
+pub struct ImportedBinary {
+    /// Lowercase hex SHA-256 of `bytes` (checked by whoever read the archive).
+    pub sha256: String,
+    /// The content.
+    pub bytes: Bytes,
+}
+
+/// A build read from an archive whose format, hashes and limits have been checked.
+#[derive(Debug, Clone)]
+pub struct ImportRequest {
+    /// The build.
+    pub build: Build,
+    /// One resource for every manifest entry.
+    pub resources: Vec<BuildResource>,
+    /// Binaries the archive carried.
+    pub binaries: Vec<ImportedBinary>,
+    /// The archive itself, kept so that the build can be exported byte for byte.
+    pub archive: Bytes,
+    /// When the import came through an application's route: the application it must be for.
+    pub expected_application: Option<ApplicationId>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportOutcome {
+    /// The build is new here and now stored.
+    Created(BuildHeader),
+    /// The same build (same id and checksum) was here already; nothing changed.
+    Unchanged(BuildHeader),
+}
+
+/// Import, list, read, export and delete builds.
+#[derive(Debug, Clone)]
+pub struct BuildService {
+    ports: Ports,
+}
+
+impl BuildService {
+    /// A service over `ports`.
+    pub fn new(ports: Ports) -> Self {
+        Self { ports }
+    }
+
+    /// Imports a build. Every check happens before anything is written; once writing starts,
+    /// a failure undoes what was written, and readers see the build only when it is complete
+    /// (the header, written last, is the commit point).
+    ///
+    /// # Errors
+    ///
+    /// `invalid_request` for a build that breaks the model, `application_mismatch` when
+    /// `expected_application` is another application, `build_checksum_conflict` when the id
+    /// exists with another checksum, `missing_dependency` / `dependency_not_a_library` for
+    /// dependencies that are not imported libraries, `import_in_progress` when another import
+    /// of the id is under way, `service_unavailable` when a backend fails (nothing is left).
+    pub async fn import(&self, principal: &Principal, request: ImportRequest) -> DomainResult<ImportOutcome> {
+        let ImportRequest { mut build, resources, binaries, archive, expected_application } = request;
+        build.validate()?;
+        check_resources_match_manifest(&build, &resources)?;
+        let build_id = build.id();
+        let application_id = build.header.application_id;
+        if let Some(expected) = expected_application.filter(|expected| *expected != application_id) {
+            return Err(Conflict::ApplicationMismatch { build_id, expected, actual: application_id }.into());
+        }
+        if let Some(existing) = self.ports.app_data.find_build_header(build_id).await? {
+            return same_build(existing, &build);
+        }
+        self.check_dependencies(&build).await?;
+
+        let now = OffsetDateTime::now_utc();
+        build.header.stored_at = now;
+        let claim = ImportClaim {
+            build_id,
+            checksum: build.header.checksum.clone(),
+            claimed_at: now,
+            expires_at: now + IMPORT_LEASE,
+        };
+        self.ports.app_data.claim_import(&claim).await.map_err(|err| match err {
+            PortError::Conflict(_) => Conflict::ImportInProgress(build_id).into(),
+            other => DomainError::from(other),
+        })?;
+
+        let events = [
+            DomainEvent::BuildImported {
+                application_id,
+                workspace_id: build.header.workspace_id,
+                build_id,
+                checksum: build.header.checksum.clone(),
+            },
+            // The newest build of a branch may have changed, so resolution may have too.
+            DomainEvent::ActivePolicyUpdated { application_id },
+            audit(AuditAction::ImportBuild, &build.header, principal, now),
+        ];
+        match self.write_build(&build, &resources, &binaries, archive, &events).await {
+            Ok(()) => {
+                lookups::evict_snapshot(&self.ports, application_id).await;
+                tracing::info!(build.id = %build_id, app.id = %application_id, n_resources = resources.len(), "build imported");
+                Ok(ImportOutcome::Created(build.header))
+            }
+            Err(WriteFailure::HeaderExists) => {
+                // Another import finished first after our claim expired; it is the same
+                // build or a conflict, and in both cases its data is not ours to remove.
+                self.release_claim(build_id).await;
+                match self.ports.app_data.find_build_header(build_id).await? {
+                    Some(existing) => same_build(existing, &build),
+                    None => Err(Conflict::ImportInProgress(build_id).into()),
+                }
+            }
+            Err(WriteFailure::Port(err)) => {
+                self.undo_import(build_id).await;
+                Err(err.into())
+            }
+        }
+    }
+
+    async fn check_dependencies(&self, build: &Build) -> DomainResult<()> {
+        for dependency in &build.dependencies {
+            let missing = || Conflict::MissingDependency {
+                application_id: dependency.application_id,
+                build_id: dependency.build_id,
+            };
+            let Some(header) = self.ports.app_data.find_build_header(dependency.build_id).await? else {
+                return Err(missing().into());
+            };
+            if header.application_id != dependency.application_id {
+                return Err(missing().into());
+            }
+            if header.application_kind != ApplicationKind::Library {
+                return Err(Conflict::DependencyNotALibrary(dependency.application_id).into());
+            }
+        }
+        Ok(())
+    }
+
+    async fn write_build(
+        &self,
+        build: &Build,
+        resources: &[BuildResource],
+        binaries: &[ImportedBinary],
+        archive: Bytes,
+        events: &[DomainEvent],
+    ) -> Result<(), WriteFailure> {
+        let ports = &self.ports;
+        // Leftovers of an import whose process died are not visible (no header) and are
+        // not ours to trust: start clean.
+        ports.runtime_data.discard_build(build.id()).await?;
+        for binary in binaries {
+            let key = BlobKey::binary(&binary.sha256).map_err(|err| PortError::Backend(Box::new(err)))?;
+            ports.blobs.put(&key, binary.bytes.clone()).await?;
+        }
+        ports.blobs.put(&BlobKey::build_archive(build.id()), archive).await?;
+        for batch in resources.chunks(STAGE_BATCH) {
+            ports.runtime_data.stage_resources(build.id(), batch).await?;
+        }
+        ports.runtime_data.publish_build(build).await?;
+        match ports.app_data.complete_import(&build.header, events).await {
+            Err(PortError::Conflict(_)) => Err(WriteFailure::HeaderExists),
+            other => Ok(other?),
+        }
+    }
+
+    /// Removes what a failed import wrote. Binaries stay: they are content-addressed and
+    /// may be shared with other builds.
+    async fn undo_import(&self, build_id: BuildId) {
+        if let Err(err) = self.ports.runtime_data.discard_build(build_id).await {
+            tracing::error!(error = %err, build.id = %build_id, "could not discard a failed import; it stays invisible and a new import replaces it");
+        }
+        if let Err(err) = self.ports.blobs.delete(&BlobKey::build_archive(build_id)).await {
+            tracing::error!(error = %err, build.id = %build_id, "could not delete the archive of a failed import");
+        }
+        self.release_claim(build_id).await;
+    }
+
+    async fn release_claim(&self, build_id: BuildId) {
+        if let Err(err) = self.ports.app_data.release_import(build_id).await {
+            tracing::error!(error = %err, build.id = %build_id, "could not release an import claim; it expires by itself");
+        }
+    }
+
+    /// The builds of an application, newest first.
+    ///
+    /// # Errors
+    ///
+    /// `service_unavailable` / `internal_error` when the store fails.
+    pub async fn list(&self, application_id: ApplicationId, page: PageRequest) -> DomainResult<Page<BuildHeader>> {
+        Ok(self.ports.app_data.list_build_headers(application_id, page).await?)
+    }
+
+    /// A whole build of an application: header, settings, dependencies, parameters, manifest.
+    ///
+    /// # Errors
+    ///
+    /// `build_not_found` when the application has no such build.
+    pub async fn get(&self, application_id: ApplicationId, build_id: BuildId) -> DomainResult<Build> {
+        lookups::header_of(&self.ports, application_id, build_id).await?;
+        lookups::build_of(&self.ports, application_id, build_id).await
+    }
+
+    /// The archive of a build of an application, as it was imported.
+    ///
+    /// # Errors
+    ///
+    /// `build_not_found` when the application has no such build; `internal_error` when its
+    /// archive is missing from the blob store.
+    pub async fn export(&self, application_id: ApplicationId, build_id: BuildId) -> DomainResult<(BuildHeader, Bytes)> {
+        let header = lookups::header_of(&self.ports, application_id, build_id).await?;
+        let key = BlobKey::build_archive(build_id);
+        match self.ports.blobs.get(&key).await? {
+            Some(archive) => Ok((header, archive)),
+            None => Err(DomainError::Internal(PortError::Backend(format!("blob `{key}` is missing").into()))),
+        }
+    }
+
+    /// Deletes a build that no policy or override uses.
+    ///
+    /// # Errors
+    ///
+    /// `build_not_found` when the application has no such build; `build_in_use` when the
+    /// global policy or an override names it.
+    pub async fn delete(&self, principal: &Principal, application_id: ApplicationId, build_id: BuildId) -> DomainResult<()> {
+        let header = lookups::header_of(&self.ports, application_id, build_id).await?;
+        let events = [
+            DomainEvent::BuildDeleted { application_id, build_id },
+            DomainEvent::ActivePolicyUpdated { application_id },
+            audit(AuditAction::DeleteBuild, &header, principal, OffsetDateTime::now_utc()),
+        ];
+        match self.ports.app_data.delete_build_header(build_id, &events).await {
+            Ok(true) => {}
+            Ok(false) => return Err(NotFound::Build { application_id, build_id }.into()),
+            Err(PortError::Conflict(_)) => return Err(Conflict::BuildInUse(build_id).into()),
+            Err(err) => return Err(err.into()),
+        }
+        lookups::evict_snapshot(&self.ports, application_id).await;
+        if let Err(err) = self.ports.cache.evict_build(build_id).await {
+            tracing::warn!(error = %err, build.id = %build_id, "cache eviction failed");
+        }
+        // The header is gone, so nothing can reach the rest; failures here leave only garbage.
+        if let Err(err) = self.ports.runtime_data.discard_build(build_id).await {
+            tracing::error!(error = %err, build.id = %build_id, "deleted build's resources stay in the runtime store");
+        }
+        if let Err(err) = self.ports.blobs.delete(&BlobKey::build_archive(build_id)).await {
+            tracing::error!(error = %err, build.id = %build_id, "deleted build's archive stays in the blob store");
+        }
+        Ok(())
+    }
+}
+
+enum WriteFailure {
+    HeaderExists,
+    Port(PortError),
+}
+
+impl From<PortError> for WriteFailure {
+    fn from(err: PortError) -> Self {
+        Self::Port(err)
+    }
+}
+
+fn same_build(existing: BuildHeader, offered: &Build) -> DomainResult<ImportOutcome> {
+    if existing.checksum == offered.header.checksum && existing.application_id == offered.header.application_id {
+        Ok(ImportOutcome::Unchanged(existing))
+    } else {
+        Err(Conflict::BuildChecksum {
+            build_id: existing.id,
+            existing: existing.checksum,
+            offered: offered.header.checksum.clone(),
+        }
+        .into())
+    }
+}
+
+fn check_resources_match_manifest(build: &Build, resources: &[BuildResource]) -> Result<(), ValidationError> {
+    if resources.len() != build.manifest.len() {
+        return Err(ValidationError::new(
+            "resources",
+            format!("the manifest lists {} resources, {} were given", build.manifest.len(), resources.len()),
+        ));
+    }
+    let listed: std::collections::HashSet<_> = build.manifest.iter().collect();
+    let given: std::collections::HashSet<_> = resources.iter().map(|resource| &resource.entry).collect();
+    if given.len() != resources.len() {
+        return Err(ValidationError::new("resources", "a resource is given twice"));
+    }
+    for resource in resources {
+        if resource.build_id != build.id() || !listed.contains(&resource.entry) {
+            return Err(ValidationError::new(
+                "resources",
+                format!("{} {} is not in the manifest", resource.entry.resource_type, resource.entry.definition_id),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn audit(action: AuditAction, header: &BuildHeader, principal: &Principal, at: OffsetDateTime) -> DomainEvent {
+    DomainEvent::Audit(AuditRecord {
+        action,
+        application_id: header.application_id,
+        workspace_id: header.workspace_id,
+        entity_type: "BUILD",
+        entity_id: header.id.to_string(),
+        username: principal.name().to_owned(),
+        at,
+    })
+}
