@@ -208,7 +208,7 @@ mod tests {
     fn branch_names_longer_than_sixteen_characters_are_refused() {
         assert!(BranchName::parse("main").is_ok());
         assert!(BranchName::parse("feature-0123456").is_ok());
-        let err = BranchName::parse("feature-01234567").unwrap_err();
+        let err = BranchName::parse("feature-012345678").unwrap_err();
         assert_eq!(err.field, "branch");
     }
 

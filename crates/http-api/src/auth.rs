@@ -1,0 +1,94 @@
+//! Bearer-token authentication: validation of signed JWTs against a key set (the same code
+//! path for the embedded issuer and for a realm's JWKS; only the key source differs), the
+//! embedded issuer itself, and the [`Caller`] extractor.
+
+mod issuer;
+mod validator;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use domain::model::Principal;
+
+pub use crate::auth::issuer::{LocalIssuer, TokenRequest};
+pub use crate::auth::validator::{KeySource, StaticKeys, TokenPolicy, TokenValidator};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Why a request is not authenticated. Messages say what to fix, never echo the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No `Authorization: Bearer …` header.
+    #[error("missing bearer token: send `Authorization: Bearer <token>`")]
+    MissingToken,
+    /// The token is not a well-formed, correctly signed JWT from a trusted key.
+    #[error("invalid token: {0}")]
+    InvalidToken(String),
+    /// The token has expired.
+    #[error("the token has expired")]
+    Expired,
+    /// The token's issuer is not the trusted one.
+    #[error("the token was issued by an untrusted issuer")]
+    WrongIssuer,
+    /// The token is not meant for this service.
+    #[error("the token's audience does not include this service")]
+    WrongAudience,
+    /// The keys could not be obtained.
+    #[error("the signing keys are unavailable")]
+    KeysUnavailable,
+}
+
+impl AuthError {
+    /// Stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingToken => "missing_token",
+            Self::InvalidToken(_) => "invalid_token",
+            Self::Expired => "token_expired",
+            Self::WrongIssuer => "invalid_issuer",
+            Self::WrongAudience => "invalid_audience",
+            Self::KeysUnavailable => "signing_keys_unavailable",
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge (RFC 6750).
+    pub(crate) fn www_authenticate(&self) -> String {
+        match self {
+            Self::MissingToken => "Bearer".to_owned(),
+            _ => "Bearer error=\"invalid_token\"".to_owned(),
+        }
+    }
+}
+
+/// The authenticated caller of a route. Extracting it validates the bearer token; a route
+/// that takes a `Caller` can only run for a valid token.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Unauthorized(AuthError::KeysUnavailable))?;
+            let token = token?;
+            Ok(Self(state.tokens.validate(&token).await?))
+        })
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Result<String, AuthError> {
+    let value = req.headers().get(header::AUTHORIZATION).ok_or(AuthError::MissingToken)?;
+    let value = value.to_str().map_err(|_| AuthError::InvalidToken("the Authorization header is not text".into()))?;
+    let (scheme, token) = value.split_once(' ').ok_or(AuthError::MissingToken)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AuthError::MissingToken);
+    }
+    Ok(token.trim().to_owned())
+}

@@ -1,0 +1,160 @@
+//! Validation of a bearer JWT: header, key by id, signature with the key's own algorithm
+//! family, expiry, issuer and audience; then the claims become a [`Principal`].
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use domain::model::Principal;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+
+use crate::auth::AuthError;
+
+/// Where the trusted public keys come from: a fixed set (embedded mode, tests) or, in
+/// production, a realm's JWKS endpoint with a cache.
+#[async_trait]
+pub trait KeySource: fmt::Debug + Send + Sync + 'static {
+    /// The key with id `kid` (or the only key, for a token without `kid`); `Ok(None)`
+    /// when it is unknown.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::KeysUnavailable`] when the keys cannot be obtained at all.
+    async fn key(&self, kid: Option<&str>) -> Result<Option<Jwk>, AuthError>;
+}
+
+/// A fixed set of keys.
+#[derive(Debug, Clone)]
+pub struct StaticKeys(JwkSet);
+
+impl StaticKeys {
+    /// Trusts exactly the keys of `set`.
+    pub fn new(set: JwkSet) -> Self {
+        Self(set)
+    }
+}
+
+#[async_trait]
+impl KeySource for StaticKeys {
+    async fn key(&self, kid: Option<&str>) -> Result<Option<Jwk>, AuthError> {
+        Ok(match kid {
+            Some(kid) => self.0.find(kid).cloned(),
+            None if self.0.keys.len() == 1 => self.0.keys.first().cloned(),
+            None => None,
+        })
+    }
+}
+
+/// What a token must say about itself to be accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPolicy {
+    /// Accepted `iss` values (a realm's issuer URL; several for a user and a service-account realm).
+    pub issuers: Vec<String>,
+    /// Required `aud`, when configured.
+    pub audience: Option<String>,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds.
+    pub leeway_seconds: u64,
+}
+
+/// Validates bearer tokens and turns them into principals.
+#[derive(Debug, Clone)]
+pub struct TokenValidator {
+    keys: Arc<dyn KeySource>,
+    policy: TokenPolicy,
+}
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    sub: String,
+    #[serde(default)]
+    preferred_username: Option<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    realm_access: Option<Roles>,
+    #[serde(default)]
+    resource_access: HashMap<String, Roles>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Roles {
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+impl TokenValidator {
+    /// A validator trusting `keys` under `policy`.
+    pub fn new(keys: Arc<dyn KeySource>, policy: TokenPolicy) -> Self {
+        Self { keys, policy }
+    }
+
+    /// Checks `token` and returns who it is for.
+    ///
+    /// # Errors
+    ///
+    /// An [`AuthError`] saying why the token is refused: malformed, unknown key, algorithm
+    /// not that of the key (so `alg: none` and HS256-with-the-public-key both fail), bad
+    /// signature, expired, wrong issuer or audience.
+    pub async fn validate(&self, token: &str) -> Result<Principal, AuthError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|err| AuthError::InvalidToken(err.to_string()))?;
+        let jwk = self
+            .keys
+            .key(header.kid.as_deref())
+            .await?
+            .ok_or_else(|| AuthError::InvalidToken("signed with an unknown key".into()))?;
+        if !algorithm_fits_key(header.alg, &jwk) {
+            return Err(AuthError::InvalidToken(format!("algorithm {:?} does not fit the signing key", header.alg)));
+        }
+        let key = DecodingKey::from_jwk(&jwk).map_err(|err| AuthError::InvalidToken(err.to_string()))?;
+        let mut validation = Validation::new(header.alg);
+        validation.leeway = self.policy.leeway_seconds;
+        validation.set_required_spec_claims(&["exp", "sub", "iss"]);
+        validation.set_issuer(&self.policy.issuers);
+        match &self.policy.audience {
+            Some(audience) => validation.set_audience(&[audience]),
+            None => validation.validate_aud = false,
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|err| {
+            use jsonwebtoken::errors::ErrorKind;
+            match err.kind() {
+                ErrorKind::ExpiredSignature => AuthError::Expired,
+                ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
+                ErrorKind::InvalidAudience => AuthError::WrongAudience,
+                other => AuthError::InvalidToken(format!("{other:?}")),
+            }
+        })?;
+        let claims = data.claims;
+        let roles: BTreeSet<String> = claims
+            .realm_access
+            .unwrap_or_default()
+            .roles
+            .into_iter()
+            .chain(claims.resource_access.into_values().flat_map(|client| client.roles))
+            .collect();
+        Ok(Principal {
+            subject: claims.sub,
+            username: claims.preferred_username,
+            groups: claims.groups.into_iter().collect(),
+            roles,
+        })
+    }
+}
+
+/// Only asymmetric algorithms of the key's own family: a symmetric `alg` (HS256 with the
+/// public key as secret) or `none` never passes.
+fn algorithm_fits_key(alg: Algorithm, jwk: &Jwk) -> bool {
+    let family_fits = match &jwk.algorithm {
+        AlgorithmParameters::EllipticCurve(_) => matches!(alg, Algorithm::ES256 | Algorithm::ES384),
+        AlgorithmParameters::RSA(_) => matches!(
+            alg,
+            Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512
+        ),
+        AlgorithmParameters::OctetKeyPair(_) => matches!(alg, Algorithm::EdDSA),
+        AlgorithmParameters::OctetKey(_) => false,
+    };
+    let declared_fits = jwk.common.key_algorithm.is_none_or(|declared| format!("{declared:?}") == format!("{alg:?}"));
+    family_fits && declared_fits
+}

@@ -1,0 +1,179 @@
+//! Builds of an application: list, read, export, delete.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, delete, get, web};
+use domain::access::{Authority, Scope};
+use domain::model::{Build, BuildDependency, ConfigParam};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::dto::{self, BuildSettingsDto, BuildSummaryDto, ConfigParamTypeDto, ManifestEntryDto, PageDto, PageQuery};
+use crate::error::ErrorBody;
+use crate::{ApiError, AppState};
+
+/// A dependency on a library build.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DependencyDto {
+    application_id: String,
+    build_id: String,
+}
+
+impl From<&BuildDependency> for DependencyDto {
+    fn from(dependency: &BuildDependency) -> Self {
+        Self { application_id: dependency.application_id.to_string(), build_id: dependency.build_id.to_string() }
+    }
+}
+
+/// A default parameter of a build. For `ENV` and `ENV_SECRET` the value is the name of an
+/// environment variable, never a secret itself.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ConfigParamDto {
+    key: String,
+    #[serde(rename = "type")]
+    param_type: ConfigParamTypeDto,
+    value: String,
+    description: Option<String>,
+}
+
+impl From<&ConfigParam> for ConfigParamDto {
+    fn from(param: &ConfigParam) -> Self {
+        Self {
+            key: param.key.to_string(),
+            param_type: param.param_type.into(),
+            value: param.value.clone(),
+            description: param.description.clone(),
+        }
+    }
+}
+
+/// A whole build: header, settings, languages, dependencies, parameters and manifest.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BuildDetailDto {
+    #[serde(flatten)]
+    summary: BuildSummaryDto,
+    build_settings: BuildSettingsDto,
+    languages: Vec<String>,
+    dependencies: Vec<DependencyDto>,
+    config_params: Vec<ConfigParamDto>,
+    manifest: Vec<ManifestEntryDto>,
+}
+
+impl From<&Build> for BuildDetailDto {
+    fn from(build: &Build) -> Self {
+        Self {
+            summary: BuildSummaryDto::from(&build.header),
+            build_settings: BuildSettingsDto::new(build),
+            languages: build.settings.languages.clone(),
+            dependencies: build.dependencies.iter().map(DependencyDto::from).collect(),
+            config_params: build.config_params.iter().map(ConfigParamDto::from).collect(),
+            manifest: build.manifest.iter().map(ManifestEntryDto::from).collect(),
+        }
+    }
+}
+
+/// The builds of an application, newest first.
+#[utoipa::path(
+    tag = "build-mgmt",
+    params(("appId" = String, Path), PageQuery),
+    responses((status = 200, body = PageDto<BuildSummaryDto>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/app/{appId}/builds")]
+pub(crate) async fn list_builds(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    state.require(&caller, Authority::Builds, Scope::Read)?;
+    let page = state.builds.list(dto::app_id(&path)?, query.to_request()?).await?;
+    Ok(HttpResponse::Ok().json(PageDto::from_page(page, |header| BuildSummaryDto::from(&header))))
+}
+
+/// One build of an application.
+#[utoipa::path(
+    tag = "build-mgmt",
+    params(("appId" = String, Path), ("buildId" = String, Path)),
+    responses((status = 200, body = BuildDetailDto), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/app/{appId}/builds/{buildId}")]
+pub(crate) async fn get_build(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    state.require(&caller, Authority::Builds, Scope::Read)?;
+    let (application_id, build_id) = path.into_inner();
+    let build = state.builds.get(dto::app_id(&application_id)?, dto::build_id(&build_id)?).await?;
+    Ok(HttpResponse::Ok().json(BuildDetailDto::from(&build)))
+}
+
+/// `?withBinaries=` of an export.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ExportQuery {
+    /// Include the binaries (media, templates); default true.
+    with_binaries: Option<bool>,
+}
+
+/// The archive of a build, importable in another installation.
+#[utoipa::path(
+    tag = "build-mgmt",
+    params(("appId" = String, Path), ("buildId" = String, Path), ExportQuery),
+    responses(
+        (status = 200, content_type = "application/zip", body = Vec<u8>),
+        (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/app/{appId}/builds/{buildId}/export")]
+pub(crate) async fn export_build(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    state.require(&caller, Authority::Builds, Scope::Read)?;
+    let (application_id, build_id) = path.into_inner();
+    let (header, archive) = state.builds.export(dto::app_id(&application_id)?, dto::build_id(&build_id)?).await?;
+    let archive = if query.with_binaries.unwrap_or(true) {
+        archive
+    } else {
+        web::block(move || build_archive::strip_binaries(&archive))
+            .await
+            .map_err(|err| ApiError::Domain(domain::DomainError::Internal(domain::ports::PortError::Backend(Box::new(err)))))??
+            .into()
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("application/zip")
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"build-{}.zip\"", header.id)))
+        .body(archive))
+}
+
+/// Deletes a build that no policy or override uses.
+#[utoipa::path(
+    tag = "build-mgmt",
+    params(("appId" = String, Path), ("buildId" = String, Path)),
+    responses(
+        (status = 204), (status = 404, body = ErrorBody), (status = 409, description = "`build_in_use`", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/app/{appId}/builds/{buildId}")]
+pub(crate) async fn delete_build(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    state.require(&caller, Authority::Builds, Scope::Admin)?;
+    let (application_id, build_id) = path.into_inner();
+    state.builds.delete(&caller.0, dto::app_id(&application_id)?, dto::build_id(&build_id)?).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,136 @@
+//! `POST …/builds/import`: a build archive in, checked whole before anything is stored.
+
+use actix_multipart::Multipart;
+use actix_web::{HttpResponse, post, web};
+use bytes::BytesMut;
+use domain::access::{Authority, Scope};
+use domain::model::{ApplicationId, BuildHeader};
+use domain::service::ImportOutcome;
+use futures_util::StreamExt as _;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::dto;
+use crate::error::ErrorBody;
+use crate::{ApiError, AppState};
+
+/// What an import did.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ImportResultDto {
+    build_id: String,
+    application_id: String,
+    checksum: String,
+    /// `CREATED` (201) or `UNCHANGED` (200: the same build was here already).
+    status: &'static str,
+}
+
+/// The multipart form of an import.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code, reason = "describes the form for the OpenAPI document only")]
+pub(crate) struct ImportForm {
+    /// The build archive (zip, format 1).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// Imports a build archive. Every check (format, entry names, hashes, checksum, sizes,
+/// JSON shapes, names, dependencies) runs before anything is stored; a refused archive
+/// leaves no trace, and the same archive twice changes nothing.
+#[utoipa::path(
+    tag = "build-mgmt",
+    request_body(content = ImportForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, body = ImportResultDto), (status = 200, description = "the same build was here already", body = ImportResultDto),
+        (status = 400, description = "a bad archive, with a specific code", body = ErrorBody),
+        (status = 409, description = "`build_checksum_conflict`, `missing_dependency`, `import_in_progress`", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/builds/import")]
+pub(crate) async fn import_build(state: web::Data<AppState>, caller: Caller, form: Multipart) -> Result<HttpResponse, ApiError> {
+    import(state, caller, form, None).await
+}
+
+/// Imports a build archive of one application: like `/builds/import`, and the archive must
+/// be a build of `appId` (else 400 `application_mismatch`).
+#[utoipa::path(
+    tag = "build-mgmt",
+    params(("appId" = String, Path)),
+    request_body(content = ImportForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, body = ImportResultDto), (status = 200, body = ImportResultDto),
+        (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/app/{appId}/builds/import")]
+pub(crate) async fn import_application_build(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    form: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let application_id = dto::app_id(&path)?;
+    import(state, caller, form, Some(application_id)).await
+}
+
+async fn import(
+    state: web::Data<AppState>,
+    caller: Caller,
+    form: Multipart,
+    expected_application: Option<ApplicationId>,
+) -> Result<HttpResponse, ApiError> {
+    state.require(&caller, Authority::Builds, Scope::Import)?;
+    let archive = read_file_field(form, state.archive_limits.max_archive_bytes).await?;
+    let limits = state.archive_limits.clone();
+    // Inflating and hashing is CPU work: keep it off the async workers.
+    let mut request = web::block(move || build_archive::read_archive(archive, &limits))
+        .await
+        .map_err(|err| ApiError::Domain(domain::DomainError::Internal(domain::ports::PortError::Backend(Box::new(err)))))??;
+    request.expected_application = expected_application;
+    let (status, header, label) = match state.builds.import(&caller.0, request).await? {
+        ImportOutcome::Created(header) => (actix_web::http::StatusCode::CREATED, header, "CREATED"),
+        ImportOutcome::Unchanged(header) => (actix_web::http::StatusCode::OK, header, "UNCHANGED"),
+    };
+    Ok(HttpResponse::build(status).json(result(&header, label)))
+}
+
+fn result(header: &BuildHeader, status: &'static str) -> ImportResultDto {
+    ImportResultDto {
+        build_id: header.id.to_string(),
+        application_id: header.application_id.to_string(),
+        checksum: header.checksum.to_string(),
+        status,
+    }
+}
+
+/// Reads the `file` field, refusing more than `limit` bytes while they arrive.
+async fn read_file_field(mut form: Multipart, limit: u64) -> Result<bytes::Bytes, ApiError> {
+    let mut file = None;
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|err| ApiError::malformed("malformed_multipart", format!("invalid multipart body: {err}")))?;
+        let is_file = field.name() == Some("file");
+        let mut bytes = BytesMut::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|err| ApiError::malformed("malformed_multipart", format!("invalid multipart body: {err}")))?;
+            if !is_file {
+                continue;
+            }
+            if (bytes.len() + chunk.len()) as u64 > limit {
+                return Err(ApiError::TooLarge(format!("the archive is larger than the limit of {limit} bytes")));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if is_file {
+            if file.is_some() {
+                return Err(ApiError::malformed("malformed_multipart", "the form has more than one `file` field"));
+            }
+            file = Some(bytes.freeze());
+        }
+    }
+    file.ok_or_else(|| ApiError::malformed("missing_file", "the form has no `file` field with the build archive"))
+}

@@ -1,0 +1,253 @@
+//! Wire shapes shared by both APIs: camelCase JSON as in the original platform's DTOs, and
+//! conversions from and to the domain model. Requests deny unknown fields.
+
+use domain::DomainError;
+use domain::model::{
+    ApplicationId, ApplicationKind, Build, BuildHeader, BuildId, BuildOrigin, BuildSettings,
+    ConfigParamType, ManifestEntry, Page, PageRequest, Platforms, ResourceDefinitionId,
+    ResourceName, ResourceType, ValidationError,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::ApiError;
+
+/// `?page=&size=` of every list; pages count from 0.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PageQuery {
+    /// Page number, from 0.
+    page: Option<u32>,
+    /// Page size, 1 to 500 (default 20).
+    size: Option<u32>,
+}
+
+impl PageQuery {
+    pub(crate) fn to_request(&self) -> Result<PageRequest, ApiError> {
+        Ok(PageRequest::new(self.page.unwrap_or(0), self.size.unwrap_or(PageRequest::DEFAULT_SIZE)).map_err(DomainError::from)?)
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PageDto<T> {
+    /// The items.
+    content: Vec<T>,
+    /// Page number, from 0.
+    page: u32,
+    /// Page size.
+    size: u32,
+    /// Items in the whole list.
+    total_elements: u64,
+    /// Pages in the whole list.
+    total_pages: u64,
+}
+
+impl<T> PageDto<T> {
+    pub(crate) fn from_page<U>(page: Page<U>, f: impl FnMut(U) -> T) -> Self {
+        let total_pages = page.total_pages();
+        let request = page.request;
+        let total_elements = page.total;
+        Self { content: page.items.into_iter().map(f).collect(), page: request.page(), size: request.size(), total_elements, total_pages }
+    }
+}
+
+pub(crate) fn parse<T>(parsed: Result<T, ValidationError>) -> Result<T, ApiError> {
+    parsed.map_err(|err| ApiError::Domain(err.into()))
+}
+
+pub(crate) fn app_id(raw: &str) -> Result<ApplicationId, ApiError> {
+    parse(ApplicationId::parse(raw))
+}
+
+pub(crate) fn build_id(raw: &str) -> Result<BuildId, ApiError> {
+    parse(BuildId::parse(raw))
+}
+
+pub(crate) fn resource_type(raw: &str) -> Result<ResourceType, ApiError> {
+    parse(ResourceType::parse(raw))
+}
+
+pub(crate) fn definition_id(raw: &str) -> Result<ResourceDefinitionId, ApiError> {
+    parse(ResourceDefinitionId::parse(raw))
+}
+
+pub(crate) fn resource_name(raw: &str) -> Result<ResourceName, ApiError> {
+    parse(ResourceName::parse(raw))
+}
+
+pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| at.unix_timestamp().to_string())
+}
+
+/// `OMNICHANNEL`, `WEB` or `MOBILE`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum PlatformsDto {
+    Omnichannel,
+    Web,
+    Mobile,
+}
+
+impl From<Platforms> for PlatformsDto {
+    fn from(platforms: Platforms) -> Self {
+        match platforms {
+            Platforms::Omnichannel => Self::Omnichannel,
+            Platforms::Web => Self::Web,
+            Platforms::Mobile => Self::Mobile,
+        }
+    }
+}
+
+/// A display format by name.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct FormatDto {
+    /// Format name, such as `short` or `isoCode`.
+    format: String,
+}
+
+/// Minimum and maximum decimals.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct NumberFormatDto {
+    min_decimals: u8,
+    max_decimals: u8,
+}
+
+/// The settings of a build, as the original's `buildSettings`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BuildSettingsDto {
+    /// The committed version the build was made from.
+    application_version_id: String,
+    platforms: PlatformsDto,
+    theme_id: Option<String>,
+    date_display_format: FormatDto,
+    number_display_format: NumberFormatDto,
+    currency_display_format: FormatDto,
+    default_language_code: String,
+}
+
+impl BuildSettingsDto {
+    pub(crate) fn new(build: &Build) -> Self {
+        let settings: &BuildSettings = &build.settings;
+        Self {
+            application_version_id: build.header.application_version_id.to_string(),
+            platforms: settings.platforms.into(),
+            theme_id: settings.theme_id.clone(),
+            date_display_format: FormatDto { format: settings.date_format.clone() },
+            number_display_format: NumberFormatDto {
+                min_decimals: settings.number_format.min_decimals(),
+                max_decimals: settings.number_format.max_decimals(),
+            },
+            currency_display_format: FormatDto { format: settings.currency_format.clone() },
+            default_language_code: settings.default_language_code.clone(),
+        }
+    }
+}
+
+/// `VALUE`, `ENV` or `ENV_SECRET`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum ConfigParamTypeDto {
+    Value,
+    Env,
+    EnvSecret,
+}
+
+impl From<ConfigParamType> for ConfigParamTypeDto {
+    fn from(param_type: ConfigParamType) -> Self {
+        match param_type {
+            ConfigParamType::Value => Self::Value,
+            ConfigParamType::Env => Self::Env,
+            ConfigParamType::EnvSecret => Self::EnvSecret,
+        }
+    }
+}
+
+impl From<ConfigParamTypeDto> for ConfigParamType {
+    fn from(param_type: ConfigParamTypeDto) -> Self {
+        match param_type {
+            ConfigParamTypeDto::Value => Self::Value,
+            ConfigParamTypeDto::Env => Self::Env,
+            ConfigParamTypeDto::EnvSecret => Self::EnvSecret,
+        }
+    }
+}
+
+/// A build in a list: identity and origin.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BuildSummaryDto {
+    build_id: String,
+    application_id: String,
+    application_name: String,
+    /// `APPLICATION` or `LIBRARY`.
+    application_type: &'static str,
+    workspace_id: Option<String>,
+    application_version_id: String,
+    branch: String,
+    name: String,
+    version_tag: Option<String>,
+    description: Option<String>,
+    checksum: String,
+    /// `CREATED` or `IMPORTED`.
+    origin: &'static str,
+    /// RFC 3339.
+    created_at: String,
+    created_by: String,
+    /// RFC 3339: when this installation stored it.
+    stored_at: String,
+}
+
+impl From<&BuildHeader> for BuildSummaryDto {
+    fn from(header: &BuildHeader) -> Self {
+        Self {
+            build_id: header.id.to_string(),
+            application_id: header.application_id.to_string(),
+            application_name: header.application_name.clone(),
+            application_type: match header.application_kind {
+                ApplicationKind::Application => "APPLICATION",
+                ApplicationKind::Library => "LIBRARY",
+            },
+            workspace_id: header.workspace_id.map(|id| id.to_string()),
+            application_version_id: header.application_version_id.to_string(),
+            branch: header.branch.to_string(),
+            name: header.name.clone(),
+            version_tag: header.version_tag.clone(),
+            description: header.description.clone(),
+            checksum: header.checksum.to_string(),
+            origin: match header.origin {
+                BuildOrigin::Created => "CREATED",
+                BuildOrigin::Imported => "IMPORTED",
+            },
+            created_at: rfc3339(header.created_at),
+            created_by: header.created_by.clone(),
+            stored_at: rfc3339(header.stored_at),
+        }
+    }
+}
+
+/// One line of a manifest.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ManifestEntryDto {
+    resource_type: String,
+    resource_definition_id: String,
+    resource_version_id: String,
+    name: String,
+}
+
+impl From<&ManifestEntry> for ManifestEntryDto {
+    fn from(entry: &ManifestEntry) -> Self {
+        Self {
+            resource_type: entry.resource_type.to_string(),
+            resource_definition_id: entry.definition_id.to_string(),
+            resource_version_id: entry.version_id.to_string(),
+            name: entry.name.to_string(),
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! rtm's HTTP layer on actix-web: the runtime API (`/api/runtime/**`), the build-management
+//! API (`/api/build-mgmt/**`), the management endpoints (`/actuator/**`), bearer-token
+//! authentication and permissions, the error envelope, and the OpenAPI document.
+//!
+//! It depends on `domain` (services, model) and `build-archive` (the archive codec), never
+//! on a concrete adapter: the `server` crate builds the [`AppState`] from whatever adapters
+//! it wires. Layout:
+//!
+//! - [`AppState`] and [`api_app`] / [`management_app`]: what the server mounts;
+//! - `auth`: token validation ([`auth::TokenValidator`]), the embedded issuer
+//!   ([`auth::LocalIssuer`]) and the [`auth::Caller`] extractor;
+//! - `runtime_api`, `build_mgmt`: one file per resource, DTOs beside their handlers;
+//! - [`ApiError`]: `{status, code, message, traceId}` for every failure.
+
+pub mod auth;
+mod build_mgmt;
+mod dto;
+mod error;
+mod management;
+mod openapi;
+mod runtime_api;
+mod state;
+mod trace;
+
+pub use crate::error::ApiError;
+pub use crate::management::{Readiness, management_app};
+pub use crate::openapi::{api_app, openapi_document};
+pub use crate::state::AppState;

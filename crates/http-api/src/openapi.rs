@@ -1,0 +1,80 @@
+//! The API application and its OpenAPI document, collected from the handlers themselves
+//! (utoipa), served at `/v3/api-docs` with Swagger UI at `/swagger-ui/`.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service as _, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, web};
+use tracing_actix_web::TracingLogger;
+use utoipa::openapi::OpenApi as OpenApiDocument;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt as _;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::{self, ErrorBody};
+use crate::{ApiError, AppState, build_mgmt, runtime_api, trace};
+
+/// Largest JSON body accepted (config override imports are the biggest).
+const JSON_LIMIT_BYTES: usize = 2 * 1024 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "rtm",
+        description = "Runtime Manager API: the runtime API renderers and services call, and the build-management API. \
+                       Errors are `{status, code, message, traceId}`; codes are listed in docs/API.md.",
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "runtime", description = "What is live, and what is in it"),
+        (name = "build-mgmt", description = "Import, list, export and delete builds"),
+        (name = "active-policy", description = "Which build is live, globally and per user or group"),
+        (name = "config-overrides", description = "Per-installation config overrides"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut OpenApiDocument) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+fn routes(cfg: &mut ServiceConfig<'_>) {
+    runtime_api::configure(cfg);
+    build_mgmt::configure(cfg);
+}
+
+/// The OpenAPI document of both APIs.
+pub fn openapi_document() -> OpenApiDocument {
+    let (_, document) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
+    document
+}
+
+/// The API application: both APIs, OpenAPI and Swagger UI, request tracing, and the error
+/// envelope for extractor failures and unknown routes.
+pub fn api_app(
+    state: web::Data<AppState>,
+    document: OpenApiDocument,
+) -> App<
+    impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error, InitError = ()>,
+> {
+    App::new()
+        .app_data(state)
+        .app_data(web::JsonConfig::default().limit(JSON_LIMIT_BYTES).error_handler(error::json_error))
+        .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .configure(|cfg| routes(&mut ServiceConfig::new(cfg)))
+        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/v3/api-docs", document))
+        .default_service(web::to(|| async { ApiError::route_not_found() }))
+        .wrap_fn(|req, srv| {
+            let trace_id = trace::of(&req);
+            trace::scope(trace_id, srv.call(req))
+        })
+        .wrap(TracingLogger::default())
+}

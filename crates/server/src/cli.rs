@@ -1,0 +1,102 @@
+//! The command line: `rtm [serve]`, `rtm dev-token`, `rtm build pack`.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use http_api::auth::TokenRequest;
+
+use crate::settings::Settings;
+use crate::{embedded, serve, telemetry};
+
+/// rtm: the Runtime Manager and Application Manager of a low-code platform.
+#[derive(Debug, Parser)]
+#[command(name = "rtm", version, about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the APIs (the default). Configured through environment variables: see docs/CONFIGURATION.md.
+    Serve,
+    /// Print a bearer token that an embedded-mode server with the same RTM_DATA_DIR accepts.
+    DevToken {
+        /// The user (`sub` and `preferred_username`).
+        #[arg(long)]
+        sub: String,
+        /// Groups, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
+        /// Realm roles, comma-separated (e.g. ROLE_BUILDS_MANAGE_IMPORT).
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// Add every ROLE_*_MANAGE_ADMIN role (and ROLE_ACTIVE_POLICY_MANAGE_EDIT): an operator's token.
+        #[arg(long)]
+        admin: bool,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 8 * 3600)]
+        ttl: u64,
+    },
+    /// Build archives.
+    Build {
+        #[command(subcommand)]
+        command: BuildCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BuildCommand {
+    /// Pack a build directory (build.json, config-params.json, resources/, binaries/) into an
+    /// archive, filling in a missing buildId and createdAt. See docs/BUILD-ARCHIVE.md.
+    Pack {
+        /// The build directory.
+        dir: PathBuf,
+        /// The archive to write.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+/// Runs the command.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let settings = Settings::from_env()?;
+            telemetry::init(&settings.logging);
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("could not start the async runtime")?
+                .block_on(serve::serve(settings))
+        }
+        Command::DevToken { sub, groups, mut roles, admin, ttl } => {
+            let settings = Settings::from_env()?;
+            if admin {
+                roles.extend(embedded::operator_roles());
+            }
+            let issuer = embedded::load_or_create_issuer(&settings.data_dir)?;
+            let token = issuer
+                .issue(&TokenRequest { subject: sub, groups, roles, ttl_seconds: ttl })
+                .context("could not sign the token")?;
+            writeln!(std::io::stdout().lock(), "{token}").context("could not print the token")?;
+            Ok(())
+        }
+        Command::Build { command: BuildCommand::Pack { dir, output } } => {
+            let packed = build_archive::pack_directory(&dir).with_context(|| format!("could not pack {}", dir.display()))?;
+            std::fs::write(&output, &packed.bytes).with_context(|| format!("could not write {}", output.display()))?;
+            writeln!(
+                std::io::stdout().lock(),
+                "packed build {} (checksum {}) into {} ({} bytes)",
+                packed.build_id,
+                packed.checksum,
+                output.display(),
+                packed.bytes.len()
+            )
+            .context("could not print the result")?;
+            Ok(())
+        }
+    }
+}

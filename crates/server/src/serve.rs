@@ -1,0 +1,135 @@
+//! `rtm serve`: wires the adapters, starts the API and management servers and the outbox
+//! relay, and shuts them down in order on SIGTERM or Ctrl-C.
+
+use std::time::Duration;
+
+use actix_web::{HttpServer, web};
+use anyhow::Context as _;
+use domain::service::OutboxRelay;
+use http_api::{AppState, Readiness};
+
+use crate::embedded;
+use crate::settings::Settings;
+
+/// How often the relay looks for undelivered events.
+const RELAY_INTERVAL: Duration = Duration::from_millis(200);
+/// How many events the relay delivers per round.
+const RELAY_BATCH: usize = 500;
+
+/// Serves until a shutdown signal.
+pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
+    tracing::warn!(
+        data_dir = %settings.data_dir.display(),
+        "EMBEDDED MODE: every store is in memory and is lost when the process stops; tokens are signed by a local key \
+         (rtm dev-token). Not for production."
+    );
+    if let Some(host) = &settings.ignored_redis {
+        tracing::warn!(redis.host = %host, "SPRING_REDIS_HOST is set, but embedded mode caches in memory and does not use it");
+    }
+    let issuer = embedded::load_or_create_issuer(&settings.data_dir)?;
+    let ports = embedded::ports();
+    let state = web::Data::new(AppState::new(
+        ports.clone(),
+        settings.access.clone(),
+        embedded::token_validator(&issuer),
+        settings.archive_limits.clone(),
+    ));
+    let document = http_api::openapi_document();
+    let readiness = Readiness::default();
+
+    let api = HttpServer::new({
+        let state = state.clone();
+        move || http_api::api_app(state.clone(), document.clone())
+    })
+    .bind((settings.bind_address.as_str(), settings.server_port))
+    .with_context(|| format!("could not listen on SERVER_PORT {}", settings.server_port))?
+    .disable_signals()
+    .shutdown_timeout(settings.shutdown_timeout_seconds)
+    .run();
+    let management = HttpServer::new({
+        let readiness = readiness.clone();
+        let role = settings.role.as_str();
+        move || http_api::management_app(readiness.clone(), role, "embedded")
+    })
+    .bind((settings.bind_address.as_str(), settings.management_port))
+    .with_context(|| format!("could not listen on MANAGEMENT_SERVER_PORT {}", settings.management_port))?
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(settings.shutdown_timeout_seconds)
+    .run();
+    let api_handle = api.handle();
+    let management_handle = management.handle();
+
+    let relay = OutboxRelay::new(ports);
+    let relay_task = tokio::spawn(relay_loop(relay.clone()));
+    readiness.set_ready(true);
+    tracing::info!(
+        role = settings.role.as_str(),
+        server.port = settings.server_port,
+        management.port = settings.management_port,
+        "rtm is ready"
+    );
+
+    let servers = async { tokio::try_join!(api, management) };
+    tokio::pin!(servers);
+    tokio::select! {
+        result = &mut servers => { result.context("a server stopped unexpectedly")?; }
+        () = shutdown_signal() => {
+            tracing::info!("shutting down: no new requests, finishing the ones under way");
+            readiness.set_ready(false);
+            api_handle.stop(true).await;
+            management_handle.stop(true).await;
+            servers.await.context("a server failed while stopping")?;
+        }
+    }
+    relay_task.abort();
+    // Events recorded by the last requests still leave before the process ends.
+    while let Ok(n) = relay.deliver_pending(RELAY_BATCH).await {
+        if n == 0 {
+            break;
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn relay_loop(relay: OutboxRelay) {
+    let mut interval = tokio::time::interval(RELAY_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        loop {
+            match relay.deliver_pending(RELAY_BATCH).await {
+                Ok(n) if n == RELAY_BATCH => continue,
+                Ok(_) => break,
+                Err(err) => {
+                    tracing::warn!(error = %err, "event delivery failed; retrying");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
