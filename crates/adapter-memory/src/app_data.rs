@@ -1,0 +1,97 @@
+//! In-memory `AppDataRepository`: one state behind one lock, so that every write and the
+//! events it records happen at once, as in a database transaction. Each role trait is
+//! implemented in its own file under `app_data/`.
+
+mod catalog;
+mod config;
+mod imports;
+mod outbox;
+mod policies;
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use domain::model::{
+    ActivePolicy, ApplicationId, BuildHeader, BuildId, ConfigKey, ConfigOverride, DomainEvent,
+    OutboxRecord, PolicyOverride, PolicyOverrideId, PolicyTarget,
+};
+use domain::ports::{ImportClaim, PortError, PortResult};
+use time::OffsetDateTime;
+
+use crate::failure::{FailureSwitch, failure_knob};
+
+/// Application data in maps; passes `port_contracts::app_data` like the PostgreSQL adapter.
+#[derive(Debug, Default)]
+pub struct InMemoryAppDataRepository {
+    state: Mutex<State>,
+    failure: FailureSwitch,
+}
+
+failure_knob!(InMemoryAppDataRepository);
+
+impl InMemoryAppDataRepository {
+    /// Empty.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every claim of an import under way, for assertions.
+    pub fn import_claims(&self) -> Vec<ImportClaim> {
+        crate::lock(&self.state).claims.values().cloned().collect()
+    }
+
+    /// The state, unless the failure knob says this call fails.
+    fn state(&self) -> PortResult<MutexGuard<'_, State>> {
+        self.failure.check()?;
+        Ok(crate::lock(&self.state))
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    headers: BTreeMap<BuildId, BuildHeader>,
+    claims: BTreeMap<BuildId, ImportClaim>,
+    policies: BTreeMap<ApplicationId, ActivePolicy>,
+    overrides: BTreeMap<PolicyOverrideId, PolicyOverride>,
+    config_overrides: BTreeMap<(ApplicationId, ConfigKey), ConfigOverride>,
+    /// Undelivered events only: a delivered event is dropped, so the outbox stays as small
+    /// as the relay keeps it.
+    outbox: BTreeMap<u64, OutboxRecord>,
+    last_sequence: u64,
+}
+
+impl State {
+    /// Appends `events` to the outbox; call only once the write they describe is certain.
+    fn record(&mut self, events: &[DomainEvent]) {
+        let recorded_at = OffsetDateTime::now_utc();
+        for event in events {
+            self.last_sequence += 1;
+            let record =
+                OutboxRecord { sequence: self.last_sequence, event: event.clone(), recorded_at };
+            self.outbox.insert(record.sequence, record);
+        }
+    }
+
+    /// The foreign-key check of policies and overrides: a BUILD target must be a build of
+    /// the same application.
+    fn check_target(&self, application_id: ApplicationId, target: &PolicyTarget) -> PortResult<()> {
+        let PolicyTarget::Build(build_id) = target else {
+            return Ok(());
+        };
+        match self.headers.get(build_id) {
+            Some(header) if header.application_id == application_id => Ok(()),
+            Some(header) => Err(PortError::Conflict(format!(
+                "build {build_id} belongs to application {}, not {application_id}",
+                header.application_id
+            ))),
+            None => Err(PortError::Conflict(format!("build {build_id} does not exist"))),
+        }
+    }
+
+    /// Whether the global policy or an override names the build.
+    fn names_build(&self, build_id: BuildId) -> bool {
+        let named = |target: &PolicyTarget| *target == PolicyTarget::Build(build_id);
+        self.policies.values().any(|policy| named(&policy.target))
+            || self.overrides.values().any(|candidate| named(&candidate.target))
+    }
+}

@@ -1,0 +1,44 @@
+//! `ImportLedger` of the in-memory repository.
+
+use async_trait::async_trait;
+use domain::model::{BuildHeader, BuildId, DomainEvent};
+use domain::ports::{ImportClaim, ImportLedger, PortError, PortResult};
+
+use crate::app_data::InMemoryAppDataRepository;
+
+#[async_trait]
+impl ImportLedger for InMemoryAppDataRepository {
+    async fn claim_import(&self, claim: &ImportClaim) -> PortResult<()> {
+        let mut state = self.state()?;
+        if let Some(held) = state.claims.get(&claim.build_id)
+            && held.expires_at > claim.claimed_at
+        {
+            return Err(PortError::Conflict(format!(
+                "build {} is claimed by an import until {}",
+                claim.build_id, held.expires_at
+            )));
+        }
+        state.claims.insert(claim.build_id, claim.clone());
+        Ok(())
+    }
+
+    async fn complete_import(
+        &self,
+        header: &BuildHeader,
+        events: &[DomainEvent],
+    ) -> PortResult<()> {
+        let mut state = self.state()?;
+        if state.headers.contains_key(&header.id) {
+            return Err(PortError::Conflict(format!("build {} exists already", header.id)));
+        }
+        state.headers.insert(header.id, header.clone());
+        state.claims.remove(&header.id);
+        state.record(events);
+        Ok(())
+    }
+
+    async fn release_import(&self, build_id: BuildId) -> PortResult<()> {
+        self.state()?.claims.remove(&build_id);
+        Ok(())
+    }
+}

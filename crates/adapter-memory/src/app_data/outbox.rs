@@ -1,0 +1,22 @@
+//! `Outbox` of the in-memory repository.
+
+use async_trait::async_trait;
+use domain::model::OutboxRecord;
+use domain::ports::{Outbox, PortResult};
+
+use crate::app_data::InMemoryAppDataRepository;
+
+#[async_trait]
+impl Outbox for InMemoryAppDataRepository {
+    async fn pending_events(&self, limit: usize) -> PortResult<Vec<OutboxRecord>> {
+        Ok(self.state()?.outbox.values().take(limit).cloned().collect())
+    }
+
+    async fn mark_events_sent(&self, sequences: &[u64]) -> PortResult<()> {
+        let mut state = self.state()?;
+        for sequence in sequences {
+            state.outbox.remove(sequence);
+        }
+        Ok(())
+    }
+}

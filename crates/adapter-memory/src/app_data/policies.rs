@@ -1,0 +1,131 @@
+//! `PolicyRepository` of the in-memory repository.
+
+use async_trait::async_trait;
+use domain::model::{ActivePolicy, ApplicationId, DomainEvent, PolicyOverride, PolicyOverrideId};
+use domain::ports::{PolicyRepository, PortError, PortResult};
+
+use crate::app_data::{InMemoryAppDataRepository, State};
+
+#[async_trait]
+impl PolicyRepository for InMemoryAppDataRepository {
+    async fn find_active_policy(
+        &self,
+        application_id: ApplicationId,
+    ) -> PortResult<Option<ActivePolicy>> {
+        Ok(self.state()?.policies.get(&application_id).cloned())
+    }
+
+    async fn put_active_policy(
+        &self,
+        policy: &ActivePolicy,
+        events: &[DomainEvent],
+    ) -> PortResult<()> {
+        let mut state = self.state()?;
+        state.check_target(policy.application_id, &policy.target)?;
+        state.policies.insert(policy.application_id, policy.clone());
+        state.record(events);
+        Ok(())
+    }
+
+    async fn list_policy_overrides(
+        &self,
+        application_id: ApplicationId,
+    ) -> PortResult<Vec<PolicyOverride>> {
+        let mut overrides: Vec<PolicyOverride> = self
+            .state()?
+            .overrides
+            .values()
+            .filter(|candidate| candidate.application_id == application_id)
+            .cloned()
+            .collect();
+        overrides
+            .sort_by(|a, b| (a.subject_type, &a.subject_id).cmp(&(b.subject_type, &b.subject_id)));
+        Ok(overrides)
+    }
+
+    async fn find_policy_override(
+        &self,
+        application_id: ApplicationId,
+        id: PolicyOverrideId,
+    ) -> PortResult<Option<PolicyOverride>> {
+        Ok(self
+            .state()?
+            .overrides
+            .get(&id)
+            .filter(|found| found.application_id == application_id)
+            .cloned())
+    }
+
+    async fn insert_policy_override(
+        &self,
+        policy_override: &PolicyOverride,
+        events: &[DomainEvent],
+    ) -> PortResult<()> {
+        let mut state = self.state()?;
+        if state.overrides.contains_key(&policy_override.id) {
+            return Err(PortError::Conflict(format!(
+                "override {} exists already",
+                policy_override.id
+            )));
+        }
+        check_subject_free(&state, policy_override)?;
+        state.check_target(policy_override.application_id, &policy_override.target)?;
+        state.overrides.insert(policy_override.id, policy_override.clone());
+        state.record(events);
+        Ok(())
+    }
+
+    async fn update_policy_override(
+        &self,
+        policy_override: &PolicyOverride,
+        events: &[DomainEvent],
+    ) -> PortResult<bool> {
+        let mut state = self.state()?;
+        let exists = state
+            .overrides
+            .get(&policy_override.id)
+            .is_some_and(|found| found.application_id == policy_override.application_id);
+        if !exists {
+            return Ok(false);
+        }
+        check_subject_free(&state, policy_override)?;
+        state.check_target(policy_override.application_id, &policy_override.target)?;
+        state.overrides.insert(policy_override.id, policy_override.clone());
+        state.record(events);
+        Ok(true)
+    }
+
+    async fn delete_policy_override(
+        &self,
+        application_id: ApplicationId,
+        id: PolicyOverrideId,
+        events: &[DomainEvent],
+    ) -> PortResult<bool> {
+        let mut state = self.state()?;
+        let exists =
+            state.overrides.get(&id).is_some_and(|found| found.application_id == application_id);
+        if !exists {
+            return Ok(false);
+        }
+        state.overrides.remove(&id);
+        state.record(events);
+        Ok(true)
+    }
+}
+
+/// The unique key of overrides: one per application, subject type and subject id.
+fn check_subject_free(state: &State, policy_override: &PolicyOverride) -> PortResult<()> {
+    let taken = state.overrides.values().any(|other| {
+        other.id != policy_override.id
+            && other.application_id == policy_override.application_id
+            && other.subject_type == policy_override.subject_type
+            && other.subject_id == policy_override.subject_id
+    });
+    if taken {
+        return Err(PortError::Conflict(format!(
+            "{:?} `{}` has an override already",
+            policy_override.subject_type, policy_override.subject_id
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,510 @@
+//! `RuntimeService`: which build is live for a caller, and reading it.
+
+use adapter_memory::FailureKind;
+use domain::model::{
+    ApplicationId, PageRequest, PolicyOverride, PolicyOverrideId, PolicyTarget,
+    ResourceDefinitionId, ResourceName, SubjectType, WorkspaceId,
+};
+use domain::ports::{Cache, PolicyRepository};
+use domain::service::OverrideInput;
+use time::OffsetDateTime;
+
+use crate::helpers::{
+    Env, admin, build, code_of, minutes_ago, on_branch, principal, process_type, user,
+};
+
+fn override_input(
+    subject_type: SubjectType,
+    subject_id: &str,
+    target: PolicyTarget,
+) -> OverrideInput {
+    OverrideInput { subject_type, subject_id: subject_id.to_owned(), target }
+}
+
+#[tokio::test]
+async fn without_a_policy_resolution_is_no_active_policy() {
+    let env = Env::new();
+    let application_id = ApplicationId::random();
+    env.import(&build(application_id, 1)).await;
+
+    let result = env.runtime.active_build(application_id, None, &user("ana")).await;
+
+    assert_eq!(code_of(result), "no_active_policy");
+}
+
+#[tokio::test]
+async fn a_global_build_policy_resolves_to_that_build_even_when_newer_ones_exist() {
+    let env = Env::new();
+    let application_id = ApplicationId::random();
+    let mut fixed = build(application_id, 2);
+    fixed.header.created_at = minutes_ago(60);
+    env.import(&fixed).await;
+    env.import(&build(application_id, 1)).await;
+    env.set_policy(application_id, PolicyTarget::Build(fixed.id())).await;
+
+    let active =
+        env.runtime.active_build(application_id, None, &user("ana")).await.expect("active build");
+
+    assert_eq!(active.id(), fixed.id());
+    assert_eq!(active.manifest, fixed.manifest, "the whole build comes back");
+}
+
+#[tokio::test]
+async fn a_global_branch_policy_resolves_to_the_newest_build_of_the_branch_by_creation_time() {
+    let env = Env::new();
+    let application_id = ApplicationId::random();
+    let mut newest = build(application_id, 1);
+    newest.header.created_at = minutes_ago(5);
+    let mut older_imported_later = build(application_id, 1);
+    older_imported_later.header.created_at = minutes_ago(10);
+    let mut newer_on_another_branch = build(application_id, 1);
+    newer_on_another_branch.header.branch = crate::helpers::branch("dev");
+    env.import(&newest).await;
+    env.import(&older_imported_later).await;
+    env.import(&newer_on_another_branch).await;
+    env.import(&build(ApplicationId::random(), 1)).await;
+    env.set_policy(application_id, on_branch("main")).await;
+
+    assert_eq!(env.active_build_id(application_id, &user("ana")).await, newest.id());
+}
+
+#[tokio::test]
+async fn builds_created_at_the_same_instant_are_ordered_by_storage_time() {
+    let env = Env::new();
+    let application_id = ApplicationId::random();
+    let created_at = minutes_ago(5);
+    let mut stored_first = build(application_id, 1);
+    stored_first.header.created_at = created_at;
+    let mut stored_last = build(application_id, 1);
+    stored_last.header.created_at = created_at;
+    env.import(&stored_first).await;
+    env.import(&stored_last).await;
+    env.set_policy(application_id, on_branch("main")).await;
+
+    assert_eq!(env.active_build_id(application_id, &user("ana")).await, stored_last.id());
+}
+
+#[tokio::test]
+async fn importing_a_newer_build_moves_a_branch_policy_at_once() {
+    let env = Env::new();
+    let application_id = ApplicationId::random();
+    let mut first = build(application_id, 1);
+    first.header.created_at = minutes_ago(5);
+    env.import(&first).await;
+    env.set_policy(application_id, on_branch("main")).await;
+    assert_eq!(
+        env.active_build_id(application_id, &user("ana")).await,
+        first.id(),
+        "before the newer import"
+    );
+
+    let newer = build(application_id, 1);
+    env.import(&newer).await;
+
+    assert_eq!(
+        env.active_build_id(application_id, &user("ana")).await,
+        newer.id(),
+        "the cached resolution was evicted"
+    );
+}
+
+#[tokio::test]
+async fn a_branch_without_builds_is_no_build_on_branch() {
+    let env = Env::new();
+    let application_id = ApplicationId::random();
+    env.import(&build(application_id, 1)).await;
+    env.set_policy(application_id, on_branch("dev")).await;
+
+    let result = env.runtime.active_build(application_id, None, &user("ana")).await;
+
+    assert_eq!(code_of(result), "no_build_on_branch");
+}
+
+#[tokio::test]
+async fn a_user_override_beats_a_group_override_which_beats_the_global_policy() {
+    let env = Env::new();
+    let application_id = ApplicationId::random();
+    let (global, for_group, for_user) =
+        (build(application_id, 1), build(application_id, 1), build(application_id, 1));
+    for each in [&global, &for_group, &for_user] {
+        env.import(each).await;
+    }
+    env.set_policy(application_id, PolicyTarget::Build(global.id())).await;
+    env.policies
+        .add_override(
+            &admin(),
+            application_id,
+            override_input(SubjectType::Group, "team", PolicyTarget::Build(for_group.id())),
+        )
+        .await
+        .expect("group override");
+    env.policies
+        .add_override(
+            &admin(),
+            application_id,
+            override_input(SubjectType::User, "ana", PolicyTarget::Build(for_user.id())),
+        )
+        .await
+        .expect("user override");
+
+    assert_eq!(
+        env.active_build_id(application_id, &principal("ana", &["team"], &[])).await,
+        for_user.id(),
+        "user in the group"
+    );
+    assert_eq!(
+        env.active_build_id(application_id, &principal("bob", &["team"], &[])).await,
+        for_group.id(),
+        "another user in the group"
+    );
+    assert_eq!(
+        env.active_build_id(application_id, &user("carl")).await,
+        global.id(),
+        "a user in no group"
+    );
+}
+
+#[tokio::test]
+async fn a_user_override_matches_the_username_or_the_subject() {
+    let env = Env::new();
+    let application_id = ApplicationId::random();
+    let (global, by_subject, by_username) =
+        (build(application_id, 1), build(application_id, 1), build(application_id, 1));
+    for each in [&global, &by_subject, &by_username] {
+        env.import(each).await;
+    }
+    env.set_policy(application_id, PolicyTarget::Build(global.id())).await;
+    env.policies
+        .add_override(
+            &admin(),
+            application_id,
+            override_input(SubjectType::User, "sub-ana", PolicyTarget::Build(by_subject.id())),
+        )
+        .await
+        .expect("override by subject");
+    env.policies
+        .add_override(
+            &admin(),
+            application_id,
+            override_input(SubjectType::User, "bob", PolicyTarget::Build(by_username.id())),
+        )
+        .await
+        .expect("override by username");
+
+    assert_eq!(
+        env.active_build_id(application_id, &user("ana")).await,
+        by_subject.id(),
+        "matched by the token's sub"
+    );
+    assert_eq!(
+        env.active_build_id(application_id, &user("bob")).await,
+        by_username.id(),
+        "matched by preferred_username"
+    );
+    let mut service_account = user("ignored");
+    service_account.username = None;
+    service_account.subject = "bob".to_owned();
+    assert_eq!(
+        env.active_build_id(application_id, &service_account).await,
+        by_username.id(),
+        "a subject equal to the override's id"
+    );
+}
+
+#[tokio::test]
+async fn a_group_override_matches_the_group_as_a_path_or_as_a_bare_name() {
+    let env = Env::new();
+    let application_id = ApplicationId::random();
+    let (global, for_team, for_ops) =
+        (build(application_id, 1), build(application_id, 1), build(application_id, 1));
+    for each in [&global, &for_team, &for_ops] {
+        env.import(each).await;
+    }
+    env.set_policy(application_id, PolicyTarget::Build(global.id())).await;
+    env.policies
+        .add_override(
+            &admin(),
+            application_id,
+            override_input(SubjectType::Group, "/team", PolicyTarget::Build(for_team.id())),
+        )
+        .await
+        .expect("override on a path");
+    env.policies
+        .add_override(
+            &admin(),
+            application_id,
+            override_input(SubjectType::Group, "ops", PolicyTarget::Build(for_ops.id())),
+        )
+        .await
+        .expect("override on a name");
+
+    assert_eq!(
+        env.active_build_id(application_id, &principal("ana", &["team"], &[])).await,
+        for_team.id(),
+        "`/team` matches the bare `team`"
+    );
+    assert_eq!(
+        env.active_build_id(application_id, &principal("ana", &["/team"], &[])).await,
+        for_team.id(),
+        "`/team` matches `/team`"
+    );
+    assert_eq!(
+        env.active_build_id(application_id, &principal("bob", &["/ops"], &[])).await,
+        for_ops.id(),
+        "`ops` matches the path `/ops`"
+    );
+    assert_eq!(
+        env.active_build_id(application_id, &principal("carl", &["/other"], &[])).await,
+        global.id(),
+        "another group matches neither"
+    );
+}
+
+#[tokio::test]
+async fn role_overrides_are_ignored_even_for_callers_with_the_role() {
+    let env = Env::new();
+    let application_id = ApplicationId::random();
+    let (global, for_role) = (build(application_id, 1), build(application_id, 1));
+    env.import(&global).await;
+    env.import(&for_role).await;
+    // The service refuses ROLE overrides; older installations may still have some stored.
+    let role_override = PolicyOverride {
+        id: PolicyOverrideId::random(),
+        application_id,
+        subject_type: SubjectType::Role,
+        subject_id: "ROLE_BETA".to_owned(),
+        target: PolicyTarget::Build(for_role.id()),
+        updated_by: "migration".to_owned(),
+        updated_at: OffsetDateTime::now_utc(),
+    };
+    env.fakes
+        .app_data
+        .insert_policy_override(&role_override, &[])
+        .await
+        .expect("storing a legacy ROLE override");
+    let beta_tester = principal("ana", &[], &["ROLE_BETA"]);
+
+    let without_global = env.runtime.active_build(application_id, None, &beta_tester).await;
+    env.set_policy(application_id, PolicyTarget::Build(global.id())).await;
+    let with_global = env.active_build_id(application_id, &beta_tester).await;
+
+    assert_eq!(
+        code_of(without_global),
+        "no_active_policy",
+        "a ROLE override alone resolves to nothing"
+    );
+    assert_eq!(with_global, global.id(), "the global policy wins over a ROLE override");
+}
+
+#[tokio::test]
+async fn a_workspace_must_match_the_builds_when_both_have_one() {
+    let env = Env::new();
+    let application_id = ApplicationId::random();
+    let workspace_id = WorkspaceId::random();
+    let mut in_workspace = build(application_id, 1);
+    in_workspace.header.workspace_id = Some(workspace_id);
+    env.import(&in_workspace).await;
+    env.set_policy(application_id, PolicyTarget::Build(in_workspace.id())).await;
+    let ana = user("ana");
+
+    let same = env
+        .runtime
+        .active_build(application_id, Some(workspace_id), &ana)
+        .await
+        .expect("same workspace");
+    let unspecified =
+        env.runtime.active_build(application_id, None, &ana).await.expect("no workspace asked");
+    let other = env.runtime.active_build(application_id, Some(WorkspaceId::random()), &ana).await;
+
+    assert_eq!(same.id(), in_workspace.id());
+    assert_eq!(unspecified.id(), in_workspace.id());
+    assert_eq!(code_of(other), "build_not_found", "a build of another workspace is not found");
+
+    let without_workspace = build(application_id, 1);
+    env.import(&without_workspace).await;
+    env.set_policy(application_id, PolicyTarget::Build(without_workspace.id())).await;
+    let any = env
+        .runtime
+        .active_build(application_id, Some(WorkspaceId::random()), &ana)
+        .await
+        .expect("a build without workspace");
+    assert_eq!(any.id(), without_workspace.id(), "a build without a workspace matches any");
+}
+
+#[tokio::test]
+async fn a_policy_change_takes_effect_at_once_even_with_a_warm_cache() {
+    let env = Env::new();
+    let application_id = ApplicationId::random();
+    let (first, second, for_ana) =
+        (build(application_id, 1), build(application_id, 1), build(application_id, 1));
+    for each in [&first, &second, &for_ana] {
+        env.import(each).await;
+    }
+    env.set_policy(application_id, PolicyTarget::Build(first.id())).await;
+    let ana = user("ana");
+    assert_eq!(env.active_build_id(application_id, &ana).await, first.id());
+    let warm = env.fakes.cache.get_policy_snapshot(application_id).await.expect("cache read");
+    assert!(warm.is_some(), "resolution caches the snapshot");
+
+    env.set_policy(application_id, PolicyTarget::Build(second.id())).await;
+    assert_eq!(
+        env.active_build_id(application_id, &ana).await,
+        second.id(),
+        "after setting the global policy"
+    );
+
+    let added = env
+        .policies
+        .add_override(
+            &admin(),
+            application_id,
+            override_input(SubjectType::User, "ana", PolicyTarget::Build(for_ana.id())),
+        )
+        .await
+        .expect("add override");
+    assert_eq!(
+        env.active_build_id(application_id, &ana).await,
+        for_ana.id(),
+        "after adding an override"
+    );
+
+    env.policies
+        .update_override(
+            &admin(),
+            application_id,
+            added.id,
+            override_input(SubjectType::User, "ana", PolicyTarget::Build(first.id())),
+        )
+        .await
+        .expect("update override");
+    assert_eq!(
+        env.active_build_id(application_id, &ana).await,
+        first.id(),
+        "after updating the override"
+    );
+
+    env.policies
+        .delete_override(&admin(), application_id, added.id)
+        .await
+        .expect("delete override");
+    assert_eq!(
+        env.active_build_id(application_id, &ana).await,
+        second.id(),
+        "after deleting the override"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_cache_does_not_fail_resolution_whichever_call_fails() {
+    // Cold resolution calls the cache four times: get and put the snapshot, get and put the build.
+    for calls_before_failure in 0..4 {
+        for kind in [FailureKind::Unavailable, FailureKind::Backend] {
+            let env = Env::new();
+            let application_id = ApplicationId::random();
+            let live = build(application_id, 1);
+            env.import(&live).await;
+            env.set_policy(application_id, PolicyTarget::Build(live.id())).await;
+            env.fakes.cache.fail_after_calls(calls_before_failure, kind);
+
+            let active = env.runtime.active_build(application_id, None, &user("ana")).await;
+
+            let active = active.unwrap_or_else(|err| {
+                panic!("cache call {calls_before_failure} failing with {kind:?}: {err:?}")
+            });
+            assert_eq!(active.id(), live.id());
+        }
+    }
+}
+
+#[tokio::test]
+async fn resources_are_read_by_id_and_by_name_and_listed_by_name() {
+    let env = Env::new();
+    let application_id = ApplicationId::random();
+    let live = build(application_id, 12);
+    env.import(&live).await;
+    let process = process_type();
+
+    let first_page = env
+        .runtime
+        .list_resources(application_id, live.id(), &process, PageRequest::new(0, 5).expect("page"))
+        .await
+        .expect("list");
+    let by_id = env
+        .runtime
+        .resource(
+            application_id,
+            live.id(),
+            &process,
+            &ResourceDefinitionId::parse("def-3").expect("id"),
+        )
+        .await
+        .expect("by id");
+    let by_name = env
+        .runtime
+        .resource_by_name(
+            application_id,
+            live.id(),
+            &process,
+            &ResourceName::parse("resource-3").expect("name"),
+        )
+        .await
+        .expect("by name");
+
+    let names: Vec<&str> =
+        first_page.items.iter().map(|resource| resource.entry.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["resource-0", "resource-1", "resource-10", "resource-11", "resource-2"],
+        "ordered by name"
+    );
+    assert_eq!(first_page.total, 12);
+    assert_eq!(by_id, by_name, "the same resource by id and by name");
+    assert_eq!(by_id.entry.name.as_str(), "resource-3");
+}
+
+#[tokio::test]
+async fn a_missing_resource_or_a_build_of_another_application_is_not_found() {
+    let env = Env::new();
+    let application_id = ApplicationId::random();
+    let live = build(application_id, 1);
+    env.import(&live).await;
+    let process = process_type();
+    let other_application = ApplicationId::random();
+
+    let missing_id = env
+        .runtime
+        .resource(
+            application_id,
+            live.id(),
+            &process,
+            &ResourceDefinitionId::parse("nope").expect("id"),
+        )
+        .await;
+    let missing_name = env
+        .runtime
+        .resource_by_name(
+            application_id,
+            live.id(),
+            &process,
+            &ResourceName::parse("nope").expect("name"),
+        )
+        .await;
+    let foreign = env
+        .runtime
+        .list_resources(other_application, live.id(), &process, PageRequest::default())
+        .await;
+    let foreign_resource = env
+        .runtime
+        .resource(
+            other_application,
+            live.id(),
+            &process,
+            &ResourceDefinitionId::parse("def-0").expect("id"),
+        )
+        .await;
+
+    assert_eq!(code_of(missing_id), "resource_not_found");
+    assert_eq!(code_of(missing_name), "resource_not_found");
+    assert_eq!(code_of(foreign), "build_not_found");
+    assert_eq!(code_of(foreign_resource), "build_not_found");
+}

@@ -1,0 +1,63 @@
+//! Behaviour every `AppDataRepository` must show, one module per role trait.
+//!
+//! Rows are found by fresh application and build ids; events by the application they are
+//! about, among whatever else the outbox holds.
+
+pub mod catalog;
+pub mod config;
+pub mod imports;
+pub mod outbox;
+pub mod policies;
+
+use domain::model::{ApplicationId, BuildHeader, OutboxRecord};
+use domain::ports::{AppDataRepository, PortError};
+
+/// How many pending events a check reads to find its own: a shared store may hold others'.
+const OUTBOX_SCAN: usize = 100_000;
+
+/// Runs every check of the port.
+pub async fn run_all(repo: &dyn AppDataRepository) {
+    catalog::run_all(repo).await;
+    imports::run_all(repo).await;
+    policies::run_all(repo).await;
+    config::run_all(repo).await;
+    outbox::run_all(repo).await;
+}
+
+/// The pending events about `application_id`, oldest first.
+async fn pending_for(
+    repo: &dyn AppDataRepository,
+    application_id: ApplicationId,
+) -> Vec<OutboxRecord> {
+    repo.pending_events(OUTBOX_SCAN)
+        .await
+        .expect("pending_events")
+        .into_iter()
+        .filter(|record| record.event.application_id() == application_id)
+        .collect()
+}
+
+/// Asserts that nothing recorded an event about `application_id`.
+async fn assert_no_events(
+    repo: &dyn AppDataRepository,
+    application_id: ApplicationId,
+    context: &str,
+) {
+    let recorded = pending_for(repo, application_id).await;
+    assert!(recorded.is_empty(), "{context}: expected no recorded event, found {recorded:?}");
+}
+
+/// Stores a header the way an import does (no claim needed) and records no event.
+async fn store_header(repo: &dyn AppDataRepository, header: &BuildHeader) {
+    repo.complete_import(header, &[])
+        .await
+        .unwrap_or_else(|err| panic!("complete_import of a fresh build: {err:?}"));
+}
+
+/// Asserts that `result` is a [`PortError::Conflict`].
+fn assert_conflict<T: std::fmt::Debug>(result: Result<T, PortError>, context: &str) {
+    match result {
+        Err(PortError::Conflict(_)) => {}
+        other => panic!("{context}: expected PortError::Conflict, got {other:?}"),
+    }
+}
