@@ -1,0 +1,11 @@
+//! HTTP tests of both APIs over the in-memory adapters: every route, its refusals, and the
+//! hostile archives an import must reject without storing anything.
+
+mod active_policy;
+mod auth;
+mod builds;
+mod config_overrides;
+mod helpers;
+mod hostile_archives;
+mod management;
+mod runtime;
