@@ -25,8 +25,14 @@ pub enum Authority {
 
 impl Authority {
     /// Every authority.
-    pub const ALL: [Self; 6] =
-        [Self::Apps, Self::Builds, Self::ActivePolicy, Self::AppConfig, Self::AppConfigOverrides, Self::AppDependencies];
+    pub const ALL: [Self; 6] = [
+        Self::Apps,
+        Self::Builds,
+        Self::ActivePolicy,
+        Self::AppConfig,
+        Self::AppConfigOverrides,
+        Self::AppDependencies,
+    ];
 
     /// The role stem, as in `ROLE_<STEM>_MANAGE_<SCOPE>`.
     pub fn role_stem(self) -> &'static str {
@@ -127,7 +133,12 @@ impl Permission {
 
 impl fmt::Display for Permission {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.authority.role_stem().to_lowercase().replace('_', "-"), self.scope.as_str().to_lowercase())
+        write!(
+            f,
+            "{} {}",
+            self.authority.role_stem().to_lowercase().replace('_', "-"),
+            self.scope.as_str().to_lowercase()
+        )
     }
 }
 
@@ -142,7 +153,9 @@ impl Default for AccessRules {
     fn default() -> Self {
         let roles = Authority::ALL
             .iter()
-            .flat_map(|authority| authority.scopes().iter().map(move |scope| Permission::new(*authority, *scope)))
+            .flat_map(|authority| {
+                authority.scopes().iter().map(move |scope| Permission::new(*authority, *scope))
+            })
             .map(|permission| (permission, BTreeSet::from([permission.default_role()])))
             .collect();
         Self { roles }
@@ -163,7 +176,8 @@ impl AccessRules {
     /// Whether `principal` holds `permission`, directly or through a higher scope.
     pub fn allows(&self, principal: &Principal, permission: Permission) -> bool {
         permission.scope.granted_by().iter().any(|scope| {
-            self.roles_for(Permission::new(permission.authority, *scope)).any(|role| principal.roles.contains(role))
+            self.roles_for(Permission::new(permission.authority, *scope))
+                .any(|role| principal.roles.contains(role))
         })
     }
 }
@@ -186,7 +200,10 @@ mod tests {
         let rules = AccessRules::default();
         let admin = with_roles(&["ROLE_BUILDS_MANAGE_ADMIN"]);
         for scope in [Scope::Read, Scope::Import, Scope::Edit, Scope::Admin] {
-            assert!(rules.allows(&admin, Permission::new(Authority::Builds, scope)), "admin ⊇ {scope}");
+            assert!(
+                rules.allows(&admin, Permission::new(Authority::Builds, scope)),
+                "admin ⊇ {scope}"
+            );
         }
         let edit = with_roles(&["ROLE_BUILDS_MANAGE_EDIT"]);
         assert!(rules.allows(&edit, Permission::new(Authority::Builds, Scope::Read)));
@@ -211,6 +228,9 @@ mod tests {
         rules.set_roles(read, BTreeSet::from(["ROLE_AUDITOR".to_owned()]));
         assert!(rules.allows(&with_roles(&["ROLE_AUDITOR"]), read));
         assert!(!rules.allows(&with_roles(&["ROLE_ACTIVE_POLICY_MANAGE_READ"]), read));
-        assert!(rules.allows(&with_roles(&["ROLE_ACTIVE_POLICY_MANAGE_EDIT"]), read), "edit still includes read");
+        assert!(
+            rules.allows(&with_roles(&["ROLE_ACTIVE_POLICY_MANAGE_EDIT"]), read),
+            "edit still includes read"
+        );
     }
 }

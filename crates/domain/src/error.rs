@@ -81,7 +81,9 @@ pub enum Conflict {
     #[error("build {0} is used by the active policy or an override; point them elsewhere first")]
     BuildInUse(BuildId),
     /// A dependency's build is not in this installation.
-    #[error("build {build_id} of library {application_id}, a dependency, is not imported; import it first")]
+    #[error(
+        "build {build_id} of library {application_id}, a dependency, is not imported; import it first"
+    )]
     MissingDependency {
         /// Library.
         application_id: ApplicationId,
@@ -100,7 +102,9 @@ pub enum Conflict {
         subject_id: String,
     },
     /// Libraries take no config overrides.
-    #[error("application {0} is a library; set overrides of its parameters in the projects that use it")]
+    #[error(
+        "application {0} is a library; set overrides of its parameters in the projects that use it"
+    )]
     LibraryOverrides(ApplicationId),
     /// The build belongs to another application than the one named.
     #[error("build {build_id} belongs to application {actual}, not {expected}")]
@@ -113,7 +117,9 @@ pub enum Conflict {
         actual: ApplicationId,
     },
     /// Deprecated ROLE overrides may only be listed and deleted.
-    #[error("ROLE overrides are deprecated: they can be listed and deleted, not created or changed")]
+    #[error(
+        "ROLE overrides are deprecated: they can be listed and deleted, not created or changed"
+    )]
     DeprecatedRoleOverride,
     /// A storage-level conflict the use case did not foresee.
     #[error("{0}")]

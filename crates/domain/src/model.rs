@@ -11,10 +11,11 @@ mod principal;
 mod validation;
 
 pub use crate::model::build::{
-    ApplicationKind, Build, BuildDependency, BuildHeader, BuildOrigin, BuildResource, BuildSettings,
-    Checksum, ManifestEntry, NumberFormat, Platforms, RawJson, ResourceSummary,
+    ApplicationKind, Build, BuildDependency, BuildHeader, BuildOrigin, BuildResource,
+    BuildSettings, Checksum, ManifestEntry, NumberFormat, Platforms, RawJson, ResourceSummary,
 };
 pub use crate::model::config::{ConfigOverride, ConfigParam, ConfigParamType, ResolvedConfigParam};
+pub use crate::model::event::{AuditAction, AuditRecord, DomainEvent, OutboxRecord};
 pub use crate::model::ids::{
     ApplicationId, BranchName, BuildId, ConfigKey, ResourceDefinitionId, ResourceName,
     ResourceType, ResourceVersionId, VersionId, WorkspaceId,
@@ -25,4 +26,3 @@ pub use crate::model::policy::{
 };
 pub use crate::model::principal::Principal;
 pub use crate::model::validation::ValidationError;
-pub use crate::model::event::{AuditAction, AuditRecord, DomainEvent, OutboxRecord};

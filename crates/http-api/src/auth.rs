@@ -85,7 +85,9 @@ impl FromRequest for Caller {
 
 fn bearer_token(req: &HttpRequest) -> Result<String, AuthError> {
     let value = req.headers().get(header::AUTHORIZATION).ok_or(AuthError::MissingToken)?;
-    let value = value.to_str().map_err(|_| AuthError::InvalidToken("the Authorization header is not text".into()))?;
+    let value = value
+        .to_str()
+        .map_err(|_| AuthError::InvalidToken("the Authorization header is not text".into()))?;
     let (scheme, token) = value.split_once(' ').ok_or(AuthError::MissingToken)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(AuthError::MissingToken);

@@ -26,7 +26,8 @@ pub(crate) struct PageQuery {
 
 impl PageQuery {
     pub(crate) fn to_request(&self) -> Result<PageRequest, ApiError> {
-        Ok(PageRequest::new(self.page.unwrap_or(0), self.size.unwrap_or(PageRequest::DEFAULT_SIZE)).map_err(DomainError::from)?)
+        Ok(PageRequest::new(self.page.unwrap_or(0), self.size.unwrap_or(PageRequest::DEFAULT_SIZE))
+            .map_err(DomainError::from)?)
     }
 }
 
@@ -51,7 +52,13 @@ impl<T> PageDto<T> {
         let total_pages = page.total_pages();
         let request = page.request;
         let total_elements = page.total;
-        Self { content: page.items.into_iter().map(f).collect(), page: request.page(), size: request.size(), total_elements, total_pages }
+        Self {
+            content: page.items.into_iter().map(f).collect(),
+            page: request.page(),
+            size: request.size(),
+            total_elements,
+            total_pages,
+        }
     }
 }
 
@@ -80,7 +87,8 @@ pub(crate) fn resource_name(raw: &str) -> Result<ResourceName, ApiError> {
 }
 
 pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| at.unix_timestamp().to_string())
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
 /// `OMNICHANNEL`, `WEB` or `MOBILE`.

@@ -86,7 +86,9 @@ impl ResponseError for ApiError {
                 DomainError::Invalid(_) => StatusCode::BAD_REQUEST,
                 DomainError::NotFound(_) => StatusCode::NOT_FOUND,
                 // A request naming the wrong application is a bad request, not a state clash.
-                DomainError::Conflict(domain::error::Conflict::ApplicationMismatch { .. }) => StatusCode::BAD_REQUEST,
+                DomainError::Conflict(domain::error::Conflict::ApplicationMismatch { .. }) => {
+                    StatusCode::BAD_REQUEST
+                }
                 DomainError::Conflict(_) => StatusCode::CONFLICT,
                 DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 DomainError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -126,28 +128,40 @@ impl fmt::Debug for ApiError {
 }
 
 /// Shapes extractor failures (JSON, path, query) into the envelope.
-pub(crate) fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+pub(crate) fn json_error(
+    err: actix_web::error::JsonPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
     use actix_web::error::JsonPayloadError;
     let api_error = match &err {
         JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
             ApiError::TooLarge(format!("request body too large: {err}"))
         }
-        JsonPayloadError::ContentType => {
-            ApiError::malformed("unsupported_media_type", "the body must be JSON (Content-Type: application/json)")
+        JsonPayloadError::ContentType => ApiError::malformed(
+            "unsupported_media_type",
+            "the body must be JSON (Content-Type: application/json)",
+        ),
+        JsonPayloadError::Deserialize(inner) => {
+            ApiError::malformed("malformed_json", format!("invalid JSON body: {inner}"))
         }
-        JsonPayloadError::Deserialize(inner) => ApiError::malformed("malformed_json", format!("invalid JSON body: {inner}")),
         other => ApiError::malformed("malformed_json", format!("invalid JSON body: {other}")),
     };
     api_error.into()
 }
 
 /// Shapes path-parameter failures into the envelope.
-pub(crate) fn path_error(err: actix_web::error::PathError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+pub(crate) fn path_error(
+    err: actix_web::error::PathError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
     ApiError::malformed("invalid_path", format!("invalid path parameter: {err}")).into()
 }
 
 /// Shapes query-string failures into the envelope.
-pub(crate) fn query_error(err: actix_web::error::QueryPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+pub(crate) fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
     ApiError::malformed("invalid_query", format!("invalid query string: {err}")).into()
 }
 

@@ -41,7 +41,8 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut OpenApiDocument) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components
+            .add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
     }
 }
 
@@ -52,7 +53,8 @@ fn routes(cfg: &mut ServiceConfig<'_>) {
 
 /// The OpenAPI document of both APIs.
 pub fn openapi_document() -> OpenApiDocument {
-    let (_, document) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
+    let (_, document) =
+        App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
     document
 }
 
@@ -62,11 +64,19 @@ pub fn api_app(
     state: web::Data<AppState>,
     document: OpenApiDocument,
 ) -> App<
-    impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error, InitError = ()>,
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
 > {
     App::new()
         .app_data(state)
-        .app_data(web::JsonConfig::default().limit(JSON_LIMIT_BYTES).error_handler(error::json_error))
+        .app_data(
+            web::JsonConfig::default().limit(JSON_LIMIT_BYTES).error_handler(error::json_error),
+        )
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .app_data(web::QueryConfig::default().error_handler(error::query_error))
         .configure(|cfg| routes(&mut ServiceConfig::new(cfg)))

@@ -23,7 +23,12 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the services over `ports`.
-    pub fn new(ports: Ports, access: AccessRules, tokens: TokenValidator, archive_limits: ArchiveLimits) -> Self {
+    pub fn new(
+        ports: Ports,
+        access: AccessRules,
+        tokens: TokenValidator,
+        archive_limits: ArchiveLimits,
+    ) -> Self {
         Self {
             runtime: RuntimeService::new(ports.clone()),
             builds: BuildService::new(ports.clone()),
@@ -36,8 +41,17 @@ impl AppState {
     }
 
     /// Refuses with 403 unless the caller holds `authority` at `scope` (or higher).
-    pub(crate) fn require(&self, caller: &Caller, authority: Authority, scope: Scope) -> Result<(), ApiError> {
+    pub(crate) fn require(
+        &self,
+        caller: &Caller,
+        authority: Authority,
+        scope: Scope,
+    ) -> Result<(), ApiError> {
         let permission = Permission::new(authority, scope);
-        if self.access.allows(&caller.0, permission) { Ok(()) } else { Err(ApiError::Forbidden(permission)) }
+        if self.access.allows(&caller.0, permission) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(permission))
+        }
     }
 }

@@ -85,8 +85,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Build { command: BuildCommand::Pack { dir, output } } => {
-            let packed = build_archive::pack_directory(&dir).with_context(|| format!("could not pack {}", dir.display()))?;
-            std::fs::write(&output, &packed.bytes).with_context(|| format!("could not write {}", output.display()))?;
+            let packed = build_archive::pack_directory(&dir)
+                .with_context(|| format!("could not pack {}", dir.display()))?;
+            std::fs::write(&output, &packed.bytes)
+                .with_context(|| format!("could not write {}", output.display()))?;
             writeln!(
                 std::io::stdout().lock(),
                 "packed build {} (checksum {}) into {} ({} bytes)",

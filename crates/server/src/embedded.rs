@@ -24,10 +24,14 @@ pub(crate) fn ports() -> Ports {
 pub(crate) fn load_or_create_issuer(data_dir: &Path) -> anyhow::Result<LocalIssuer> {
     let path = data_dir.join(KEY_FILE);
     if path.exists() {
-        let pem = fs::read_to_string(&path).with_context(|| format!("could not read {}", path.display()))?;
-        return LocalIssuer::from_pem(&pem).with_context(|| format!("{} is not a usable signing key; delete it to get a new one", path.display()));
+        let pem = fs::read_to_string(&path)
+            .with_context(|| format!("could not read {}", path.display()))?;
+        return LocalIssuer::from_pem(&pem).with_context(|| {
+            format!("{} is not a usable signing key; delete it to get a new one", path.display())
+        });
     }
-    fs::create_dir_all(data_dir).with_context(|| format!("could not create RTM_DATA_DIR {}", data_dir.display()))?;
+    fs::create_dir_all(data_dir)
+        .with_context(|| format!("could not create RTM_DATA_DIR {}", data_dir.display()))?;
     let issuer = LocalIssuer::generate().context("could not generate a signing key")?;
     let pem = issuer.to_pem().context("could not encode the signing key")?;
     let mut options = fs::OpenOptions::new();
@@ -36,11 +40,14 @@ pub(crate) fn load_or_create_issuer(data_dir: &Path) -> anyhow::Result<LocalIssu
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     match options.open(&path) {
         Ok(mut file) => {
-            file.write_all(pem.as_bytes()).with_context(|| format!("could not write {}", path.display()))?;
+            file.write_all(pem.as_bytes())
+                .with_context(|| format!("could not write {}", path.display()))?;
             Ok(issuer)
         }
         // Another process (a dev-token beside a starting server) created it first: use theirs.
-        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => load_or_create_issuer(data_dir),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            load_or_create_issuer(data_dir)
+        }
         Err(err) => Err(err).with_context(|| format!("could not create {}", path.display())),
     }
 }
@@ -49,7 +56,11 @@ pub(crate) fn load_or_create_issuer(data_dir: &Path) -> anyhow::Result<LocalIssu
 pub(crate) fn token_validator(issuer: &LocalIssuer) -> TokenValidator {
     TokenValidator::new(
         Arc::new(StaticKeys::new(issuer.key_set())),
-        TokenPolicy { issuers: vec![LocalIssuer::ISSUER.to_owned()], audience: None, leeway_seconds: 30 },
+        TokenPolicy {
+            issuers: vec![LocalIssuer::ISSUER.to_owned()],
+            audience: None,
+            leeway_seconds: 30,
+        },
     )
 }
 
@@ -58,7 +69,8 @@ pub(crate) fn operator_roles() -> Vec<String> {
     Authority::ALL
         .iter()
         .map(|authority| {
-            let top = if authority.scopes().contains(&Scope::Admin) { Scope::Admin } else { Scope::Edit };
+            let top =
+                if authority.scopes().contains(&Scope::Admin) { Scope::Admin } else { Scope::Edit };
             Permission::new(*authority, top).default_role()
         })
         .collect()

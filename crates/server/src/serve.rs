@@ -32,7 +32,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
         ports.clone(),
         settings.access.clone(),
         embedded::token_validator(&issuer),
-        settings.archive_limits.clone(),
+        settings.archive_limits,
     ));
     let document = http_api::openapi_document();
     let readiness = Readiness::default();
@@ -52,7 +52,9 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
         move || http_api::management_app(readiness.clone(), role, "embedded")
     })
     .bind((settings.bind_address.as_str(), settings.management_port))
-    .with_context(|| format!("could not listen on MANAGEMENT_SERVER_PORT {}", settings.management_port))?
+    .with_context(|| {
+        format!("could not listen on MANAGEMENT_SERVER_PORT {}", settings.management_port)
+    })?
     .workers(1)
     .disable_signals()
     .shutdown_timeout(settings.shutdown_timeout_seconds)

@@ -61,7 +61,7 @@ pub(crate) struct Settings {
 }
 
 /// A set but invalid variable.
-#[derive(Debug, PartialEq, Eq, )]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct SettingsError {
     variable: String,
     problem: String,
@@ -107,7 +107,8 @@ impl Settings {
     ///
     /// A [`SettingsError`] naming the first variable that is set but invalid.
     pub(crate) fn from_vars(vars: &BTreeMap<String, String>) -> Result<Self, SettingsError> {
-        let get = |name: &str| vars.get(name).map(|value| value.trim()).filter(|value| !value.is_empty());
+        let get =
+            |name: &str| vars.get(name).map(|value| value.trim()).filter(|value| !value.is_empty());
         let configured: Vec<String> = BACKEND_VARIABLES
             .iter()
             .filter(|(name, _)| get(name).is_some())
@@ -129,14 +130,21 @@ impl Settings {
             Some(other) => {
                 return Err(invalid(
                     "SPRING_APPLICATION_NAME",
-                    format!("`{other}` is not a role: use `application-manager` or `runtime-manager`"),
+                    format!(
+                        "`{other}` is not a role: use `application-manager` or `runtime-manager`"
+                    ),
                 ));
             }
         };
         let format = match get("RTM_LOG_FORMAT") {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
-            Some(other) => return Err(invalid("RTM_LOG_FORMAT", format!("`{other}` is not `json` or `text`"))),
+            Some(other) => {
+                return Err(invalid(
+                    "RTM_LOG_FORMAT",
+                    format!("`{other}` is not `json` or `text`"),
+                ));
+            }
         };
         let filter = match (get("RUST_LOG"), get("LOGGING_LEVEL_ROOT")) {
             (Some(filter), _) => filter.to_owned(),
@@ -145,10 +153,22 @@ impl Settings {
         };
         let defaults = ArchiveLimits::default();
         let archive_limits = ArchiveLimits {
-            max_archive_bytes: number(vars, "RTM_IMPORT_MAX_ARCHIVE_BYTES", defaults.max_archive_bytes)?,
+            max_archive_bytes: number(
+                vars,
+                "RTM_IMPORT_MAX_ARCHIVE_BYTES",
+                defaults.max_archive_bytes,
+            )?,
             max_entries: number(vars, "RTM_IMPORT_MAX_ENTRIES", defaults.max_entries)?,
-            max_inflated_bytes: number(vars, "RTM_IMPORT_MAX_INFLATED_BYTES", defaults.max_inflated_bytes)?,
-            max_compression_ratio: number(vars, "RTM_IMPORT_MAX_COMPRESSION_RATIO", defaults.max_compression_ratio)?,
+            max_inflated_bytes: number(
+                vars,
+                "RTM_IMPORT_MAX_INFLATED_BYTES",
+                defaults.max_inflated_bytes,
+            )?,
+            max_compression_ratio: number(
+                vars,
+                "RTM_IMPORT_MAX_COMPRESSION_RATIO",
+                defaults.max_compression_ratio,
+            )?,
         };
         Ok(Self {
             role,
@@ -160,7 +180,9 @@ impl Settings {
             access: access_rules(vars)?,
             logging: LoggingSettings { format, filter },
             shutdown_timeout_seconds: number(vars, "RTM_SHUTDOWN_TIMEOUT_SECONDS", 30)?,
-            ignored_redis: get("SPRING_REDIS_HOST").or(get("SPRING_DATA_REDIS_HOST")).map(str::to_owned),
+            ignored_redis: get("SPRING_REDIS_HOST")
+                .or(get("SPRING_DATA_REDIS_HOST"))
+                .map(str::to_owned),
         })
     }
 }
@@ -173,11 +195,18 @@ fn spring_level<'a>(variable: &str, level: &'a str) -> Result<&'a str, SettingsE
         "WARN" => Ok("warn"),
         "ERROR" | "FATAL" => Ok("error"),
         "OFF" => Ok("off"),
-        _ => Err(invalid(variable, format!("`{level}` is not a level (TRACE, DEBUG, INFO, WARN, ERROR, OFF)"))),
+        _ => Err(invalid(
+            variable,
+            format!("`{level}` is not a level (TRACE, DEBUG, INFO, WARN, ERROR, OFF)"),
+        )),
     }
 }
 
-fn number<T: FromStr + Copy + PartialOrd + Default>(vars: &BTreeMap<String, String>, name: &str, default: T) -> Result<T, SettingsError> {
+fn number<T: FromStr + Copy + PartialOrd + Default>(
+    vars: &BTreeMap<String, String>,
+    name: &str,
+    default: T,
+) -> Result<T, SettingsError> {
     match vars.get(name).map(|value| value.trim()).filter(|value| !value.is_empty()) {
         None => Ok(default),
         Some(raw) => match raw.parse::<T>() {
@@ -188,7 +217,9 @@ fn number<T: FromStr + Copy + PartialOrd + Default>(vars: &BTreeMap<String, Stri
 }
 
 fn port(vars: &BTreeMap<String, String>, name: &str, default: u16) -> Result<u16, SettingsError> {
-    number(vars, name, default).map_err(|_| invalid(name, format!("`{}` is not a port number (1-65535)", vars[name].trim())))
+    number(vars, name, default).map_err(|_| {
+        invalid(name, format!("`{}` is not a port number (1-65535)", vars[name].trim()))
+    })
 }
 
 /// `SECURITY_ACCESSAUTHORIZATIONS_<AUTH>_SCOPES_<SCOPE>_ROLESALLOWED=ROLE_A,ROLE_B` replaces
@@ -196,24 +227,49 @@ fn port(vars: &BTreeMap<String, String>, name: &str, default: u16) -> Result<u16
 fn access_rules(vars: &BTreeMap<String, String>) -> Result<AccessRules, SettingsError> {
     const PREFIX: &str = "SECURITY_ACCESSAUTHORIZATIONS_";
     let mut rules = AccessRules::default();
-    for (name, value) in vars.range(PREFIX.to_owned()..).take_while(|(name, _)| name.starts_with(PREFIX)) {
+    for (name, value) in
+        vars.range(PREFIX.to_owned()..).take_while(|(name, _)| name.starts_with(PREFIX))
+    {
         let rest = &name[PREFIX.len()..];
         let Some((authority, rest)) = rest.split_once("_SCOPES_") else {
-            return Err(invalid(name, "expected SECURITY_ACCESSAUTHORIZATIONS_<AUTHORITY>_SCOPES_<SCOPE>_ROLESALLOWED"));
+            return Err(invalid(
+                name,
+                "expected SECURITY_ACCESSAUTHORIZATIONS_<AUTHORITY>_SCOPES_<SCOPE>_ROLESALLOWED",
+            ));
         };
         let Some(scope) = rest.strip_suffix("_ROLESALLOWED") else {
-            return Err(invalid(name, "expected SECURITY_ACCESSAUTHORIZATIONS_<AUTHORITY>_SCOPES_<SCOPE>_ROLESALLOWED"));
+            return Err(invalid(
+                name,
+                "expected SECURITY_ACCESSAUTHORIZATIONS_<AUTHORITY>_SCOPES_<SCOPE>_ROLESALLOWED",
+            ));
         };
-        let authority = Authority::ALL.into_iter().find(|candidate| candidate.setting_name() == authority).ok_or_else(|| {
-            let known: Vec<&str> = Authority::ALL.iter().map(|candidate| candidate.setting_name()).collect();
-            invalid(name, format!("`{authority}` is not an authority ({})", known.join(", ")))
-        })?;
-        let scope = authority.scopes().iter().copied().find(|candidate| candidate.as_str() == scope).ok_or_else(|| {
-            let known: Vec<&str> = authority.scopes().iter().map(|candidate| candidate.as_str()).collect();
-            invalid(name, format!("`{scope}` is not a scope of this authority ({})", known.join(", ")))
-        })?;
-        let roles: BTreeSet<String> =
-            value.split(',').map(str::trim).filter(|role| !role.is_empty()).map(str::to_owned).collect();
+        let authority = Authority::ALL
+            .into_iter()
+            .find(|candidate| candidate.setting_name() == authority)
+            .ok_or_else(|| {
+                let known: Vec<&str> =
+                    Authority::ALL.iter().map(|candidate| candidate.setting_name()).collect();
+                invalid(name, format!("`{authority}` is not an authority ({})", known.join(", ")))
+            })?;
+        let scope = authority
+            .scopes()
+            .iter()
+            .copied()
+            .find(|candidate| candidate.as_str() == scope)
+            .ok_or_else(|| {
+                let known: Vec<&str> =
+                    authority.scopes().iter().map(|candidate| candidate.as_str()).collect();
+                invalid(
+                    name,
+                    format!("`{scope}` is not a scope of this authority ({})", known.join(", ")),
+                )
+            })?;
+        let roles: BTreeSet<String> = value
+            .split(',')
+            .map(str::trim)
+            .filter(|role| !role.is_empty())
+            .map(str::to_owned)
+            .collect();
         if roles.is_empty() {
             return Err(invalid(name, "names no role; give a comma-separated list of role names"));
         }
@@ -246,20 +302,31 @@ mod tests {
         let err = Settings::from_vars(&vars(&[("SERVER_PORT", "eighty")])).unwrap_err();
         assert_eq!(err.variable, "SERVER_PORT");
         assert!(err.problem.contains("eighty"), "{err}");
-        assert_eq!(Settings::from_vars(&vars(&[("MANAGEMENT_SERVER_PORT", "70000")])).unwrap_err().variable, "MANAGEMENT_SERVER_PORT");
+        assert_eq!(
+            Settings::from_vars(&vars(&[("MANAGEMENT_SERVER_PORT", "70000")]))
+                .unwrap_err()
+                .variable,
+            "MANAGEMENT_SERVER_PORT"
+        );
     }
 
     #[test]
     fn an_unknown_role_is_refused() {
-        let err = Settings::from_vars(&vars(&[("SPRING_APPLICATION_NAME", "process-engine")])).unwrap_err();
+        let err = Settings::from_vars(&vars(&[("SPRING_APPLICATION_NAME", "process-engine")]))
+            .unwrap_err();
         assert_eq!(err.variable, "SPRING_APPLICATION_NAME");
-        let runtime = Settings::from_vars(&vars(&[("SPRING_APPLICATION_NAME", "runtime-manager")])).unwrap();
+        let runtime =
+            Settings::from_vars(&vars(&[("SPRING_APPLICATION_NAME", "runtime-manager")])).unwrap();
         assert_eq!(runtime.role, Role::RuntimeManager);
     }
 
     #[test]
     fn a_configured_backend_is_never_silently_replaced_by_embedded_mode() {
-        let err = Settings::from_vars(&vars(&[("SPRING_DATASOURCE_URL", "jdbc:postgresql://db:5432/app")])).unwrap_err();
+        let err = Settings::from_vars(&vars(&[(
+            "SPRING_DATASOURCE_URL",
+            "jdbc:postgresql://db:5432/app",
+        )]))
+        .unwrap_err();
         assert_eq!(err.variable, "SPRING_DATASOURCE_URL");
         assert!(err.to_string().contains("embedded"), "{err}");
     }
@@ -274,18 +341,30 @@ mod tests {
     fn spring_log_levels_are_understood_and_rust_log_wins() {
         let settings = Settings::from_vars(&vars(&[("LOGGING_LEVEL_ROOT", "DEBUG")])).unwrap();
         assert_eq!(settings.logging.filter, "debug");
-        let settings = Settings::from_vars(&vars(&[("LOGGING_LEVEL_ROOT", "DEBUG"), ("RUST_LOG", "warn,server=info")])).unwrap();
+        let settings = Settings::from_vars(&vars(&[
+            ("LOGGING_LEVEL_ROOT", "DEBUG"),
+            ("RUST_LOG", "warn,server=info"),
+        ]))
+        .unwrap();
         assert_eq!(settings.logging.filter, "warn,server=info");
-        assert_eq!(Settings::from_vars(&vars(&[("LOGGING_LEVEL_ROOT", "LOUD")])).unwrap_err().variable, "LOGGING_LEVEL_ROOT");
+        assert_eq!(
+            Settings::from_vars(&vars(&[("LOGGING_LEVEL_ROOT", "LOUD")])).unwrap_err().variable,
+            "LOGGING_LEVEL_ROOT"
+        );
     }
 
     #[test]
     fn import_limits_are_configurable_and_must_be_positive() {
         let settings = Settings::from_vars(&vars(&[("RTM_IMPORT_MAX_ENTRIES", "10")])).unwrap();
         assert_eq!(settings.archive_limits.max_entries, 10);
-        assert_eq!(Settings::from_vars(&vars(&[("RTM_IMPORT_MAX_ENTRIES", "0")])).unwrap_err().variable, "RTM_IMPORT_MAX_ENTRIES");
         assert_eq!(
-            Settings::from_vars(&vars(&[("RTM_IMPORT_MAX_COMPRESSION_RATIO", "-1")])).unwrap_err().variable,
+            Settings::from_vars(&vars(&[("RTM_IMPORT_MAX_ENTRIES", "0")])).unwrap_err().variable,
+            "RTM_IMPORT_MAX_ENTRIES"
+        );
+        assert_eq!(
+            Settings::from_vars(&vars(&[("RTM_IMPORT_MAX_COMPRESSION_RATIO", "-1")]))
+                .unwrap_err()
+                .variable,
             "RTM_IMPORT_MAX_COMPRESSION_RATIO"
         );
     }
@@ -300,10 +379,17 @@ mod tests {
         let read = Permission::new(Authority::Builds, Scope::Read);
         let roles: Vec<&str> = settings.access.roles_for(read).collect();
         assert_eq!(roles, ["ROLE_AUDITOR", "ROLE_VIEWER"]);
-        let err = Settings::from_vars(&vars(&[("SECURITY_ACCESSAUTHORIZATIONS_MANAGEBUILDS_SCOPES_WRITE_ROLESALLOWED", "X")]))
-            .unwrap_err();
+        let err = Settings::from_vars(&vars(&[(
+            "SECURITY_ACCESSAUTHORIZATIONS_MANAGEBUILDS_SCOPES_WRITE_ROLESALLOWED",
+            "X",
+        )]))
+        .unwrap_err();
         assert!(err.problem.contains("WRITE"), "{err}");
-        let err = Settings::from_vars(&vars(&[("SECURITY_ACCESSAUTHORIZATIONS_MANAGEFOO_SCOPES_READ_ROLESALLOWED", "X")])).unwrap_err();
+        let err = Settings::from_vars(&vars(&[(
+            "SECURITY_ACCESSAUTHORIZATIONS_MANAGEFOO_SCOPES_READ_ROLESALLOWED",
+            "X",
+        )]))
+        .unwrap_err();
         assert!(err.problem.contains("MANAGEFOO"), "{err}");
     }
 }

@@ -56,7 +56,9 @@ impl NumberFormat {
         if min_decimals > max_decimals || max_decimals > 20 {
             return Err(ValidationError::new(
                 "numberDisplayFormat",
-                format!("need minDecimals ≤ maxDecimals ≤ 20, got {min_decimals} and {max_decimals}"),
+                format!(
+                    "need minDecimals ≤ maxDecimals ≤ 20, got {min_decimals} and {max_decimals}"
+                ),
             ));
         }
         Ok(Self { min_decimals, max_decimals })
@@ -136,7 +138,8 @@ impl Checksum {
     ///
     /// A [`ValidationError`] on `checksum` otherwise.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        if raw.len() == 64 && raw.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if raw.len() == 64 && raw.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             Ok(Self(raw.to_owned()))
         } else {
             Err(ValidationError::new("checksum", "must be 64 lowercase hex digits"))
@@ -281,7 +284,10 @@ impl Build {
         let mut libraries = HashSet::new();
         for dependency in &self.dependencies {
             if dependency.application_id == self.header.application_id {
-                return Err(ValidationError::new("dependencies", "a build cannot depend on its own application"));
+                return Err(ValidationError::new(
+                    "dependencies",
+                    "a build cannot depend on its own application",
+                ));
             }
             if !libraries.insert(dependency.application_id) {
                 return Err(ValidationError::new(
@@ -294,7 +300,10 @@ impl Build {
         for param in &self.config_params {
             param.validate()?;
             if !keys.insert(param.key.as_str()) {
-                return Err(ValidationError::new("key", format!("config parameter `{}` appears more than once", param.key)));
+                return Err(ValidationError::new(
+                    "key",
+                    format!("config parameter `{}` appears more than once", param.key),
+                ));
             }
         }
         let mut ids = HashSet::new();
@@ -303,7 +312,10 @@ impl Build {
             if !ids.insert((&entry.resource_type, &entry.definition_id)) {
                 return Err(ValidationError::new(
                     "resourceDefinitionId",
-                    format!("{} {} appears more than once", entry.resource_type, entry.definition_id),
+                    format!(
+                        "{} {} appears more than once",
+                        entry.resource_type, entry.definition_id
+                    ),
                 ));
             }
             if !names.insert((&entry.resource_type, &entry.name)) {

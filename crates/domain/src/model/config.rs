@@ -48,10 +48,14 @@ fn validate_value(param_type: ConfigParamType, value: &str) -> Result<(), Valida
         ConfigParamType::Value if value.len() > 65_536 => {
             Err(ValidationError::new("value", "must be at most 65536 bytes"))
         }
-        ConfigParamType::Env | ConfigParamType::EnvSecret if !is_env_name => Err(ValidationError::new(
-            "value",
-            format!("`{value}` is not an environment variable name (A-Z, a-z, 0-9 and _, not starting with a digit)"),
-        )),
+        ConfigParamType::Env | ConfigParamType::EnvSecret if !is_env_name => {
+            Err(ValidationError::new(
+                "value",
+                format!(
+                    "`{value}` is not an environment variable name (A-Z, a-z, 0-9 and _, not starting with a digit)"
+                ),
+            ))
+        }
         _ => Ok(()),
     }
 }

@@ -22,7 +22,10 @@ impl PageRequest {
     /// A [`ValidationError`] on `size` otherwise.
     pub fn new(page: u32, size: u32) -> Result<Self, ValidationError> {
         if size == 0 || size > Self::MAX_SIZE {
-            return Err(ValidationError::new("size", format!("must be between 1 and {}", Self::MAX_SIZE)));
+            return Err(ValidationError::new(
+                "size",
+                format!("must be between 1 and {}", Self::MAX_SIZE),
+            ));
         }
         Ok(Self { page, size })
     }
@@ -75,6 +78,10 @@ impl<T> Page<T> {
 
     /// Maps the items, keeping the paging.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), request: self.request, total: self.total }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            request: self.request,
+            total: self.total,
+        }
     }
 }

@@ -66,7 +66,9 @@ impl PolicyOverrideId {
     ///
     /// A [`ValidationError`] on `overrideId` when `raw` is not a UUID.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        Uuid::try_parse(raw).map(Self).map_err(|_| ValidationError::new("overrideId", format!("`{raw}` is not a uuid")))
+        Uuid::try_parse(raw)
+            .map(Self)
+            .map_err(|_| ValidationError::new("overrideId", format!("`{raw}` is not a uuid")))
     }
 }
 
@@ -103,8 +105,14 @@ impl PolicyOverride {
     ///
     /// A [`ValidationError`] on `subjectId` when it is empty, too long or has control characters.
     pub fn validate_subject(subject_id: &str) -> Result<(), ValidationError> {
-        if subject_id.trim().is_empty() || subject_id.len() > 255 || subject_id.chars().any(char::is_control) {
-            return Err(ValidationError::new("subjectId", "must be 1 to 255 characters without control characters"));
+        if subject_id.trim().is_empty()
+            || subject_id.len() > 255
+            || subject_id.chars().any(char::is_control)
+        {
+            return Err(ValidationError::new(
+                "subjectId",
+                "must be 1 to 255 characters without control characters",
+            ));
         }
         Ok(())
     }
@@ -127,14 +135,16 @@ impl PolicySnapshot {
     /// GROUP overrides (in subject order, so the choice is stable), else the global policy.
     /// ROLE overrides are never chosen.
     pub fn policy_for(&self, principal: &Principal) -> Option<&PolicyTarget> {
-        let user = self
-            .overrides
-            .iter()
-            .find(|candidate| candidate.subject_type == SubjectType::User && principal.is_user(&candidate.subject_id));
+        let user = self.overrides.iter().find(|candidate| {
+            candidate.subject_type == SubjectType::User && principal.is_user(&candidate.subject_id)
+        });
         let group = || {
             self.overrides
                 .iter()
-                .filter(|candidate| candidate.subject_type == SubjectType::Group && principal.in_group(&candidate.subject_id))
+                .filter(|candidate| {
+                    candidate.subject_type == SubjectType::Group
+                        && principal.in_group(&candidate.subject_id)
+                })
                 .min_by(|a, b| a.subject_id.cmp(&b.subject_id))
         };
         user.or_else(group)
@@ -143,7 +153,10 @@ impl PolicySnapshot {
     }
 
     /// The branches the snapshot must know the newest build of.
-    pub fn branches(global: Option<&ActivePolicy>, overrides: &[PolicyOverride]) -> Vec<BranchName> {
+    pub fn branches(
+        global: Option<&ActivePolicy>,
+        overrides: &[PolicyOverride],
+    ) -> Vec<BranchName> {
         let mut branches: Vec<BranchName> = global
             .map(|policy| &policy.target)
             .into_iter()

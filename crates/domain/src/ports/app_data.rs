@@ -23,7 +23,11 @@ pub trait BuildCatalog {
     async fn find_build_header(&self, id: BuildId) -> PortResult<Option<BuildHeader>>;
 
     /// The builds of an application, newest first ([`BuildHeader::newest_first`]).
-    async fn list_build_headers(&self, application_id: ApplicationId, page: PageRequest) -> PortResult<Page<BuildHeader>>;
+    async fn list_build_headers(
+        &self,
+        application_id: ApplicationId,
+        page: PageRequest,
+    ) -> PortResult<Page<BuildHeader>>;
 
     /// The newest build of a branch of an application; `Ok(None)` when the branch has none.
     async fn find_latest_build_on_branch(
@@ -34,7 +38,10 @@ pub trait BuildCatalog {
 
     /// Whether the application is a project or a library, as its builds say; `Ok(None)`
     /// when no build of it is known.
-    async fn find_application_kind(&self, application_id: ApplicationId) -> PortResult<Option<ApplicationKind>>;
+    async fn find_application_kind(
+        &self,
+        application_id: ApplicationId,
+    ) -> PortResult<Option<ApplicationKind>>;
 
     /// Removes a build's header and records `events`; `Ok(false)` when there was none.
     ///
@@ -76,7 +83,8 @@ pub trait ImportLedger {
     ///
     /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when a header with that
     /// build id exists already; nothing is changed then.
-    async fn complete_import(&self, header: &BuildHeader, events: &[DomainEvent]) -> PortResult<()>;
+    async fn complete_import(&self, header: &BuildHeader, events: &[DomainEvent])
+    -> PortResult<()>;
 
     /// Drops the claim on a build id after a failed import; dropping no claim is not an error.
     async fn release_import(&self, build_id: BuildId) -> PortResult<()>;
@@ -86,7 +94,10 @@ pub trait ImportLedger {
 #[async_trait]
 pub trait PolicyRepository {
     /// The global policy of an application; `Ok(None)` when none is set.
-    async fn find_active_policy(&self, application_id: ApplicationId) -> PortResult<Option<ActivePolicy>>;
+    async fn find_active_policy(
+        &self,
+        application_id: ApplicationId,
+    ) -> PortResult<Option<ActivePolicy>>;
 
     /// Sets (creates or replaces) the global policy and records `events`.
     ///
@@ -94,10 +105,17 @@ pub trait PolicyRepository {
     ///
     /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when the policy names a
     /// build whose header does not exist or belongs to another application.
-    async fn put_active_policy(&self, policy: &ActivePolicy, events: &[DomainEvent]) -> PortResult<()>;
+    async fn put_active_policy(
+        &self,
+        policy: &ActivePolicy,
+        events: &[DomainEvent],
+    ) -> PortResult<()>;
 
     /// Every override of an application, ordered by subject type, then subject id.
-    async fn list_policy_overrides(&self, application_id: ApplicationId) -> PortResult<Vec<PolicyOverride>>;
+    async fn list_policy_overrides(
+        &self,
+        application_id: ApplicationId,
+    ) -> PortResult<Vec<PolicyOverride>>;
 
     /// One override; `Ok(None)` when the application has no override with that id.
     async fn find_policy_override(
@@ -113,7 +131,11 @@ pub trait PolicyRepository {
     /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when the application has
     /// an override for the same subject type and id already, or when the override names a
     /// build that does not exist or belongs to another application.
-    async fn insert_policy_override(&self, policy_override: &PolicyOverride, events: &[DomainEvent]) -> PortResult<()>;
+    async fn insert_policy_override(
+        &self,
+        policy_override: &PolicyOverride,
+        events: &[DomainEvent],
+    ) -> PortResult<()>;
 
     /// Replaces an override (matched by application and id) and records `events`;
     /// `Ok(false)` when there is none.
@@ -123,7 +145,11 @@ pub trait PolicyRepository {
     /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when the change would give
     /// a subject two overrides, or names a build that does not exist or belongs to another
     /// application.
-    async fn update_policy_override(&self, policy_override: &PolicyOverride, events: &[DomainEvent]) -> PortResult<bool>;
+    async fn update_policy_override(
+        &self,
+        policy_override: &PolicyOverride,
+        events: &[DomainEvent],
+    ) -> PortResult<bool>;
 
     /// Removes an override and records `events`; `Ok(false)` when there is none.
     async fn delete_policy_override(
@@ -138,11 +164,18 @@ pub trait PolicyRepository {
 #[async_trait]
 pub trait ConfigOverrideRepository {
     /// Every override of an application, ordered by key.
-    async fn list_config_overrides(&self, application_id: ApplicationId) -> PortResult<Vec<ConfigOverride>>;
+    async fn list_config_overrides(
+        &self,
+        application_id: ApplicationId,
+    ) -> PortResult<Vec<ConfigOverride>>;
 
     /// Sets every override in `overrides` (creating or replacing by application and key) and
     /// records `events`, all at once: either all are stored or none.
-    async fn put_config_overrides(&self, overrides: &[ConfigOverride], events: &[DomainEvent]) -> PortResult<()>;
+    async fn put_config_overrides(
+        &self,
+        overrides: &[ConfigOverride],
+        events: &[DomainEvent],
+    ) -> PortResult<()>;
 
     /// Removes one override and records `events`; `Ok(false)` when there is none.
     async fn delete_config_override(
@@ -169,12 +202,28 @@ pub trait Outbox {
 /// issue, by a PostgreSQL adapter); `port_contracts::app_data` pins down the behaviour
 /// they must share.
 pub trait AppDataRepository:
-    BuildCatalog + ImportLedger + PolicyRepository + ConfigOverrideRepository + Outbox + fmt::Debug + Send + Sync + 'static
+    BuildCatalog
+    + ImportLedger
+    + PolicyRepository
+    + ConfigOverrideRepository
+    + Outbox
+    + fmt::Debug
+    + Send
+    + Sync
+    + 'static
 {
 }
 
 impl<T> AppDataRepository for T where
-    T: BuildCatalog + ImportLedger + PolicyRepository + ConfigOverrideRepository + Outbox + fmt::Debug + Send + Sync + 'static
+    T: BuildCatalog
+        + ImportLedger
+        + PolicyRepository
+        + ConfigOverrideRepository
+        + Outbox
+        + fmt::Debug
+        + Send
+        + Sync
+        + 'static
 {
 }
 

@@ -20,8 +20,10 @@ impl BlobKey {
     ///
     /// A [`ValidationError`] on `key` when `raw` is not a safe relative path.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let safe_chars = raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_./".contains(c));
-        let safe_segments = raw.split('/').all(|segment| !segment.is_empty() && segment != "." && segment != "..");
+        let safe_chars =
+            raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_./".contains(c));
+        let safe_segments =
+            raw.split('/').all(|segment| !segment.is_empty() && segment != "." && segment != "..");
         if raw.is_empty() || raw.len() > 1024 || !safe_chars || !safe_segments {
             return Err(ValidationError::new("key", format!("`{raw}` is not a safe blob key")));
         }

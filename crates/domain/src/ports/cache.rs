@@ -12,10 +12,17 @@ use crate::ports::PortResult;
 #[async_trait]
 pub trait Cache: fmt::Debug + Send + Sync + 'static {
     /// The cached resolution snapshot of an application.
-    async fn get_policy_snapshot(&self, application_id: ApplicationId) -> PortResult<Option<PolicySnapshot>>;
+    async fn get_policy_snapshot(
+        &self,
+        application_id: ApplicationId,
+    ) -> PortResult<Option<PolicySnapshot>>;
 
     /// Caches the resolution snapshot of an application.
-    async fn put_policy_snapshot(&self, application_id: ApplicationId, snapshot: &PolicySnapshot) -> PortResult<()>;
+    async fn put_policy_snapshot(
+        &self,
+        application_id: ApplicationId,
+        snapshot: &PolicySnapshot,
+    ) -> PortResult<()>;
 
     /// Forgets the resolution snapshot of an application.
     async fn evict_policy_snapshot(&self, application_id: ApplicationId) -> PortResult<()>;

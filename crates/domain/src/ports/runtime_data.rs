@@ -5,7 +5,10 @@ use std::fmt;
 
 use async_trait::async_trait;
 
-use crate::model::{Build, BuildId, BuildResource, Page, PageRequest, ResourceDefinitionId, ResourceName, ResourceType};
+use crate::model::{
+    Build, BuildId, BuildResource, Page, PageRequest, ResourceDefinitionId, ResourceName,
+    ResourceType,
+};
 use crate::ports::PortResult;
 
 /// Builds and resource snapshots. A build is written in two steps, resources first
@@ -20,7 +23,11 @@ pub trait RuntimeDataStore: fmt::Debug + Send + Sync + 'static {
     ///
     /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when the build is
     /// published already: a published build never changes.
-    async fn stage_resources(&self, build_id: BuildId, resources: &[BuildResource]) -> PortResult<()>;
+    async fn stage_resources(
+        &self,
+        build_id: BuildId,
+        resources: &[BuildResource],
+    ) -> PortResult<()>;
 
     /// Makes a build and its staged resources visible to readers. Publishing the same build
     /// (same id and checksum) again is a no-op.

@@ -74,14 +74,25 @@ impl BuildService {
     /// exists with another checksum, `missing_dependency` / `dependency_not_a_library` for
     /// dependencies that are not imported libraries, `import_in_progress` when another import
     /// of the id is under way, `service_unavailable` when a backend fails (nothing is left).
-    pub async fn import(&self, principal: &Principal, request: ImportRequest) -> DomainResult<ImportOutcome> {
-        let ImportRequest { mut build, resources, binaries, archive, expected_application } = request;
+    pub async fn import(
+        &self,
+        principal: &Principal,
+        request: ImportRequest,
+    ) -> DomainResult<ImportOutcome> {
+        let ImportRequest { mut build, resources, binaries, archive, expected_application } =
+            request;
         build.validate()?;
         check_resources_match_manifest(&build, &resources)?;
         let build_id = build.id();
         let application_id = build.header.application_id;
-        if let Some(expected) = expected_application.filter(|expected| *expected != application_id) {
-            return Err(Conflict::ApplicationMismatch { build_id, expected, actual: application_id }.into());
+        if let Some(expected) = expected_application.filter(|expected| *expected != application_id)
+        {
+            return Err(Conflict::ApplicationMismatch {
+                build_id,
+                expected,
+                actual: application_id,
+            }
+            .into());
         }
         if let Some(existing) = self.ports.app_data.find_build_header(build_id).await? {
             return same_build(existing, &build);
@@ -140,7 +151,8 @@ impl BuildService {
                 application_id: dependency.application_id,
                 build_id: dependency.build_id,
             };
-            let Some(header) = self.ports.app_data.find_build_header(dependency.build_id).await? else {
+            let Some(header) = self.ports.app_data.find_build_header(dependency.build_id).await?
+            else {
                 return Err(missing().into());
             };
             if header.application_id != dependency.application_id {
@@ -166,7 +178,8 @@ impl BuildService {
         // not ours to trust: start clean.
         ports.runtime_data.discard_build(build.id()).await?;
         for binary in binaries {
-            let key = BlobKey::binary(&binary.sha256).map_err(|err| PortError::Backend(Box::new(err)))?;
+            let key =
+                BlobKey::binary(&binary.sha256).map_err(|err| PortError::Backend(Box::new(err)))?;
             ports.blobs.put(&key, binary.bytes.clone()).await?;
         }
         ports.blobs.put(&BlobKey::build_archive(build.id()), archive).await?;
@@ -203,7 +216,11 @@ impl BuildService {
     /// # Errors
     ///
     /// `service_unavailable` / `internal_error` when the store fails.
-    pub async fn list(&self, application_id: ApplicationId, page: PageRequest) -> DomainResult<Page<BuildHeader>> {
+    pub async fn list(
+        &self,
+        application_id: ApplicationId,
+        page: PageRequest,
+    ) -> DomainResult<Page<BuildHeader>> {
         Ok(self.ports.app_data.list_build_headers(application_id, page).await?)
     }
 
@@ -212,7 +229,11 @@ impl BuildService {
     /// # Errors
     ///
     /// `build_not_found` when the application has no such build.
-    pub async fn get(&self, application_id: ApplicationId, build_id: BuildId) -> DomainResult<Build> {
+    pub async fn get(
+        &self,
+        application_id: ApplicationId,
+        build_id: BuildId,
+    ) -> DomainResult<Build> {
         lookups::header_of(&self.ports, application_id, build_id).await?;
         lookups::build_of(&self.ports, application_id, build_id).await
     }
@@ -223,12 +244,18 @@ impl BuildService {
     ///
     /// `build_not_found` when the application has no such build; `internal_error` when its
     /// archive is missing from the blob store.
-    pub async fn export(&self, application_id: ApplicationId, build_id: BuildId) -> DomainResult<(BuildHeader, Bytes)> {
+    pub async fn export(
+        &self,
+        application_id: ApplicationId,
+        build_id: BuildId,
+    ) -> DomainResult<(BuildHeader, Bytes)> {
         let header = lookups::header_of(&self.ports, application_id, build_id).await?;
         let key = BlobKey::build_archive(build_id);
         match self.ports.blobs.get(&key).await? {
             Some(archive) => Ok((header, archive)),
-            None => Err(DomainError::Internal(PortError::Backend(format!("blob `{key}` is missing").into()))),
+            None => Err(DomainError::Internal(PortError::Backend(
+                format!("blob `{key}` is missing").into(),
+            ))),
         }
     }
 
@@ -238,7 +265,12 @@ impl BuildService {
     ///
     /// `build_not_found` when the application has no such build; `build_in_use` when the
     /// global policy or an override names it.
-    pub async fn delete(&self, principal: &Principal, application_id: ApplicationId, build_id: BuildId) -> DomainResult<()> {
+    pub async fn delete(
+        &self,
+        principal: &Principal,
+        application_id: ApplicationId,
+        build_id: BuildId,
+    ) -> DomainResult<()> {
         let header = lookups::header_of(&self.ports, application_id, build_id).await?;
         let events = [
             DomainEvent::BuildDeleted { application_id, build_id },
@@ -278,7 +310,9 @@ impl From<PortError> for WriteFailure {
 }
 
 fn same_build(existing: BuildHeader, offered: &Build) -> DomainResult<ImportOutcome> {
-    if existing.checksum == offered.header.checksum && existing.application_id == offered.header.application_id {
+    if existing.checksum == offered.header.checksum
+        && existing.application_id == offered.header.application_id
+    {
         Ok(ImportOutcome::Unchanged(existing))
     } else {
         Err(Conflict::BuildChecksum {
@@ -290,15 +324,23 @@ fn same_build(existing: BuildHeader, offered: &Build) -> DomainResult<ImportOutc
     }
 }
 
-fn check_resources_match_manifest(build: &Build, resources: &[BuildResource]) -> Result<(), ValidationError> {
+fn check_resources_match_manifest(
+    build: &Build,
+    resources: &[BuildResource],
+) -> Result<(), ValidationError> {
     if resources.len() != build.manifest.len() {
         return Err(ValidationError::new(
             "resources",
-            format!("the manifest lists {} resources, {} were given", build.manifest.len(), resources.len()),
+            format!(
+                "the manifest lists {} resources, {} were given",
+                build.manifest.len(),
+                resources.len()
+            ),
         ));
     }
     let listed: std::collections::HashSet<_> = build.manifest.iter().collect();
-    let given: std::collections::HashSet<_> = resources.iter().map(|resource| &resource.entry).collect();
+    let given: std::collections::HashSet<_> =
+        resources.iter().map(|resource| &resource.entry).collect();
     if given.len() != resources.len() {
         return Err(ValidationError::new("resources", "a resource is given twice"));
     }
@@ -306,14 +348,22 @@ fn check_resources_match_manifest(build: &Build, resources: &[BuildResource]) ->
         if resource.build_id != build.id() || !listed.contains(&resource.entry) {
             return Err(ValidationError::new(
                 "resources",
-                format!("{} {} is not in the manifest", resource.entry.resource_type, resource.entry.definition_id),
+                format!(
+                    "{} {} is not in the manifest",
+                    resource.entry.resource_type, resource.entry.definition_id
+                ),
             ));
         }
     }
     Ok(())
 }
 
-fn audit(action: AuditAction, header: &BuildHeader, principal: &Principal, at: OffsetDateTime) -> DomainEvent {
+fn audit(
+    action: AuditAction,
+    header: &BuildHeader,
+    principal: &Principal,
+    at: OffsetDateTime,
+) -> DomainEvent {
     DomainEvent::Audit(AuditRecord {
         action,
         application_id: header.application_id,

@@ -5,13 +5,13 @@ use std::collections::HashSet;
 
 use time::OffsetDateTime;
 
+use crate::DomainResult;
 use crate::error::{Conflict, NotFound};
 use crate::model::{
     ApplicationId, ApplicationKind, AuditAction, AuditRecord, ConfigKey, ConfigOverride,
     ConfigParamType, DomainEvent, Principal, ValidationError,
 };
 use crate::ports::Ports;
-use crate::DomainResult;
 
 /// One override as a caller gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +51,12 @@ impl ConfigOverrideService {
     ///
     /// `invalid_request` for a value that does not fit its type, `library_overrides_forbidden`
     /// for a library.
-    pub async fn set(&self, principal: &Principal, application_id: ApplicationId, input: ConfigOverrideInput) -> DomainResult<ConfigOverride> {
+    pub async fn set(
+        &self,
+        principal: &Principal,
+        application_id: ApplicationId,
+        input: ConfigOverrideInput,
+    ) -> DomainResult<ConfigOverride> {
         let mut stored = self.set_many(principal, application_id, vec![input]).await?;
         Ok(stored.remove(0))
     }
@@ -74,9 +79,15 @@ impl ConfigOverrideService {
         }
         let mut keys = HashSet::new();
         if let Some(twice) = inputs.iter().find(|input| !keys.insert(&input.key)) {
-            return Err(ValidationError::new("key", format!("`{}` is given more than once", twice.key)).into());
+            return Err(ValidationError::new(
+                "key",
+                format!("`{}` is given more than once", twice.key),
+            )
+            .into());
         }
-        if self.ports.app_data.find_application_kind(application_id).await? == Some(ApplicationKind::Library) {
+        if self.ports.app_data.find_application_kind(application_id).await?
+            == Some(ApplicationKind::Library)
+        {
             return Err(Conflict::LibraryOverrides(application_id).into());
         }
         let now = OffsetDateTime::now_utc();
@@ -94,9 +105,17 @@ impl ConfigOverrideService {
                 config_override.validate().map(|()| config_override)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let keys: Vec<ConfigKey> = overrides.iter().map(|config_override| config_override.key.clone()).collect();
+        let keys: Vec<ConfigKey> =
+            overrides.iter().map(|config_override| config_override.key.clone()).collect();
         let entity_id = keys.iter().map(ConfigKey::as_str).collect::<Vec<_>>().join(",");
-        let events = events(AuditAction::SetConfigOverrides, application_id, keys, entity_id, principal, now);
+        let events = events(
+            AuditAction::SetConfigOverrides,
+            application_id,
+            keys,
+            entity_id,
+            principal,
+            now,
+        );
         self.ports.app_data.put_config_overrides(&overrides, &events).await?;
         Ok(overrides)
     }
@@ -106,9 +125,21 @@ impl ConfigOverrideService {
     /// # Errors
     ///
     /// `config_override_not_found` when there is none.
-    pub async fn delete(&self, principal: &Principal, application_id: ApplicationId, key: &ConfigKey) -> DomainResult<()> {
+    pub async fn delete(
+        &self,
+        principal: &Principal,
+        application_id: ApplicationId,
+        key: &ConfigKey,
+    ) -> DomainResult<()> {
         let now = OffsetDateTime::now_utc();
-        let events = events(AuditAction::DeleteConfigOverride, application_id, vec![key.clone()], key.to_string(), principal, now);
+        let events = events(
+            AuditAction::DeleteConfigOverride,
+            application_id,
+            vec![key.clone()],
+            key.to_string(),
+            principal,
+            now,
+        );
         if self.ports.app_data.delete_config_override(application_id, key, &events).await? {
             Ok(())
         } else {

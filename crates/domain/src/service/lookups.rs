@@ -11,7 +11,9 @@ pub(crate) async fn build(ports: &Ports, build_id: BuildId) -> DomainResult<Opti
     match ports.cache.get_build(build_id).await {
         Ok(Some(build)) => return Ok(Some(build)),
         Ok(None) => {}
-        Err(err) => tracing::warn!(error = %err, build.id = %build_id, "cache read failed; reading the store"),
+        Err(err) => {
+            tracing::warn!(error = %err, build.id = %build_id, "cache read failed; reading the store")
+        }
     }
     let Some(build) = ports.runtime_data.find_build(build_id).await? else {
         return Ok(None);
@@ -23,7 +25,11 @@ pub(crate) async fn build(ports: &Ports, build_id: BuildId) -> DomainResult<Opti
 }
 
 /// A published build of `application_id`; `build_not_found` for a build of another application.
-pub(crate) async fn build_of(ports: &Ports, application_id: ApplicationId, build_id: BuildId) -> DomainResult<Build> {
+pub(crate) async fn build_of(
+    ports: &Ports,
+    application_id: ApplicationId,
+    build_id: BuildId,
+) -> DomainResult<Build> {
     match build(ports, build_id).await? {
         Some(build) if build.header.application_id == application_id => Ok(build),
         _ => Err(NotFound::Build { application_id, build_id }.into()),
@@ -31,7 +37,11 @@ pub(crate) async fn build_of(ports: &Ports, application_id: ApplicationId, build
 }
 
 /// The header of a build of `application_id`; `build_not_found` for a build of another application.
-pub(crate) async fn header_of(ports: &Ports, application_id: ApplicationId, build_id: BuildId) -> DomainResult<BuildHeader> {
+pub(crate) async fn header_of(
+    ports: &Ports,
+    application_id: ApplicationId,
+    build_id: BuildId,
+) -> DomainResult<BuildHeader> {
     match ports.app_data.find_build_header(build_id).await? {
         Some(header) if header.application_id == application_id => Ok(header),
         _ => Err(NotFound::Build { application_id, build_id }.into()),
@@ -39,7 +49,11 @@ pub(crate) async fn header_of(ports: &Ports, application_id: ApplicationId, buil
 }
 
 /// Checks that a build a policy is to point at exists and belongs to the application.
-pub(crate) async fn policy_build(ports: &Ports, application_id: ApplicationId, build_id: BuildId) -> DomainResult<()> {
+pub(crate) async fn policy_build(
+    ports: &Ports,
+    application_id: ApplicationId,
+    build_id: BuildId,
+) -> DomainResult<()> {
     match ports.app_data.find_build_header(build_id).await? {
         None => Err(NotFound::Build { application_id, build_id }.into()),
         Some(header) if header.application_id != application_id => {
@@ -54,17 +68,24 @@ pub(crate) async fn policy_build(ports: &Ports, application_id: ApplicationId, b
 }
 
 /// Everything resolution needs for an application, from the cache when it has it.
-pub(crate) async fn policy_snapshot(ports: &Ports, application_id: ApplicationId) -> DomainResult<PolicySnapshot> {
+pub(crate) async fn policy_snapshot(
+    ports: &Ports,
+    application_id: ApplicationId,
+) -> DomainResult<PolicySnapshot> {
     match ports.cache.get_policy_snapshot(application_id).await {
         Ok(Some(snapshot)) => return Ok(snapshot),
         Ok(None) => {}
-        Err(err) => tracing::warn!(error = %err, app.id = %application_id, "cache read failed; reading the store"),
+        Err(err) => {
+            tracing::warn!(error = %err, app.id = %application_id, "cache read failed; reading the store")
+        }
     }
     let global = ports.app_data.find_active_policy(application_id).await?;
     let overrides = ports.app_data.list_policy_overrides(application_id).await?;
     let mut latest_by_branch = std::collections::BTreeMap::new();
     for branch in PolicySnapshot::branches(global.as_ref(), &overrides) {
-        if let Some(header) = ports.app_data.find_latest_build_on_branch(application_id, &branch).await? {
+        if let Some(header) =
+            ports.app_data.find_latest_build_on_branch(application_id, &branch).await?
+        {
             latest_by_branch.insert(branch, header.id);
         }
     }

@@ -63,8 +63,20 @@ impl PolicyService {
     ) -> DomainResult<ActivePolicy> {
         self.check_target(application_id, &target).await?;
         let now = OffsetDateTime::now_utc();
-        let policy = ActivePolicy { application_id, target, updated_by: principal.name().to_owned(), updated_at: now };
-        let events = self.events(AuditAction::SetActivePolicy, application_id, "ACTIVE_POLICY", application_id.to_string(), principal, now);
+        let policy = ActivePolicy {
+            application_id,
+            target,
+            updated_by: principal.name().to_owned(),
+            updated_at: now,
+        };
+        let events = self.events(
+            AuditAction::SetActivePolicy,
+            application_id,
+            "ACTIVE_POLICY",
+            application_id.to_string(),
+            principal,
+            now,
+        );
         self.ports.app_data.put_active_policy(&policy, &events).await?;
         lookups::evict_snapshot(&self.ports, application_id).await;
         Ok(policy)
@@ -75,7 +87,10 @@ impl PolicyService {
     /// # Errors
     ///
     /// `service_unavailable` / `internal_error` when the store fails.
-    pub async fn list_overrides(&self, application_id: ApplicationId) -> DomainResult<Vec<PolicyOverride>> {
+    pub async fn list_overrides(
+        &self,
+        application_id: ApplicationId,
+    ) -> DomainResult<Vec<PolicyOverride>> {
         Ok(self.ports.app_data.list_policy_overrides(application_id).await?)
     }
 
@@ -103,8 +118,19 @@ impl PolicyService {
             updated_by: principal.name().to_owned(),
             updated_at: now,
         };
-        let events = self.events(AuditAction::CreatePolicyOverride, application_id, "ACTIVE_POLICY_OVERRIDE", created.id.to_string(), principal, now);
-        self.ports.app_data.insert_policy_override(&created, &events).await.map_err(|err| subject_conflict(err, &created))?;
+        let events = self.events(
+            AuditAction::CreatePolicyOverride,
+            application_id,
+            "ACTIVE_POLICY_OVERRIDE",
+            created.id.to_string(),
+            principal,
+            now,
+        );
+        self.ports
+            .app_data
+            .insert_policy_override(&created, &events)
+            .await
+            .map_err(|err| subject_conflict(err, &created))?;
         lookups::evict_snapshot(&self.ports, application_id).await;
         Ok(created)
     }
@@ -136,8 +162,20 @@ impl PolicyService {
             updated_at: now,
             ..existing
         };
-        let events = self.events(AuditAction::UpdatePolicyOverride, application_id, "ACTIVE_POLICY_OVERRIDE", id.to_string(), principal, now);
-        let found = self.ports.app_data.update_policy_override(&updated, &events).await.map_err(|err| subject_conflict(err, &updated))?;
+        let events = self.events(
+            AuditAction::UpdatePolicyOverride,
+            application_id,
+            "ACTIVE_POLICY_OVERRIDE",
+            id.to_string(),
+            principal,
+            now,
+        );
+        let found = self
+            .ports
+            .app_data
+            .update_policy_override(&updated, &events)
+            .await
+            .map_err(|err| subject_conflict(err, &updated))?;
         if !found {
             return Err(NotFound::PolicyOverride(id.to_string()).into());
         }
@@ -150,9 +188,21 @@ impl PolicyService {
     /// # Errors
     ///
     /// `policy_override_not_found` when there is none.
-    pub async fn delete_override(&self, principal: &Principal, application_id: ApplicationId, id: PolicyOverrideId) -> DomainResult<()> {
+    pub async fn delete_override(
+        &self,
+        principal: &Principal,
+        application_id: ApplicationId,
+        id: PolicyOverrideId,
+    ) -> DomainResult<()> {
         let now = OffsetDateTime::now_utc();
-        let events = self.events(AuditAction::DeletePolicyOverride, application_id, "ACTIVE_POLICY_OVERRIDE", id.to_string(), principal, now);
+        let events = self.events(
+            AuditAction::DeletePolicyOverride,
+            application_id,
+            "ACTIVE_POLICY_OVERRIDE",
+            id.to_string(),
+            principal,
+            now,
+        );
         if !self.ports.app_data.delete_policy_override(application_id, id, &events).await? {
             return Err(NotFound::PolicyOverride(id.to_string()).into());
         }
@@ -160,7 +210,11 @@ impl PolicyService {
         Ok(())
     }
 
-    async fn find_override(&self, application_id: ApplicationId, id: PolicyOverrideId) -> DomainResult<PolicyOverride> {
+    async fn find_override(
+        &self,
+        application_id: ApplicationId,
+        id: PolicyOverrideId,
+    ) -> DomainResult<PolicyOverride> {
         self.ports
             .app_data
             .find_policy_override(application_id, id)
@@ -168,7 +222,11 @@ impl PolicyService {
             .ok_or_else(|| NotFound::PolicyOverride(id.to_string()).into())
     }
 
-    async fn check_input(&self, application_id: ApplicationId, input: &OverrideInput) -> DomainResult<()> {
+    async fn check_input(
+        &self,
+        application_id: ApplicationId,
+        input: &OverrideInput,
+    ) -> DomainResult<()> {
         if input.subject_type == SubjectType::Role {
             return Err(Conflict::DeprecatedRoleOverride.into());
         }
@@ -176,9 +234,15 @@ impl PolicyService {
         self.check_target(application_id, &input.target).await
     }
 
-    async fn check_target(&self, application_id: ApplicationId, target: &PolicyTarget) -> DomainResult<()> {
+    async fn check_target(
+        &self,
+        application_id: ApplicationId,
+        target: &PolicyTarget,
+    ) -> DomainResult<()> {
         match target {
-            PolicyTarget::Build(build_id) => lookups::policy_build(&self.ports, application_id, *build_id).await,
+            PolicyTarget::Build(build_id) => {
+                lookups::policy_build(&self.ports, application_id, *build_id).await
+            }
             // A branch may get its first build later; until then resolution says so.
             PolicyTarget::LatestOnBranch(_) => Ok(()),
         }

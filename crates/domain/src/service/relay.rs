@@ -1,7 +1,7 @@
 //! Delivery of recorded events: from the outbox to the event publisher, in order, at least once.
 
-use crate::ports::Ports;
 use crate::DomainResult;
+use crate::ports::Ports;
 
 /// Moves events from the outbox to the [`EventPublisher`](crate::ports::EventPublisher).
 #[derive(Debug, Clone)]

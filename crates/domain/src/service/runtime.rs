@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::DomainResult;
 use crate::error::NotFound;
 use crate::model::{
     ApplicationId, Build, BuildId, BuildResource, ConfigKey, ConfigParamType, Page, PageRequest,
@@ -10,7 +11,6 @@ use crate::model::{
 };
 use crate::ports::Ports;
 use crate::service::lookups;
-use crate::DomainResult;
 
 /// Answers renderers and services at run time.
 #[derive(Debug, Clone)]
@@ -42,14 +42,23 @@ impl RuntimeService {
         let build_id = match snapshot.policy_for(principal) {
             None => return Err(NotFound::ActivePolicy(application_id).into()),
             Some(PolicyTarget::Build(build_id)) => *build_id,
-            Some(PolicyTarget::LatestOnBranch(branch)) => match snapshot.latest_by_branch.get(branch) {
+            Some(PolicyTarget::LatestOnBranch(branch)) => match snapshot
+                .latest_by_branch
+                .get(branch)
+            {
                 Some(build_id) => *build_id,
-                None => return Err(NotFound::BuildOnBranch { application_id, branch: branch.clone() }.into()),
+                None => {
+                    return Err(
+                        NotFound::BuildOnBranch { application_id, branch: branch.clone() }.into()
+                    );
+                }
             },
         };
         let build = lookups::build_of(&self.ports, application_id, build_id).await?;
         match (workspace_id, build.header.workspace_id) {
-            (Some(asked), Some(actual)) if asked != actual => Err(NotFound::Build { application_id, build_id }.into()),
+            (Some(asked), Some(actual)) if asked != actual => {
+                Err(NotFound::Build { application_id, build_id }.into())
+            }
             _ => Ok(build),
         }
     }
@@ -83,14 +92,18 @@ impl RuntimeService {
         definition_id: &ResourceDefinitionId,
     ) -> DomainResult<BuildResource> {
         lookups::build_of(&self.ports, application_id, build_id).await?;
-        self.ports.runtime_data.find_resource(build_id, resource_type, definition_id).await?.ok_or_else(|| {
-            NotFound::Resource {
-                build_id,
-                resource_type: resource_type.to_string(),
-                reference: definition_id.to_string(),
-            }
-            .into()
-        })
+        self.ports
+            .runtime_data
+            .find_resource(build_id, resource_type, definition_id)
+            .await?
+            .ok_or_else(|| {
+                NotFound::Resource {
+                    build_id,
+                    resource_type: resource_type.to_string(),
+                    reference: definition_id.to_string(),
+                }
+                .into()
+            })
     }
 
     /// One resource of a build of the application, by name.
@@ -106,9 +119,18 @@ impl RuntimeService {
         name: &ResourceName,
     ) -> DomainResult<BuildResource> {
         lookups::build_of(&self.ports, application_id, build_id).await?;
-        self.ports.runtime_data.find_resource_by_name(build_id, resource_type, name).await?.ok_or_else(|| {
-            NotFound::Resource { build_id, resource_type: resource_type.to_string(), reference: name.to_string() }.into()
-        })
+        self.ports
+            .runtime_data
+            .find_resource_by_name(build_id, resource_type, name)
+            .await?
+            .ok_or_else(|| {
+                NotFound::Resource {
+                    build_id,
+                    resource_type: resource_type.to_string(),
+                    reference: name.to_string(),
+                }
+                .into()
+            })
     }
 
     /// The parameters of a build as the runtime sees them: the defaults of the libraries it
@@ -156,7 +178,8 @@ impl RuntimeService {
             );
         }
         for config_override in self.ports.app_data.list_config_overrides(application_id).await? {
-            let from_library = resolved.get(&config_override.key).and_then(|param| param.from_library);
+            let from_library =
+                resolved.get(&config_override.key).and_then(|param| param.from_library);
             resolved.insert(
                 config_override.key.clone(),
                 ResolvedConfigParam {

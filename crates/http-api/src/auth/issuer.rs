@@ -79,13 +79,20 @@ impl LocalIssuer {
     ///
     /// An [`IssuerError`] when `pem` is not a PKCS#8 P-256 private key.
     pub fn from_pem(pem: &str) -> Result<Self, IssuerError> {
-        Self::from_secret(SecretKey::from_pkcs8_pem(pem).map_err(|err| IssuerError(err.to_string()))?)
+        Self::from_secret(
+            SecretKey::from_pkcs8_pem(pem).map_err(|err| IssuerError(err.to_string()))?,
+        )
     }
 
     fn from_secret(secret: SecretKey) -> Result<Self, IssuerError> {
-        let pem = secret.to_pkcs8_pem(LineEnding::LF).map_err(|err| IssuerError(err.to_string()))?;
-        let encoding = EncodingKey::from_ec_pem(pem.as_bytes()).map_err(|err| IssuerError(err.to_string()))?;
-        let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&secret.public_key(), false);
+        let pem =
+            secret.to_pkcs8_pem(LineEnding::LF).map_err(|err| IssuerError(err.to_string()))?;
+        let encoding =
+            EncodingKey::from_ec_pem(pem.as_bytes()).map_err(|err| IssuerError(err.to_string()))?;
+        let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
+            &secret.public_key(),
+            false,
+        );
         let (x, y) = match (point.x(), point.y()) {
             (Some(x), Some(y)) => (x.to_vec(), y.to_vec()),
             _ => return Err(IssuerError("public key has no affine coordinates".into())),
@@ -105,7 +112,11 @@ impl LocalIssuer {
     ///
     /// An [`IssuerError`] if the key cannot be encoded (never expected).
     pub fn to_pem(&self) -> Result<String, IssuerError> {
-        Ok(self.secret.to_pkcs8_pem(LineEnding::LF).map_err(|err| IssuerError(err.to_string()))?.to_string())
+        Ok(self
+            .secret
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|err| IssuerError(err.to_string()))?
+            .to_string())
     }
 
     /// The public key set that validates its tokens.
@@ -141,6 +152,7 @@ impl LocalIssuer {
         };
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(|err| IssuerError(err.to_string()))
+        jsonwebtoken::encode(&header, &claims, &self.encoding)
+            .map_err(|err| IssuerError(err.to_string()))
     }
 }

@@ -99,16 +99,21 @@ impl TokenValidator {
     /// not that of the key (so `alg: none` and HS256-with-the-public-key both fail), bad
     /// signature, expired, wrong issuer or audience.
     pub async fn validate(&self, token: &str) -> Result<Principal, AuthError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|err| AuthError::InvalidToken(err.to_string()))?;
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|err| AuthError::InvalidToken(err.to_string()))?;
         let jwk = self
             .keys
             .key(header.kid.as_deref())
             .await?
             .ok_or_else(|| AuthError::InvalidToken("signed with an unknown key".into()))?;
         if !algorithm_fits_key(header.alg, &jwk) {
-            return Err(AuthError::InvalidToken(format!("algorithm {:?} does not fit the signing key", header.alg)));
+            return Err(AuthError::InvalidToken(format!(
+                "algorithm {:?} does not fit the signing key",
+                header.alg
+            )));
         }
-        let key = DecodingKey::from_jwk(&jwk).map_err(|err| AuthError::InvalidToken(err.to_string()))?;
+        let key =
+            DecodingKey::from_jwk(&jwk).map_err(|err| AuthError::InvalidToken(err.to_string()))?;
         let mut validation = Validation::new(header.alg);
         validation.leeway = self.policy.leeway_seconds;
         validation.set_required_spec_claims(&["exp", "sub", "iss"]);
@@ -150,11 +155,19 @@ fn algorithm_fits_key(alg: Algorithm, jwk: &Jwk) -> bool {
         AlgorithmParameters::EllipticCurve(_) => matches!(alg, Algorithm::ES256 | Algorithm::ES384),
         AlgorithmParameters::RSA(_) => matches!(
             alg,
-            Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512
+            Algorithm::RS256
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512
         ),
         AlgorithmParameters::OctetKeyPair(_) => matches!(alg, Algorithm::EdDSA),
         AlgorithmParameters::OctetKey(_) => false,
     };
-    let declared_fits = jwk.common.key_algorithm.is_none_or(|declared| format!("{declared:?}") == format!("{alg:?}"));
+    let declared_fits = jwk
+        .common
+        .key_algorithm
+        .is_none_or(|declared| format!("{declared:?}") == format!("{alg:?}"));
     family_fits && declared_fits
 }

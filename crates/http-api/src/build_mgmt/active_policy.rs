@@ -2,7 +2,10 @@
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use domain::access::{Authority, Scope};
-use domain::model::{ActivePolicy, BranchName, PolicyOverride, PolicyOverrideId, PolicyTarget, SubjectType, ValidationError};
+use domain::model::{
+    ActivePolicy, BranchName, PolicyOverride, PolicyOverrideId, PolicyTarget, SubjectType,
+    ValidationError,
+};
 use domain::service::OverrideInput;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -60,22 +63,39 @@ pub(crate) struct PolicyBody {
     branch: Option<String>,
 }
 
-fn target(policy_type: PolicyTypeDto, build_id: Option<&str>, branch: Option<&str>) -> Result<PolicyTarget, ApiError> {
-    let refuse = |field, reason: &str| Err(dto::parse::<PolicyTarget>(Err(ValidationError::new(field, reason))).unwrap_err());
+fn target(
+    policy_type: PolicyTypeDto,
+    build_id: Option<&str>,
+    branch: Option<&str>,
+) -> Result<PolicyTarget, ApiError> {
+    let refuse =
+        |field, reason: &str| Err(ApiError::Domain(ValidationError::new(field, reason).into()));
     match (policy_type, build_id, branch) {
-        (PolicyTypeDto::Build, Some(build_id), None) => Ok(PolicyTarget::Build(dto::build_id(build_id)?)),
+        (PolicyTypeDto::Build, Some(build_id), None) => {
+            Ok(PolicyTarget::Build(dto::build_id(build_id)?))
+        }
         (PolicyTypeDto::Build, None, _) => refuse("buildId", "is required for type BUILD"),
-        (PolicyTypeDto::Build, Some(_), Some(_)) => refuse("branch", "is not allowed for type BUILD"),
-        (PolicyTypeDto::LatestOnBranch, None, Some(branch)) => Ok(PolicyTarget::LatestOnBranch(dto::parse(BranchName::parse(branch))?)),
-        (PolicyTypeDto::LatestOnBranch, _, None) => refuse("branch", "is required for type LATEST_ON_BRANCH"),
-        (PolicyTypeDto::LatestOnBranch, Some(_), Some(_)) => refuse("buildId", "is not allowed for type LATEST_ON_BRANCH"),
+        (PolicyTypeDto::Build, Some(_), Some(_)) => {
+            refuse("branch", "is not allowed for type BUILD")
+        }
+        (PolicyTypeDto::LatestOnBranch, None, Some(branch)) => {
+            Ok(PolicyTarget::LatestOnBranch(dto::parse(BranchName::parse(branch))?))
+        }
+        (PolicyTypeDto::LatestOnBranch, _, None) => {
+            refuse("branch", "is required for type LATEST_ON_BRANCH")
+        }
+        (PolicyTypeDto::LatestOnBranch, Some(_), Some(_)) => {
+            refuse("buildId", "is not allowed for type LATEST_ON_BRANCH")
+        }
     }
 }
 
 fn target_fields(target: &PolicyTarget) -> (PolicyTypeDto, Option<String>, Option<String>) {
     match target {
         PolicyTarget::Build(build_id) => (PolicyTypeDto::Build, Some(build_id.to_string()), None),
-        PolicyTarget::LatestOnBranch(branch) => (PolicyTypeDto::LatestOnBranch, None, Some(branch.to_string())),
+        PolicyTarget::LatestOnBranch(branch) => {
+            (PolicyTypeDto::LatestOnBranch, None, Some(branch.to_string()))
+        }
     }
 }
 
@@ -177,7 +197,11 @@ impl From<&PolicyOverride> for OverrideDto {
     security(("bearer" = []))
 )]
 #[get("/app/{appId}/active-policy")]
-pub(crate) async fn get_active_policy(state: web::Data<AppState>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn get_active_policy(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     state.require(&caller, Authority::ActivePolicy, Scope::Read)?;
     let policy = state.policies.get(dto::app_id(&path)?).await?;
     Ok(HttpResponse::Ok().json(PolicyDto::from(&policy)))
@@ -217,7 +241,11 @@ pub(crate) async fn set_active_policy(
     security(("bearer" = []))
 )]
 #[get("/app/{appId}/active-policy/overrides")]
-pub(crate) async fn list_overrides(state: web::Data<AppState>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list_overrides(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     state.require(&caller, Authority::ActivePolicy, Scope::Read)?;
     let overrides = state.policies.list_overrides(dto::app_id(&path)?).await?;
     Ok(HttpResponse::Ok().json(overrides.iter().map(OverrideDto::from).collect::<Vec<_>>()))
@@ -243,7 +271,10 @@ pub(crate) async fn add_override(
     body: web::Json<OverrideBody>,
 ) -> Result<HttpResponse, ApiError> {
     state.require(&caller, Authority::ActivePolicy, Scope::Edit)?;
-    let created = state.policies.add_override(&caller.0, dto::app_id(&path)?, body.into_inner().into_input()?).await?;
+    let created = state
+        .policies
+        .add_override(&caller.0, dto::app_id(&path)?, body.into_inner().into_input()?)
+        .await?;
     Ok(HttpResponse::Created().json(OverrideDto::from(&created)))
 }
 
@@ -268,7 +299,15 @@ pub(crate) async fn update_override(
     state.require(&caller, Authority::ActivePolicy, Scope::Edit)?;
     let (application_id, override_id) = path.into_inner();
     let override_id = dto::parse(PolicyOverrideId::parse(&override_id))?;
-    let updated = state.policies.update_override(&caller.0, dto::app_id(&application_id)?, override_id, body.into_inner().into_input()?).await?;
+    let updated = state
+        .policies
+        .update_override(
+            &caller.0,
+            dto::app_id(&application_id)?,
+            override_id,
+            body.into_inner().into_input()?,
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(OverrideDto::from(&updated)))
 }
 

@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::dto::{self, BuildSettingsDto, BuildSummaryDto, ConfigParamTypeDto, ManifestEntryDto, PageDto, PageQuery};
+use crate::dto::{
+    self, BuildSettingsDto, BuildSummaryDto, ConfigParamTypeDto, ManifestEntryDto, PageDto,
+    PageQuery,
+};
 use crate::error::ErrorBody;
 use crate::{ApiError, AppState};
 
@@ -22,7 +25,10 @@ pub(crate) struct DependencyDto {
 
 impl From<&BuildDependency> for DependencyDto {
     fn from(dependency: &BuildDependency) -> Self {
-        Self { application_id: dependency.application_id.to_string(), build_id: dependency.build_id.to_string() }
+        Self {
+            application_id: dependency.application_id.to_string(),
+            build_id: dependency.build_id.to_string(),
+        }
     }
 }
 
@@ -141,18 +147,26 @@ pub(crate) async fn export_build(
 ) -> Result<HttpResponse, ApiError> {
     state.require(&caller, Authority::Builds, Scope::Read)?;
     let (application_id, build_id) = path.into_inner();
-    let (header, archive) = state.builds.export(dto::app_id(&application_id)?, dto::build_id(&build_id)?).await?;
+    let (header, archive) =
+        state.builds.export(dto::app_id(&application_id)?, dto::build_id(&build_id)?).await?;
     let archive = if query.with_binaries.unwrap_or(true) {
         archive
     } else {
         web::block(move || build_archive::strip_binaries(&archive))
             .await
-            .map_err(|err| ApiError::Domain(domain::DomainError::Internal(domain::ports::PortError::Backend(Box::new(err)))))??
+            .map_err(|err| {
+                ApiError::Domain(domain::DomainError::Internal(domain::ports::PortError::Backend(
+                    Box::new(err),
+                )))
+            })??
             .into()
     };
     Ok(HttpResponse::Ok()
         .content_type("application/zip")
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"build-{}.zip\"", header.id)))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"build-{}.zip\"", header.id),
+        ))
         .body(archive))
 }
 
@@ -174,6 +188,9 @@ pub(crate) async fn delete_build(
 ) -> Result<HttpResponse, ApiError> {
     state.require(&caller, Authority::Builds, Scope::Admin)?;
     let (application_id, build_id) = path.into_inner();
-    state.builds.delete(&caller.0, dto::app_id(&application_id)?, dto::build_id(&build_id)?).await?;
+    state
+        .builds
+        .delete(&caller.0, dto::app_id(&application_id)?, dto::build_id(&build_id)?)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -63,7 +63,11 @@ pub(crate) struct OverrideImportItem {
     security(("bearer" = []))
 )]
 #[get("/app/{appId}/config-params/overrides")]
-pub(crate) async fn list_config_overrides(state: web::Data<AppState>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list_config_overrides(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     state.require(&caller, Authority::AppConfigOverrides, Scope::Read)?;
     let overrides = state.config_overrides.list(dto::app_id(&path)?).await?;
     Ok(HttpResponse::Ok().json(overrides.iter().map(ConfigOverrideDto::from).collect::<Vec<_>>()))
@@ -90,8 +94,13 @@ pub(crate) async fn set_config_override(
     state.require(&caller, Authority::AppConfigOverrides, Scope::Edit)?;
     let (application_id, key) = path.into_inner();
     let body = body.into_inner();
-    let input = ConfigOverrideInput { key: dto::parse(ConfigKey::parse(&key))?, param_type: body.param_type.into(), value: body.value };
-    let stored = state.config_overrides.set(&caller.0, dto::app_id(&application_id)?, input).await?;
+    let input = ConfigOverrideInput {
+        key: dto::parse(ConfigKey::parse(&key))?,
+        param_type: body.param_type.into(),
+        value: body.value,
+    };
+    let stored =
+        state.config_overrides.set(&caller.0, dto::app_id(&application_id)?, input).await?;
     Ok(HttpResponse::Ok().json(ConfigOverrideDto::from(&stored)))
 }
 
@@ -118,7 +127,11 @@ pub(crate) async fn import_config_overrides(
         .into_inner()
         .into_iter()
         .map(|item| {
-            Ok(ConfigOverrideInput { key: dto::parse(ConfigKey::parse(&item.key))?, param_type: item.param_type.into(), value: item.value })
+            Ok(ConfigOverrideInput {
+                key: dto::parse(ConfigKey::parse(&item.key))?,
+                param_type: item.param_type.into(),
+                value: item.value,
+            })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let stored = state.config_overrides.set_many(&caller.0, dto::app_id(&path)?, inputs).await?;
@@ -140,6 +153,9 @@ pub(crate) async fn delete_config_override(
 ) -> Result<HttpResponse, ApiError> {
     state.require(&caller, Authority::AppConfigOverrides, Scope::Admin)?;
     let (application_id, key) = path.into_inner();
-    state.config_overrides.delete(&caller.0, dto::app_id(&application_id)?, &dto::parse(ConfigKey::parse(&key))?).await?;
+    state
+        .config_overrides
+        .delete(&caller.0, dto::app_id(&application_id)?, &dto::parse(ConfigKey::parse(&key))?)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -50,7 +50,11 @@ pub(crate) struct ImportForm {
     security(("bearer" = []))
 )]
 #[post("/builds/import")]
-pub(crate) async fn import_build(state: web::Data<AppState>, caller: Caller, form: Multipart) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn import_build(
+    state: web::Data<AppState>,
+    caller: Caller,
+    form: Multipart,
+) -> Result<HttpResponse, ApiError> {
     import(state, caller, form, None).await
 }
 
@@ -86,11 +90,15 @@ async fn import(
 ) -> Result<HttpResponse, ApiError> {
     state.require(&caller, Authority::Builds, Scope::Import)?;
     let archive = read_file_field(form, state.archive_limits.max_archive_bytes).await?;
-    let limits = state.archive_limits.clone();
+    let limits = state.archive_limits;
     // Inflating and hashing is CPU work: keep it off the async workers.
     let mut request = web::block(move || build_archive::read_archive(archive, &limits))
         .await
-        .map_err(|err| ApiError::Domain(domain::DomainError::Internal(domain::ports::PortError::Backend(Box::new(err)))))??;
+        .map_err(|err| {
+            ApiError::Domain(domain::DomainError::Internal(domain::ports::PortError::Backend(
+                Box::new(err),
+            )))
+        })??;
     request.expected_application = expected_application;
     let (status, header, label) = match state.builds.import(&caller.0, request).await? {
         ImportOutcome::Created(header) => (actix_web::http::StatusCode::CREATED, header, "CREATED"),
@@ -112,25 +120,36 @@ fn result(header: &BuildHeader, status: &'static str) -> ImportResultDto {
 async fn read_file_field(mut form: Multipart, limit: u64) -> Result<bytes::Bytes, ApiError> {
     let mut file = None;
     while let Some(field) = form.next().await {
-        let mut field = field.map_err(|err| ApiError::malformed("malformed_multipart", format!("invalid multipart body: {err}")))?;
+        let mut field = field.map_err(|err| {
+            ApiError::malformed("malformed_multipart", format!("invalid multipart body: {err}"))
+        })?;
         let is_file = field.name() == Some("file");
         let mut bytes = BytesMut::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|err| ApiError::malformed("malformed_multipart", format!("invalid multipart body: {err}")))?;
+            let chunk = chunk.map_err(|err| {
+                ApiError::malformed("malformed_multipart", format!("invalid multipart body: {err}"))
+            })?;
             if !is_file {
                 continue;
             }
             if (bytes.len() + chunk.len()) as u64 > limit {
-                return Err(ApiError::TooLarge(format!("the archive is larger than the limit of {limit} bytes")));
+                return Err(ApiError::TooLarge(format!(
+                    "the archive is larger than the limit of {limit} bytes"
+                )));
             }
             bytes.extend_from_slice(&chunk);
         }
         if is_file {
             if file.is_some() {
-                return Err(ApiError::malformed("malformed_multipart", "the form has more than one `file` field"));
+                return Err(ApiError::malformed(
+                    "malformed_multipart",
+                    "the form has more than one `file` field",
+                ));
             }
             file = Some(bytes.freeze());
         }
     }
-    file.ok_or_else(|| ApiError::malformed("missing_file", "the form has no `file` field with the build archive"))
+    file.ok_or_else(|| {
+        ApiError::malformed("missing_file", "the form has no `file` field with the build archive")
+    })
 }

@@ -45,7 +45,11 @@ impl BuildInfoDto {
     security(("bearer" = []))
 )]
 #[get("/app/{appId}/build/info")]
-pub(crate) async fn build_info(state: web::Data<AppState>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn build_info(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let application_id = dto::app_id(&path)?;
     let build = state.runtime.active_build(application_id, None, &caller.0).await?;
     Ok(HttpResponse::Ok().json(BuildInfoDto::new(&build, None)))

@@ -57,6 +57,10 @@ pub(crate) async fn config_params(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (application_id, build_id) = path.into_inner();
-    let params = state.runtime.config_params(dto::app_id(&application_id)?, dto::build_id(&build_id)?, false).await?;
-    Ok(HttpResponse::Ok().json(params.into_iter().map(ResolvedConfigParamDto::from).collect::<Vec<_>>()))
+    let params = state
+        .runtime
+        .config_params(dto::app_id(&application_id)?, dto::build_id(&build_id)?, false)
+        .await?;
+    Ok(HttpResponse::Ok()
+        .json(params.into_iter().map(ResolvedConfigParamDto::from).collect::<Vec<_>>()))
 }

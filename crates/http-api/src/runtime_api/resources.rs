@@ -27,8 +27,12 @@ pub(crate) struct ResourceDto {
 
 impl ResourceDto {
     pub(crate) fn new(resource: BuildResource) -> Result<Self, ApiError> {
-        let content = RawValue::from_string(resource.content.as_str().to_owned())
-            .map_err(|err| ApiError::Domain(domain::DomainError::Internal(domain::ports::PortError::Backend(Box::new(err)))))?;
+        let content =
+            RawValue::from_string(resource.content.as_str().to_owned()).map_err(|err| {
+                ApiError::Domain(domain::DomainError::Internal(domain::ports::PortError::Backend(
+                    Box::new(err),
+                )))
+            })?;
         Ok(Self {
             build_id: resource.build_id.to_string(),
             resource_type: resource.entry.resource_type.to_string(),
@@ -57,7 +61,12 @@ pub(crate) async fn list_resources(
     let (application_id, build_id, resource_type) = path.into_inner();
     let page = state
         .runtime
-        .list_resources(dto::app_id(&application_id)?, dto::build_id(&build_id)?, &dto::resource_type(&resource_type)?, query.to_request()?)
+        .list_resources(
+            dto::app_id(&application_id)?,
+            dto::build_id(&build_id)?,
+            &dto::resource_type(&resource_type)?,
+            query.to_request()?,
+        )
         .await?;
     let total = page.total;
     let request = page.request;
@@ -82,7 +91,12 @@ pub(crate) async fn get_resource(
     let (application_id, build_id, resource_type, definition_id) = path.into_inner();
     let resource = state
         .runtime
-        .resource(dto::app_id(&application_id)?, dto::build_id(&build_id)?, &dto::resource_type(&resource_type)?, &dto::definition_id(&definition_id)?)
+        .resource(
+            dto::app_id(&application_id)?,
+            dto::build_id(&build_id)?,
+            &dto::resource_type(&resource_type)?,
+            &dto::definition_id(&definition_id)?,
+        )
         .await?;
     Ok(HttpResponse::Ok().json(ResourceDto::new(resource)?))
 }
@@ -103,7 +117,12 @@ pub(crate) async fn get_resource_by_name(
     let (application_id, build_id, resource_type, name) = path.into_inner();
     let resource = state
         .runtime
-        .resource_by_name(dto::app_id(&application_id)?, dto::build_id(&build_id)?, &dto::resource_type(&resource_type)?, &dto::resource_name(&name)?)
+        .resource_by_name(
+            dto::app_id(&application_id)?,
+            dto::build_id(&build_id)?,
+            &dto::resource_type(&resource_type)?,
+            &dto::resource_name(&name)?,
+        )
         .await?;
     Ok(HttpResponse::Ok().json(ResourceDto::new(resource)?))
 }

@@ -39,7 +39,15 @@ async fn an_expired_token_is_a_401() {
     let long_ago = 1_600_000_000;
     let token = app
         .issuer
-        .issue_at(&TokenRequest { subject: "alice".into(), groups: vec![], roles: vec![], ttl_seconds: 60 }, long_ago)
+        .issue_at(
+            &TokenRequest {
+                subject: "alice".into(),
+                groups: vec![],
+                roles: vec![],
+                ttl_seconds: 60,
+            },
+            long_ago,
+        )
         .unwrap();
     send(&service, get(&build_info(), &token)).await.assert_error(401, "token_expired");
 }
@@ -50,7 +58,12 @@ async fn a_token_signed_by_another_key_is_a_401() {
     let service = app.service().await;
     let stranger = LocalIssuer::generate().unwrap();
     let token = stranger
-        .issue(&TokenRequest { subject: "mallory".into(), groups: vec![], roles: vec![], ttl_seconds: 60 })
+        .issue(&TokenRequest {
+            subject: "mallory".into(),
+            groups: vec![],
+            roles: vec![],
+            ttl_seconds: 60,
+        })
         .unwrap();
     send(&service, get(&build_info(), &token)).await.assert_error(401, "invalid_token");
 }
@@ -60,8 +73,9 @@ async fn a_token_with_alg_none_is_a_401() {
     let app = TestApp::new();
     let service = app.service().await;
     let header = URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT"}).to_string());
-    let claims = URL_SAFE_NO_PAD
-        .encode(json!({"sub": "mallory", "iss": LocalIssuer::ISSUER, "exp": 4_000_000_000_u64}).to_string());
+    let claims = URL_SAFE_NO_PAD.encode(
+        json!({"sub": "mallory", "iss": LocalIssuer::ISSUER, "exp": 4_000_000_000_u64}).to_string(),
+    );
     let token = format!("{header}.{claims}.");
     send(&service, get(&build_info(), &token)).await.assert_error(401, "invalid_token");
 }
@@ -75,7 +89,9 @@ async fn a_token_signed_with_hs256_and_the_public_key_as_secret_is_a_401() {
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     header.kid = kid;
     let claims = json!({"sub": "mallory", "iss": LocalIssuer::ISSUER, "exp": 4_000_000_000_u64});
-    let token = jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(&jwk)).unwrap();
+    let token =
+        jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(&jwk))
+            .unwrap();
     send(&service, get(&build_info(), &token)).await.assert_error(401, "invalid_token");
 }
 
@@ -87,14 +103,20 @@ async fn a_token_from_an_untrusted_issuer_is_a_401() {
         vec!["https://keycloak.example/auth/realms/flowx".to_owned()],
     );
     let service = app.service().await;
-    send(&service, get(&build_info(), &app.token("alice", &[], &[]))).await.assert_error(401, "invalid_issuer");
+    send(&service, get(&build_info(), &app.token("alice", &[], &[])))
+        .await
+        .assert_error(401, "invalid_issuer");
 }
 
 #[actix_web::test]
 async fn a_valid_token_without_the_permission_is_a_403_naming_it() {
     let app = TestApp::new();
     let service = app.service().await;
-    let reply = send(&service, get(&format!("/api/build-mgmt/app/{LOAN_APP}/builds"), &app.token("alice", &[], &[]))).await;
+    let reply = send(
+        &service,
+        get(&format!("/api/build-mgmt/app/{LOAN_APP}/builds"), &app.token("alice", &[], &[])),
+    )
+    .await;
     reply.assert_error(403, "forbidden");
     assert!(reply.json()["message"].as_str().unwrap().contains("builds read"), "{}", reply.json());
 }
@@ -104,12 +126,18 @@ async fn a_higher_scope_includes_the_lower_ones() {
     let app = TestApp::new();
     let service = app.service().await;
     let list = format!("/api/build-mgmt/app/{LOAN_APP}/builds");
-    for role in ["ROLE_BUILDS_MANAGE_READ", "ROLE_BUILDS_MANAGE_IMPORT", "ROLE_BUILDS_MANAGE_EDIT", "ROLE_BUILDS_MANAGE_ADMIN"] {
+    for role in [
+        "ROLE_BUILDS_MANAGE_READ",
+        "ROLE_BUILDS_MANAGE_IMPORT",
+        "ROLE_BUILDS_MANAGE_EDIT",
+        "ROLE_BUILDS_MANAGE_ADMIN",
+    ] {
         let reply = send(&service, get(&list, &app.token("alice", &[], &[role]))).await;
         assert_eq!(reply.status, 200, "{role} must grant builds read");
     }
     let policy = format!("/api/build-mgmt/app/{LOAN_APP}/active-policy");
-    let reply = send(&service, get(&policy, &app.token("alice", &[], &["ROLE_BUILDS_MANAGE_ADMIN"]))).await;
+    let reply =
+        send(&service, get(&policy, &app.token("alice", &[], &["ROLE_BUILDS_MANAGE_ADMIN"]))).await;
     reply.assert_error(403, "forbidden");
 }
 
@@ -117,12 +145,20 @@ async fn a_higher_scope_includes_the_lower_ones() {
 async fn configured_roles_replace_the_default_ones() {
     let mut access = AccessRules::default();
     access.set_roles(
-        domain::access::Permission::new(domain::access::Authority::Builds, domain::access::Scope::Read),
+        domain::access::Permission::new(
+            domain::access::Authority::Builds,
+            domain::access::Scope::Read,
+        ),
         ["ROLE_AUDITOR".to_owned()].into(),
     );
     let app = TestApp::with(ArchiveLimits::default(), access, vec![LocalIssuer::ISSUER.to_owned()]);
     let service = app.service().await;
     let list = format!("/api/build-mgmt/app/{LOAN_APP}/builds");
-    assert_eq!(send(&service, get(&list, &app.token("eve", &[], &["ROLE_AUDITOR"]))).await.status, 200);
-    send(&service, get(&list, &app.token("eve", &[], &["ROLE_BUILDS_MANAGE_READ"]))).await.assert_error(403, "forbidden");
+    assert_eq!(
+        send(&service, get(&list, &app.token("eve", &[], &["ROLE_AUDITOR"]))).await.status,
+        200
+    );
+    send(&service, get(&list, &app.token("eve", &[], &["ROLE_BUILDS_MANAGE_READ"])))
+        .await
+        .assert_error(403, "forbidden");
 }

@@ -40,7 +40,11 @@ fn shared_issuer() -> Arc<LocalIssuer> {
 
 impl TestApp {
     pub(crate) fn new() -> Self {
-        Self::with(ArchiveLimits::default(), AccessRules::default(), vec![LocalIssuer::ISSUER.to_owned()])
+        Self::with(
+            ArchiveLimits::default(),
+            AccessRules::default(),
+            vec![LocalIssuer::ISSUER.to_owned()],
+        )
     }
 
     pub(crate) fn with_limits(limits: ArchiveLimits) -> Self {
@@ -62,8 +66,13 @@ impl TestApp {
     /// The service under test.
     pub(crate) async fn service(
         &self,
-    ) -> impl Service<actix_http::Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error> {
-        test::init_service(http_api::api_app(self.state.clone(), http_api::openapi_document())).await
+    ) -> impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    > {
+        test::init_service(http_api::api_app(self.state.clone(), http_api::openapi_document()))
+            .await
     }
 
     pub(crate) fn token(&self, subject: &str, groups: &[&str], roles: &[&str]) -> String {
@@ -101,9 +110,15 @@ impl TestApp {
                 .unwrap();
             assert_eq!(headers.total, 0, "no build header may be stored");
         }
-        assert!(self.fakes.runtime_data.stored_build_ids().is_empty(), "no runtime build may be stored");
+        assert!(
+            self.fakes.runtime_data.stored_build_ids().is_empty(),
+            "no runtime build may be stored"
+        );
         assert!(self.fakes.blobs.keys().is_empty(), "no blob may be stored");
-        assert!(self.fakes.app_data.pending_events(100).await.unwrap().is_empty(), "no event may be recorded");
+        assert!(
+            self.fakes.app_data.pending_events(100).await.unwrap().is_empty(),
+            "no event may be recorded"
+        );
     }
 }
 
@@ -117,7 +132,8 @@ pub(crate) struct Reply {
 
 impl Reply {
     pub(crate) fn json(&self) -> Value {
-        serde_json::from_slice(&self.bytes).unwrap_or_else(|err| panic!("not JSON ({err}): {:?}", self.bytes))
+        serde_json::from_slice(&self.bytes)
+            .unwrap_or_else(|err| panic!("not JSON ({err}): {:?}", self.bytes))
     }
 
     /// Asserts the error envelope with `status` and `code`.
@@ -153,11 +169,17 @@ pub(crate) fn delete(path: &str, token: &str) -> TestRequest {
 }
 
 pub(crate) fn put_json(path: &str, token: &str, body: &Value) -> TestRequest {
-    TestRequest::put().uri(path).insert_header(("Authorization", format!("Bearer {token}"))).set_json(body)
+    TestRequest::put()
+        .uri(path)
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .set_json(body)
 }
 
 pub(crate) fn post_json(path: &str, token: &str, body: &Value) -> TestRequest {
-    TestRequest::post().uri(path).insert_header(("Authorization", format!("Bearer {token}"))).set_json(body)
+    TestRequest::post()
+        .uri(path)
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .set_json(body)
 }
 
 /// A multipart upload of `archive` as the `file` field.
@@ -188,12 +210,15 @@ pub(crate) fn examples_dir() -> PathBuf {
 
 /// An example build directory packed into an archive (once per test binary).
 pub(crate) fn example(name: &str) -> Vec<u8> {
-    static PACKED: OnceLock<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>> = OnceLock::new();
+    static PACKED: OnceLock<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>> =
+        OnceLock::new();
     let cache = PACKED.get_or_init(Default::default);
     let mut cache = cache.lock().unwrap();
     cache
         .entry(name.to_owned())
-        .or_insert_with(|| build_archive::pack_directory(&examples_dir().join(name)).expect("example packs").bytes)
+        .or_insert_with(|| {
+            build_archive::pack_directory(&examples_dir().join(name)).expect("example packs").bytes
+        })
         .clone()
 }
 
@@ -204,8 +229,15 @@ where
     B: MessageBody,
 {
     for name in ["shared-library-1", "loan-origination-1", "loan-origination-2"] {
-        let reply = send(service, upload("/api/build-mgmt/builds/import", &app.admin(), &example(name))).await;
-        assert_eq!(reply.status, StatusCode::CREATED, "import {name}: {}", String::from_utf8_lossy(&reply.bytes));
+        let reply =
+            send(service, upload("/api/build-mgmt/builds/import", &app.admin(), &example(name)))
+                .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "import {name}: {}",
+            String::from_utf8_lossy(&reply.bytes)
+        );
     }
 }
 
@@ -213,7 +245,8 @@ where
 /// docs/BUILD-ARCHIVE.md says when `with_manifest` is set.
 pub(crate) fn zip_of(entries: &[(&str, Vec<u8>)], with_manifest: bool) -> Vec<u8> {
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
     for (name, bytes) in entries {
         writer.start_file(*name, options).unwrap();
         writer.write_all(bytes).unwrap();
@@ -261,16 +294,27 @@ pub(crate) fn entries_of(archive: &[u8]) -> Vec<(String, Vec<u8>)> {
 }
 
 /// Re-packs an archive's entries after `change`, with a correct manifest.
-pub(crate) fn rewritten(archive: &[u8], change: impl FnOnce(&mut Vec<(String, Vec<u8>)>)) -> Vec<u8> {
+pub(crate) fn rewritten(
+    archive: &[u8],
+    change: impl FnOnce(&mut Vec<(String, Vec<u8>)>),
+) -> Vec<u8> {
     let mut entries = entries_of(archive);
     change(&mut entries);
-    let borrowed: Vec<(&str, Vec<u8>)> = entries.iter().map(|(name, bytes)| (name.as_str(), bytes.clone())).collect();
+    let borrowed: Vec<(&str, Vec<u8>)> =
+        entries.iter().map(|(name, bytes)| (name.as_str(), bytes.clone())).collect();
     zip_of(&borrowed, true)
 }
 
 /// Changes one JSON entry of an archive in place.
-pub(crate) fn edit_json(entries: &mut [(String, Vec<u8>)], name: &str, edit: impl FnOnce(&mut Value)) {
-    let entry = entries.iter_mut().find(|(entry, _)| entry == name).unwrap_or_else(|| panic!("no entry {name}"));
+pub(crate) fn edit_json(
+    entries: &mut [(String, Vec<u8>)],
+    name: &str,
+    edit: impl FnOnce(&mut Value),
+) {
+    let entry = entries
+        .iter_mut()
+        .find(|(entry, _)| entry == name)
+        .unwrap_or_else(|| panic!("no entry {name}"));
     let mut value: Value = serde_json::from_slice(&entry.1).unwrap();
     edit(&mut value);
     entry.1 = serde_json::to_vec_pretty(&value).unwrap();

@@ -34,7 +34,10 @@ async fn the_openapi_document_lists_every_route() {
     ] {
         assert!(paths.contains_key(path), "the OpenAPI document lacks {path}");
     }
-    assert!(document["components"]["securitySchemes"]["bearer"].is_object(), "bearer scheme documented");
+    assert!(
+        document["components"]["securitySchemes"]["bearer"].is_object(),
+        "bearer scheme documented"
+    );
 }
 
 #[actix_web::test]
@@ -50,17 +53,27 @@ async fn swagger_ui_is_served_without_a_download() {
 async fn an_unknown_route_gets_the_error_envelope() {
     let app = TestApp::new();
     let service = app.service().await;
-    send(&service, TestRequest::get().uri("/api/nothing-here")).await.assert_error(404, "route_not_found");
+    send(&service, TestRequest::get().uri("/api/nothing-here"))
+        .await
+        .assert_error(404, "route_not_found");
 }
 
 #[actix_web::test]
 async fn readiness_follows_the_server_and_liveness_does_not() {
     let readiness = Readiness::default();
-    let service = test::init_service(http_api::management_app(readiness.clone(), "runtime-manager", "embedded")).await;
+    let service = test::init_service(http_api::management_app(
+        readiness.clone(),
+        "runtime-manager",
+        "embedded",
+    ))
+    .await;
     let reply = send(&service, TestRequest::get().uri("/actuator/health/readiness")).await;
     assert_eq!(reply.status, 503);
     assert_eq!(reply.json()["status"], "OUT_OF_SERVICE");
-    assert_eq!(send(&service, TestRequest::get().uri("/actuator/health/liveness")).await.json()["status"], "UP");
+    assert_eq!(
+        send(&service, TestRequest::get().uri("/actuator/health/liveness")).await.json()["status"],
+        "UP"
+    );
     readiness.set_ready(true);
     let reply = send(&service, TestRequest::get().uri("/actuator/health/readiness")).await;
     assert_eq!((reply.status.as_u16(), reply.json()["status"].clone()), (200, "UP".into()));
