@@ -1,0 +1,31 @@
+//! The codec of rtm's build archive, format 1 (`docs/BUILD-ARCHIVE.md` is its contract): a zip
+//! that moves one build between installations.
+//!
+//! - [`read_archive`] checks an archive (limits, entry names, hashes, checksum, JSON shapes,
+//!   the model's rules) without writing anything, and turns it into the
+//!   [`ImportRequest`](domain::service::ImportRequest) that the build service imports;
+//! - [`pack_directory`] turns a directory of the archive's shape (builds as code) into an
+//!   archive that [`read_archive`] accepts;
+//! - [`strip_binaries`] drops the binaries from an archive without changing its checksum.
+//!
+//! This crate may depend on `domain` and on format crates (zip, serde, hashing); it depends on
+//! no adapter and no web framework, so that the HTTP API and the CLI share one reading of the
+//! format.
+#![warn(missing_docs)]
+
+mod central_directory;
+mod decode;
+mod error;
+mod layout;
+mod limits;
+mod manifest;
+mod pack;
+mod read;
+mod strip;
+mod wire;
+
+pub use crate::error::{ArchiveError, PackError};
+pub use crate::limits::ArchiveLimits;
+pub use crate::pack::{PackedBuild, pack_directory};
+pub use crate::read::read_archive;
+pub use crate::strip::strip_binaries;
