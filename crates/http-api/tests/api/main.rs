@@ -1,6 +1,9 @@
 //! HTTP tests of both APIs over the in-memory adapters: every route, its refusals, and the
 //! hostile archives an import must reject without storing anything.
-#![allow(clippy::unwrap_used, reason = "helpers of a test binary; a failed unwrap is a failed test")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of a test binary; a failed unwrap is a failed test"
+)]
 
 mod active_policy;
 mod auth;
