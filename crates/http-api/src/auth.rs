@@ -13,7 +13,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use domain::model::Principal;
 
-pub use crate::auth::issuer::{LocalIssuer, TokenRequest};
+pub use crate::auth::issuer::{IssuerError, LocalIssuer, TokenRequest};
 pub use crate::auth::validator::{KeySource, StaticKeys, TokenPolicy, TokenValidator};
 use crate::error::ApiError;
 use crate::state::AppState;
