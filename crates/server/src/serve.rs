@@ -72,17 +72,22 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
         "rtm is ready"
     );
 
-    let servers = async { tokio::try_join!(api, management) };
-    tokio::pin!(servers);
+    // The servers run as tasks of their own: a server must be polled to act on `stop`.
+    let mut api = tokio::spawn(api);
+    let mut management = tokio::spawn(management);
     tokio::select! {
-        result = &mut servers => { result.context("a server stopped unexpectedly")?; }
-        () = shutdown_signal() => {
-            tracing::info!("shutting down: no new requests, finishing the ones under way");
-            readiness.set_ready(false);
-            api_handle.stop(true).await;
-            management_handle.stop(true).await;
-            servers.await.context("a server failed while stopping")?;
-        }
+        result = &mut api => return stopped_unexpectedly("the API server", result),
+        result = &mut management => return stopped_unexpectedly("the management server", result),
+        () = shutdown_signal() => {}
+    }
+    tracing::info!("shutting down: no new requests, finishing the ones under way");
+    readiness.set_ready(false);
+    tokio::join!(api_handle.stop(true), management_handle.stop(true));
+    for (name, server) in [("API", api), ("management", management)] {
+        server
+            .await
+            .with_context(|| format!("the {name} server task failed"))?
+            .with_context(|| format!("the {name} server failed while stopping"))?;
     }
     relay_task.abort();
     // Events recorded by the last requests still leave before the process ends.
@@ -93,6 +98,17 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+fn stopped_unexpectedly(
+    name: &str,
+    result: Result<std::io::Result<()>, tokio::task::JoinError>,
+) -> anyhow::Result<()> {
+    match result {
+        Ok(Ok(())) => Err(anyhow::anyhow!("{name} stopped unexpectedly")),
+        Ok(Err(err)) => Err(err).with_context(|| format!("{name} failed")),
+        Err(err) => Err(err).with_context(|| format!("{name} task failed")),
+    }
 }
 
 async fn relay_loop(relay: OutboxRelay) {
