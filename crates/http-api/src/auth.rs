@@ -3,6 +3,7 @@
 //! embedded issuer itself, and the [`Caller`] extractor.
 
 mod issuer;
+mod jwks;
 mod validator;
 
 use std::future::Future;
@@ -14,6 +15,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use domain::model::Principal;
 
 pub use crate::auth::issuer::{IssuerError, LocalIssuer, TokenRequest};
+pub use crate::auth::jwks::{JwksKeySource, JwksSettings};
 pub use crate::auth::validator::{KeySource, StaticKeys, TokenPolicy, TokenValidator};
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -18,6 +18,9 @@ const RELAY_BATCH: usize = 500;
 
 /// Serves until a shutdown signal.
 pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
+    if settings.backends.is_some() {
+        anyhow::bail!("real backends are configured, and this build of rtm can only run in embedded mode; unset the backend variables");
+    }
     tracing::warn!(
         data_dir = %settings.data_dir.display(),
         "EMBEDDED MODE: every store is in memory and is lost when the process stops; tokens are signed by a local key \

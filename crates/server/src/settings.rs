@@ -1,6 +1,10 @@
 //! Settings, read once from the environment at start. The original platform's variable
-//! names are the interface; settings it lacks have `RTM_` names. A variable that is set but
-//! invalid stops the start with a message naming it. Nothing else reads the environment.
+//! names are the interface (with Spring's relaxed binding and `${VAR:default}` placeholders,
+//! see [`vars`]); settings it lacks have `RTM_` names. A variable that is set but invalid
+//! stops the start with a message naming it. Nothing else reads the environment.
+
+pub(crate) mod backends;
+pub(crate) mod vars;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -8,6 +12,9 @@ use std::str::FromStr;
 
 use build_archive::ArchiveLimits;
 use domain::access::{AccessRules, Authority, Permission};
+
+use crate::settings::backends::RealBackends;
+use crate::settings::vars::Vars;
 
 /// Which of the two services the process is (`SPRING_APPLICATION_NAME`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +63,10 @@ pub(crate) struct Settings {
     pub(crate) access: AccessRules,
     pub(crate) logging: LoggingSettings,
     pub(crate) shutdown_timeout_seconds: u64,
-    /// Set when `SPRING_REDIS_HOST` names a Redis that embedded mode does not use.
+    /// `None`: embedded mode.
+    pub(crate) backends: Option<RealBackends>,
+    /// Set when a Redis host is configured but the other backends are not (embedded mode
+    /// does not use it).
     pub(crate) ignored_redis: Option<String>,
 }
 
@@ -67,6 +77,12 @@ pub(crate) struct SettingsError {
     problem: String,
 }
 
+impl SettingsError {
+    pub(crate) fn new(variable: &str, problem: impl Into<String>) -> Self {
+        Self { variable: variable.to_owned(), problem: problem.into() }
+    }
+}
+
 impl std::fmt::Display for SettingsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.variable, self.problem)
@@ -74,22 +90,6 @@ impl std::fmt::Display for SettingsError {
 }
 
 impl std::error::Error for SettingsError {}
-
-fn invalid(variable: &str, problem: impl Into<String>) -> SettingsError {
-    SettingsError { variable: variable.to_owned(), problem: problem.into() }
-}
-
-/// Variables naming a backend that needs an adapter this build of rtm does not have yet.
-const BACKEND_VARIABLES: [(&str, &str); 8] = [
-    ("SPRING_DATASOURCE_URL", "PostgreSQL"),
-    ("SPRING_DATA_MONGODB_URI", "MongoDB"),
-    ("SPRING_KAFKA_BOOTSTRAP_SERVERS", "Kafka"),
-    ("SPRING_KAFKA_BOOTSTRAPSERVERS", "Kafka"),
-    ("APPLICATION_FILE_STORAGE_S3_SERVER_URL", "S3"),
-    ("APPLICATION_FILESTORAGE_S3_SERVERURL", "S3"),
-    ("SECURITY_OAUTH2_BASE_SERVER_URL", "the OAuth2 server"),
-    ("SECURITY_OAUTH2_BASESERVERURL", "the OAuth2 server"),
-];
 
 impl Settings {
     /// Reads the process environment.
@@ -107,28 +107,13 @@ impl Settings {
     ///
     /// A [`SettingsError`] naming the first variable that is set but invalid.
     pub(crate) fn from_vars(vars: &BTreeMap<String, String>) -> Result<Self, SettingsError> {
-        let get =
-            |name: &str| vars.get(name).map(|value| value.trim()).filter(|value| !value.is_empty());
-        let configured: Vec<String> = BACKEND_VARIABLES
-            .iter()
-            .filter(|(name, _)| get(name).is_some())
-            .map(|(name, backend)| format!("{name} ({backend})"))
-            .collect();
-        if let Some(first) = configured.first() {
-            return Err(invalid(
-                first.split(' ').next().unwrap_or_default(),
-                format!(
-                    "is set, but this version of rtm has no adapters for real backends yet and runs only in embedded mode; \
-                     unset {} to run embedded",
-                    configured.join(", ")
-                ),
-            ));
-        }
-        let role = match get("SPRING_APPLICATION_NAME") {
+        let vars = Vars::new(vars);
+        let backends = backends::read(&vars)?;
+        let role = match vars.get("SPRING_APPLICATION_NAME")?.as_deref() {
             None | Some("application-manager") => Role::ApplicationManager,
             Some("runtime-manager") => Role::RuntimeManager,
             Some(other) => {
-                return Err(invalid(
+                return Err(SettingsError::new(
                     "SPRING_APPLICATION_NAME",
                     format!(
                         "`{other}` is not a role: use `application-manager` or `runtime-manager`"
@@ -136,53 +121,68 @@ impl Settings {
                 ));
             }
         };
-        let format = match get("RTM_LOG_FORMAT") {
-            None | Some("text") => LogFormat::Text,
+        let format = match vars.get("RTM_LOG_FORMAT")?.as_deref() {
+            None => {
+                if backends.is_some() {
+                    LogFormat::Json
+                } else {
+                    LogFormat::Text
+                }
+            }
+            Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                return Err(invalid(
+                return Err(SettingsError::new(
                     "RTM_LOG_FORMAT",
                     format!("`{other}` is not `json` or `text`"),
                 ));
             }
         };
-        let filter = match (get("RUST_LOG"), get("LOGGING_LEVEL_ROOT")) {
-            (Some(filter), _) => filter.to_owned(),
-            (None, Some(level)) => spring_level("LOGGING_LEVEL_ROOT", level)?.to_owned(),
+        let filter = match (vars.get("RUST_LOG")?, vars.get("LOGGING_LEVEL_ROOT")?) {
+            (Some(filter), _) => filter,
+            (None, Some(level)) => spring_level("LOGGING_LEVEL_ROOT", &level)?.to_owned(),
             (None, None) => "info".to_owned(),
         };
         let defaults = ArchiveLimits::default();
+        let max_archive_bytes = match vars.get("RTM_IMPORT_MAX_ARCHIVE_BYTES")? {
+            Some(_) => number(&vars, "RTM_IMPORT_MAX_ARCHIVE_BYTES", defaults.max_archive_bytes)?,
+            None => match vars.get("MULTIPART_MAX_FILE_SIZE")? {
+                Some(size) => data_size("MULTIPART_MAX_FILE_SIZE", &size)?,
+                None => defaults.max_archive_bytes,
+            },
+        };
         let archive_limits = ArchiveLimits {
-            max_archive_bytes: number(
-                vars,
-                "RTM_IMPORT_MAX_ARCHIVE_BYTES",
-                defaults.max_archive_bytes,
-            )?,
-            max_entries: number(vars, "RTM_IMPORT_MAX_ENTRIES", defaults.max_entries)?,
+            max_archive_bytes,
+            max_entries: number(&vars, "RTM_IMPORT_MAX_ENTRIES", defaults.max_entries)?,
             max_inflated_bytes: number(
-                vars,
+                &vars,
                 "RTM_IMPORT_MAX_INFLATED_BYTES",
                 defaults.max_inflated_bytes,
             )?,
             max_compression_ratio: number(
-                vars,
+                &vars,
                 "RTM_IMPORT_MAX_COMPRESSION_RATIO",
                 defaults.max_compression_ratio,
             )?,
         };
+        let ignored_redis = match backends {
+            Some(_) => None,
+            None => vars
+                .get_any(&["SPRING_DATA_REDIS_HOST", "SPRING_REDIS_HOST"])?
+                .map(|(_, host)| host),
+        };
         Ok(Self {
             role,
-            bind_address: get("SERVER_ADDRESS").unwrap_or("0.0.0.0").to_owned(),
-            server_port: port(vars, "SERVER_PORT", 8080)?,
-            management_port: port(vars, "MANAGEMENT_SERVER_PORT", 8081)?,
-            data_dir: PathBuf::from(get("RTM_DATA_DIR").unwrap_or(".rtm")),
+            bind_address: vars.get("SERVER_ADDRESS")?.unwrap_or_else(|| "0.0.0.0".to_owned()),
+            server_port: port(&vars, "SERVER_PORT", 8080)?,
+            management_port: port(&vars, "MANAGEMENT_SERVER_PORT", 8081)?,
+            data_dir: PathBuf::from(vars.get("RTM_DATA_DIR")?.unwrap_or_else(|| ".rtm".to_owned())),
             archive_limits,
-            access: access_rules(vars)?,
+            access: access_rules(&vars)?,
             logging: LoggingSettings { format, filter },
-            shutdown_timeout_seconds: number(vars, "RTM_SHUTDOWN_TIMEOUT_SECONDS", 30)?,
-            ignored_redis: get("SPRING_REDIS_HOST")
-                .or(get("SPRING_DATA_REDIS_HOST"))
-                .map(str::to_owned),
+            shutdown_timeout_seconds: number(&vars, "RTM_SHUTDOWN_TIMEOUT_SECONDS", 30)?,
+            backends,
+            ignored_redis,
         })
     }
 }
@@ -195,53 +195,75 @@ fn spring_level<'a>(variable: &str, level: &'a str) -> Result<&'a str, SettingsE
         "WARN" => Ok("warn"),
         "ERROR" | "FATAL" => Ok("error"),
         "OFF" => Ok("off"),
-        _ => Err(invalid(
+        _ => Err(SettingsError::new(
             variable,
             format!("`{level}` is not a level (TRACE, DEBUG, INFO, WARN, ERROR, OFF)"),
         )),
     }
 }
 
+/// Spring's `DataSize`: `25MB`, `512KB`, `1GB` or plain bytes (binary multiples, as Spring).
+fn data_size(variable: &str, raw: &str) -> Result<u64, SettingsError> {
+    let upper = raw.trim().to_ascii_uppercase();
+    let (digits, unit) =
+        upper.split_at(upper.find(|c: char| !c.is_ascii_digit()).unwrap_or(upper.len()));
+    let multiplier: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" => 1024,
+        "MB" => 1024 * 1024,
+        "GB" => 1024 * 1024 * 1024,
+        _ => {
+            return Err(SettingsError::new(variable, format!("`{raw}` is not a size such as 25MB")));
+        }
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .filter(|bytes| *bytes > 0)
+        .ok_or_else(|| SettingsError::new(variable, format!("`{raw}` is not a size such as 25MB")))
+}
+
 fn number<T: FromStr + Copy + PartialOrd + Default>(
-    vars: &BTreeMap<String, String>,
+    vars: &Vars,
     name: &str,
     default: T,
 ) -> Result<T, SettingsError> {
-    match vars.get(name).map(|value| value.trim()).filter(|value| !value.is_empty()) {
+    match vars.get(name)? {
         None => Ok(default),
         Some(raw) => match raw.parse::<T>() {
             Ok(value) if value > T::default() => Ok(value),
-            _ => Err(invalid(name, format!("`{raw}` is not a positive whole number"))),
+            _ => Err(SettingsError::new(name, format!("`{raw}` is not a positive whole number"))),
         },
     }
 }
 
-fn port(vars: &BTreeMap<String, String>, name: &str, default: u16) -> Result<u16, SettingsError> {
+fn port(vars: &Vars, name: &str, default: u16) -> Result<u16, SettingsError> {
     number(vars, name, default).map_err(|_| {
-        invalid(name, format!("`{}` is not a port number (1-65535)", vars[name].trim()))
+        SettingsError::new(
+            name,
+            format!(
+                "`{}` is not a port number (1-65535)",
+                vars.get(name).ok().flatten().unwrap_or_default()
+            ),
+        )
     })
 }
 
 /// `SECURITY_ACCESSAUTHORIZATIONS_<AUTH>_SCOPES_<SCOPE>_ROLESALLOWED=ROLE_A,ROLE_B` replaces
 /// the roles that grant one permission.
-fn access_rules(vars: &BTreeMap<String, String>) -> Result<AccessRules, SettingsError> {
-    const PREFIX: &str = "SECURITY_ACCESSAUTHORIZATIONS_";
+fn access_rules(vars: &Vars) -> Result<AccessRules, SettingsError> {
+    const PREFIX: &str = "SECURITYACCESSAUTHORIZATIONS";
     let mut rules = AccessRules::default();
-    for (name, value) in
-        vars.range(PREFIX.to_owned()..).take_while(|(name, _)| name.starts_with(PREFIX))
-    {
-        let rest = &name[PREFIX.len()..];
-        let Some((authority, rest)) = rest.split_once("_SCOPES_") else {
-            return Err(invalid(
-                name,
-                "expected SECURITY_ACCESSAUTHORIZATIONS_<AUTHORITY>_SCOPES_<SCOPE>_ROLESALLOWED",
-            ));
+    for (name, value) in vars.with_prefix("SECURITY_ACCESSAUTHORIZATIONS_") {
+        let rest = &vars::relaxed(&name)[PREFIX.len()..];
+        let shape =
+            "expected SECURITY_ACCESSAUTHORIZATIONS_<AUTHORITY>_SCOPES_<SCOPE>_ROLESALLOWED";
+        let Some((authority, rest)) = rest.split_once("SCOPES") else {
+            return Err(SettingsError::new(&name, shape));
         };
-        let Some(scope) = rest.strip_suffix("_ROLESALLOWED") else {
-            return Err(invalid(
-                name,
-                "expected SECURITY_ACCESSAUTHORIZATIONS_<AUTHORITY>_SCOPES_<SCOPE>_ROLESALLOWED",
-            ));
+        let Some(scope) = rest.strip_suffix("ROLESALLOWED") else {
+            return Err(SettingsError::new(&name, shape));
         };
         let authority = Authority::ALL
             .into_iter()
@@ -249,7 +271,10 @@ fn access_rules(vars: &BTreeMap<String, String>) -> Result<AccessRules, Settings
             .ok_or_else(|| {
                 let known: Vec<&str> =
                     Authority::ALL.iter().map(|candidate| candidate.setting_name()).collect();
-                invalid(name, format!("`{authority}` is not an authority ({})", known.join(", ")))
+                SettingsError::new(
+                    &name,
+                    format!("`{authority}` is not an authority ({})", known.join(", ")),
+                )
             })?;
         let scope = authority
             .scopes()
@@ -259,8 +284,8 @@ fn access_rules(vars: &BTreeMap<String, String>) -> Result<AccessRules, Settings
             .ok_or_else(|| {
                 let known: Vec<&str> =
                     authority.scopes().iter().map(|candidate| candidate.as_str()).collect();
-                invalid(
-                    name,
+                SettingsError::new(
+                    &name,
                     format!("`{scope}` is not a scope of this authority ({})", known.join(", ")),
                 )
             })?;
@@ -271,7 +296,10 @@ fn access_rules(vars: &BTreeMap<String, String>) -> Result<AccessRules, Settings
             .map(str::to_owned)
             .collect();
         if roles.is_empty() {
-            return Err(invalid(name, "names no role; give a comma-separated list of role names"));
+            return Err(SettingsError::new(
+                &name,
+                "names no role; give a comma-separated list of role names",
+            ));
         }
         rules.set_roles(Permission::new(authority, scope), roles);
     }

@@ -11,5 +11,6 @@ mod builds;
 mod config_overrides;
 mod helpers;
 mod hostile_archives;
+mod jwks;
 mod management;
 mod runtime;

@@ -1,0 +1,543 @@
+//! The real backends, configured with the original platform's variables: PostgreSQL (a JDBC
+//! URL with separate credentials), MongoDB, Kafka (optionally SASL OAUTHBEARER), S3, the
+//! OAuth2 realm, and the optional Redis.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::settings::SettingsError;
+use crate::settings::vars::Vars;
+
+/// PostgreSQL: application data and the outbox.
+#[derive(Debug, Clone)]
+pub(crate) struct PostgresSettings {
+    /// `postgres://` URL with the credentials in it.
+    pub(crate) url: SecretString,
+    /// `currentSchema` of the JDBC URL, if any.
+    pub(crate) schema: Option<String>,
+    pub(crate) max_pool_size: usize,
+}
+
+/// MongoDB: the runtime store `app-runtime`.
+#[derive(Debug, Clone)]
+pub(crate) struct MongoSettings {
+    pub(crate) uri: SecretString,
+    pub(crate) database: String,
+}
+
+/// How rtm authenticates to Kafka.
+#[derive(Debug, Clone)]
+pub(crate) enum KafkaSecurity {
+    /// No authentication.
+    Plaintext,
+    /// SASL_PLAINTEXT + OAUTHBEARER with a client-credentials token (the `kafka-auth` profile).
+    OauthBearer { token_endpoint: String, client_id: String, client_secret: SecretString },
+}
+
+/// Kafka: events out, cache invalidation in.
+#[derive(Debug, Clone)]
+pub(crate) struct KafkaSettings {
+    pub(crate) bootstrap_servers: String,
+    pub(crate) topic_package: String,
+    pub(crate) topic_environment: String,
+    pub(crate) topic_version: String,
+    /// Every `KAFKA_TOPIC_*` variable as set, for per-topic overrides.
+    pub(crate) topic_overrides: BTreeMap<String, String>,
+    pub(crate) security: KafkaSecurity,
+}
+
+/// S3: archives and binaries.
+#[derive(Debug, Clone)]
+pub(crate) struct S3Settings {
+    pub(crate) server_url: String,
+    pub(crate) access_key: SecretString,
+    pub(crate) secret_key: SecretString,
+    pub(crate) bucket: String,
+}
+
+/// The OAuth2 realm whose tokens the APIs accept.
+#[derive(Debug, Clone)]
+pub(crate) struct OAuthSettings {
+    /// `SECURITY_OAUTH2_BASE_SERVER_URL`, without a trailing `/`.
+    pub(crate) base_server_url: String,
+    pub(crate) realm: String,
+    /// The realm's issuer: `<base>/realms/<realm>`.
+    pub(crate) issuer: String,
+    /// Required audience, when configured (`RTM_OAUTH2_AUDIENCE`).
+    pub(crate) audience: Option<String>,
+}
+
+/// Redis: the optional cache.
+#[derive(Debug, Clone)]
+pub(crate) struct RedisSettings {
+    /// `redis://[:password@]host:port`.
+    pub(crate) url: SecretString,
+    pub(crate) ttl: Duration,
+}
+
+/// Every real backend.
+#[derive(Debug, Clone)]
+pub(crate) struct RealBackends {
+    pub(crate) postgres: PostgresSettings,
+    pub(crate) mongo: MongoSettings,
+    pub(crate) kafka: KafkaSettings,
+    pub(crate) s3: S3Settings,
+    pub(crate) oauth: OAuthSettings,
+    pub(crate) redis: Option<RedisSettings>,
+    /// Migrate the database at start (under an advisory lock); off for a Helm hook job.
+    pub(crate) migrate_on_start: bool,
+}
+
+/// The variable that says a backend is configured, and the backend's name.
+const REQUIRED: [(&str, &str); 5] = [
+    ("SPRING_DATASOURCE_URL", "PostgreSQL"),
+    ("SPRING_DATA_MONGODB_URI", "MongoDB"),
+    ("SPRING_KAFKA_BOOTSTRAP_SERVERS", "Kafka"),
+    ("APPLICATION_FILE_STORAGE_S3_SERVER_URL", "S3"),
+    ("SECURITY_OAUTH2_BASE_SERVER_URL", "the OAuth2 server"),
+];
+
+/// `None` when no backend variable is set (embedded mode); the backends when all required
+/// ones are.
+///
+/// # Errors
+///
+/// When some backends are configured and others not (naming what is missing), or a value
+/// is invalid (naming its variable).
+pub(crate) fn read(vars: &Vars) -> Result<Option<RealBackends>, SettingsError> {
+    let mut set = Vec::new();
+    let mut missing = Vec::new();
+    for (name, backend) in REQUIRED {
+        if vars.get(name)?.is_some() {
+            set.push(name)
+        } else {
+            missing.push(format!("{name} ({backend})"))
+        }
+    }
+    if set.is_empty() {
+        return Ok(None);
+    }
+    if !missing.is_empty() {
+        return Err(SettingsError::new(
+            set[0],
+            format!(
+                "real backends are configured ({}) but not all of them: missing {}; set them, or unset every backend \
+                 variable to run in embedded mode (Redis alone is optional)",
+                set.join(", "),
+                missing.join(", ")
+            ),
+        ));
+    }
+    Ok(Some(RealBackends {
+        postgres: postgres(vars)?,
+        mongo: mongo(vars)?,
+        kafka: kafka(vars)?,
+        s3: s3(vars)?,
+        oauth: oauth(vars)?,
+        redis: redis(vars)?,
+        migrate_on_start: boolean(vars, "RTM_MIGRATE_ON_START", true)?,
+    }))
+}
+
+fn required(vars: &Vars, name: &str) -> Result<String, SettingsError> {
+    vars.get(name)?.ok_or_else(|| SettingsError::new(name, "is required with real backends"))
+}
+
+fn boolean(vars: &Vars, name: &str, default: bool) -> Result<bool, SettingsError> {
+    match vars.get(name)?.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(other) => Err(SettingsError::new(name, format!("`{other}` is not true or false"))),
+    }
+}
+
+fn percent_encode(raw: &str) -> String {
+    raw.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// `jdbc:postgresql://host[:port][,host2…]/db[?params]` + user and password → a libpq URL.
+/// Known JDBC parameters are translated (`currentSchema`, `sslmode`, `ApplicationName`,
+/// `connectTimeout`); others are dropped, since the JDBC driver's options mean nothing here.
+fn postgres(vars: &Vars) -> Result<PostgresSettings, SettingsError> {
+    const NAME: &str = "SPRING_DATASOURCE_URL";
+    let jdbc = required(vars, NAME)?;
+    let rest = jdbc
+        .strip_prefix("jdbc:postgresql://")
+        .or_else(|| jdbc.strip_prefix("postgres://"))
+        .or_else(|| jdbc.strip_prefix("postgresql://"))
+        .ok_or_else(|| {
+            SettingsError::new(NAME, "must be a jdbc:postgresql://host:port/database URL")
+        })?;
+    let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (hosts, database) = location
+        .split_once('/')
+        .filter(|(hosts, database)| !hosts.is_empty() && !database.is_empty())
+        .ok_or_else(|| {
+            SettingsError::new(
+                NAME,
+                "must name a host and a database: jdbc:postgresql://host:5432/database",
+            )
+        })?;
+    if hosts.contains('@') {
+        return Err(SettingsError::new(
+            NAME,
+            "must not carry credentials; use SPRING_DATASOURCE_USERNAME and _PASSWORD",
+        ));
+    }
+    let mut schema = None;
+    let mut params = Vec::new();
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "currentSchema" => schema = Some(value.to_owned()),
+            "sslmode" => params.push(format!("sslmode={value}")),
+            "ApplicationName" | "applicationName" => {
+                params.push(format!("application_name={value}"))
+            }
+            "connectTimeout" => params.push(format!("connect_timeout={value}")),
+            _ => {}
+        }
+    }
+    let username = vars.get("SPRING_DATASOURCE_USERNAME")?;
+    let password = vars.get("SPRING_DATASOURCE_PASSWORD")?;
+    let credentials = match (&username, &password) {
+        (Some(user), Some(password)) => {
+            format!("{}:{}@", percent_encode(user), percent_encode(password))
+        }
+        (Some(user), None) => format!("{}@", percent_encode(user)),
+        (None, Some(_)) => {
+            return Err(SettingsError::new(
+                "SPRING_DATASOURCE_PASSWORD",
+                "is set without SPRING_DATASOURCE_USERNAME",
+            ));
+        }
+        (None, None) => String::new(),
+    };
+    let query = if params.is_empty() { String::new() } else { format!("?{}", params.join("&")) };
+    Ok(PostgresSettings {
+        url: SecretString::from(format!("postgres://{credentials}{hosts}/{database}{query}")),
+        schema,
+        max_pool_size: number(vars, "RTM_DATASOURCE_MAX_POOL_SIZE", 10)?,
+    })
+}
+
+fn number<T: std::str::FromStr + PartialOrd + Default>(
+    vars: &Vars,
+    name: &str,
+    default: T,
+) -> Result<T, SettingsError> {
+    match vars.get(name)? {
+        None => Ok(default),
+        Some(raw) => match raw.parse::<T>() {
+            Ok(value) if value > T::default() => Ok(value),
+            _ => Err(SettingsError::new(name, format!("`{raw}` is not a positive whole number"))),
+        },
+    }
+}
+
+fn mongo(vars: &Vars) -> Result<MongoSettings, SettingsError> {
+    const NAME: &str = "SPRING_DATA_MONGODB_URI";
+    let uri = required(vars, NAME)?;
+    let rest = uri
+        .strip_prefix("mongodb://")
+        .or_else(|| uri.strip_prefix("mongodb+srv://"))
+        .ok_or_else(|| SettingsError::new(NAME, "must start with mongodb:// or mongodb+srv://"))?;
+    let path = rest
+        .split_once('/')
+        .map(|(_, path)| path.split('?').next().unwrap_or_default())
+        .unwrap_or_default();
+    let database = if path.is_empty() {
+        vars.get("DB_NAME")?.unwrap_or_else(|| "app-runtime".to_owned())
+    } else {
+        path.to_owned()
+    };
+    Ok(MongoSettings { uri: SecretString::from(uri), database })
+}
+
+fn kafka(vars: &Vars) -> Result<KafkaSettings, SettingsError> {
+    const NAME: &str = "SPRING_KAFKA_BOOTSTRAP_SERVERS";
+    let bootstrap_servers = required(vars, NAME)?;
+    for server in bootstrap_servers.split(',') {
+        let valid = server
+            .trim()
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if !valid {
+            return Err(SettingsError::new(NAME, format!("`{server}` is not host:port")));
+        }
+    }
+    let profiles = vars.get("CONFIG_PROFILE")?.unwrap_or_default();
+    let protocol = vars.get("SPRING_KAFKA_SECURITY_PROTOCOL")?;
+    let token_endpoint = vars.get("KAFKA_OAUTH_TOKEN_ENDPOINT_URI")?;
+    let wants_oauth = profiles.split(',').any(|profile| profile.trim() == "kafka-auth")
+        || protocol.as_deref().is_some_and(|protocol| protocol.starts_with("SASL"))
+        || token_endpoint.is_some();
+    let security = if wants_oauth {
+        let token_endpoint = token_endpoint.ok_or_else(|| {
+            SettingsError::new(
+                "KAFKA_OAUTH_TOKEN_ENDPOINT_URI",
+                "is required for Kafka SASL OAUTHBEARER",
+            )
+        })?;
+        if !token_endpoint.starts_with("http://") && !token_endpoint.starts_with("https://") {
+            return Err(SettingsError::new(
+                "KAFKA_OAUTH_TOKEN_ENDPOINT_URI",
+                "must be an http(s) URL",
+            ));
+        }
+        KafkaSecurity::OauthBearer {
+            token_endpoint,
+            client_id: vars.get("KAFKA_OAUTH_CLIENT_ID")?.unwrap_or_else(|| "kafka".to_owned()),
+            client_secret: SecretString::from(vars.get("KAFKA_OAUTH_CLIENT_SECRET")?.ok_or_else(
+                || {
+                    SettingsError::new(
+                        "KAFKA_OAUTH_CLIENT_SECRET",
+                        "is required for Kafka SASL OAUTHBEARER",
+                    )
+                },
+            )?),
+        }
+    } else {
+        match protocol.as_deref() {
+            None | Some("PLAINTEXT") => KafkaSecurity::Plaintext,
+            Some(other) => {
+                return Err(SettingsError::new(
+                    "SPRING_KAFKA_SECURITY_PROTOCOL",
+                    format!("`{other}` is not PLAINTEXT or SASL_PLAINTEXT"),
+                ));
+            }
+        }
+    };
+    let topic_overrides = vars.with_prefix("KAFKA_TOPIC_").into_iter().collect();
+    Ok(KafkaSettings {
+        bootstrap_servers,
+        topic_package: vars
+            .get("KAFKA_TOPIC_NAMING_PACKAGE")?
+            .unwrap_or_else(|| "ai.flowx.".to_owned()),
+        topic_environment: vars.get("KAFKA_TOPIC_NAMING_ENVIRONMENT")?.unwrap_or_default(),
+        topic_version: vars.get("KAFKA_TOPIC_NAMING_VERSION")?.unwrap_or_else(|| ".v1".to_owned()),
+        topic_overrides,
+        security,
+    })
+}
+
+fn http_url(vars: &Vars, name: &str) -> Result<String, SettingsError> {
+    let url = required(vars, name)?;
+    if !url.starts_with("http://") && !url.starts_with("https://") {
+        return Err(SettingsError::new(name, format!("`{url}` is not an http(s) URL")));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+fn s3(vars: &Vars) -> Result<S3Settings, SettingsError> {
+    let server_url = http_url(vars, "APPLICATION_FILE_STORAGE_S3_SERVER_URL")?;
+    Ok(S3Settings {
+        server_url,
+        access_key: SecretString::from(required(vars, "APPLICATION_FILE_STORAGE_S3_ACCESS_KEY")?),
+        secret_key: SecretString::from(required(vars, "APPLICATION_FILE_STORAGE_S3_SECRET_KEY")?),
+        bucket: vars
+            .get("APPLICATION_FILE_STORAGE_S3_BUCKET_PREFIX")?
+            .unwrap_or_else(|| "applications-bucket".to_owned()),
+    })
+}
+
+fn oauth(vars: &Vars) -> Result<OAuthSettings, SettingsError> {
+    let base_server_url = http_url(vars, "SECURITY_OAUTH2_BASE_SERVER_URL")?;
+    let realm = required(vars, "SECURITY_OAUTH2_REALM")?;
+    if realm.contains('/') {
+        return Err(SettingsError::new("SECURITY_OAUTH2_REALM", "is a realm name, not a path"));
+    }
+    Ok(OAuthSettings {
+        issuer: format!("{base_server_url}/realms/{realm}"),
+        base_server_url,
+        realm,
+        audience: vars.get("RTM_OAUTH2_AUDIENCE")?,
+    })
+}
+
+fn redis(vars: &Vars) -> Result<Option<RedisSettings>, SettingsError> {
+    let Some((_, host)) = vars.get_any(&["SPRING_DATA_REDIS_HOST", "SPRING_REDIS_HOST"])? else {
+        return Ok(None);
+    };
+    let port = match vars.get_any(&["SPRING_DATA_REDIS_PORT", "SPRING_REDIS_PORT"])? {
+        None => 6379,
+        Some((name, raw)) => raw.parse::<u16>().ok().filter(|port| *port > 0).ok_or_else(|| {
+            SettingsError::new(&name, format!("`{raw}` is not a port number (1-65535)"))
+        })?,
+    };
+    let password = vars
+        .get_any(&["SPRING_DATA_REDIS_PASSWORD", "SPRING_REDIS_PASSWORD"])?
+        .map(|(_, password)| password);
+    let credentials =
+        password.map(|password| format!(":{}@", percent_encode(&password))).unwrap_or_default();
+    let ttl_ms: u64 = match vars.get_any(&["SPRING_DATA_REDIS_TTL", "SPRING_REDIS_TTL"])? {
+        None => 5_000_000,
+        Some((name, raw)) => raw.parse().ok().filter(|ttl| *ttl > 0).ok_or_else(|| {
+            SettingsError::new(&name, format!("`{raw}` is not a positive number of milliseconds"))
+        })?,
+    };
+    Ok(Some(RedisSettings {
+        url: SecretString::from(format!("redis://{credentials}{host}:{port}")),
+        ttl: Duration::from_millis(ttl_ms),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret as _;
+
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vars {
+        Vars::new(
+            &pairs.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect(),
+        )
+    }
+
+    fn full() -> Vec<(&'static str, &'static str)> {
+        vec![
+            (
+                "SPRING_DATASOURCE_URL",
+                "jdbc:postgresql://postgresql:5432/app_manager?currentSchema=rtm&sslmode=require&loggerLevel=OFF",
+            ),
+            ("SPRING_DATASOURCE_USERNAME", "flowx"),
+            ("SPRING_DATASOURCE_PASSWORD", "p@ss:word"),
+            (
+                "SPRING_DATA_MONGODB_URI",
+                "mongodb://${DB_USERNAME}:${DB_PASSWORD}@mongodb-0:27017/${DB_NAME}?retryWrites=false",
+            ),
+            ("DB_USERNAME", "app-runtime"),
+            ("DB_PASSWORD", "m0ngo"),
+            ("DB_NAME", "app-runtime"),
+            ("SPRING_KAFKA_BOOTSTRAPSERVERS", "kafka-0:9092,kafka-1:9092"),
+            ("KAFKA_TOPIC_NAMING_ENVIRONMENT", "dev."),
+            ("APPLICATION_FILESTORAGE_S3_SERVERURL", "http://minio:9000/"),
+            ("APPLICATION_FILE_STORAGE_S3_ACCESS_KEY", "minio"),
+            ("APPLICATION_FILE_STORAGE_S3_SECRET_KEY", "minio-secret"),
+            ("SECURITY_OAUTH2_BASE_SERVER_URL", "https://idp.example.com/auth"),
+            ("SECURITY_OAUTH2_REALM", "flowx"),
+        ]
+    }
+
+    #[test]
+    fn the_original_variables_configure_every_backend() {
+        let backends = read(&vars(&full())).unwrap().expect("real backends");
+        assert_eq!(
+            backends.postgres.url.expose_secret(),
+            "postgres://flowx:p%40ss%3Aword@postgresql:5432/app_manager?sslmode=require"
+        );
+        assert_eq!(backends.postgres.schema.as_deref(), Some("rtm"));
+        assert_eq!(
+            backends.mongo.uri.expose_secret(),
+            "mongodb://app-runtime:m0ngo@mongodb-0:27017/app-runtime?retryWrites=false"
+        );
+        assert_eq!(backends.mongo.database, "app-runtime");
+        assert_eq!(backends.kafka.bootstrap_servers, "kafka-0:9092,kafka-1:9092");
+        assert_eq!(
+            (backends.kafka.topic_package.as_str(), backends.kafka.topic_environment.as_str()),
+            ("ai.flowx.", "dev.")
+        );
+        assert!(matches!(backends.kafka.security, KafkaSecurity::Plaintext));
+        assert_eq!(backends.s3.server_url, "http://minio:9000");
+        assert_eq!(backends.s3.bucket, "applications-bucket");
+        assert_eq!(backends.oauth.issuer, "https://idp.example.com/auth/realms/flowx");
+        assert!(backends.redis.is_none(), "Redis is optional");
+        assert!(backends.migrate_on_start);
+    }
+
+    #[test]
+    fn no_backend_variable_means_embedded() {
+        assert!(read(&vars(&[])).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_partial_configuration_names_what_is_missing() {
+        let partial: Vec<_> = full()
+            .into_iter()
+            .filter(|(name, _)| !name.starts_with("SPRING_DATA_MONGODB"))
+            .collect();
+        let err = read(&vars(&partial)).unwrap_err().to_string();
+        assert!(err.contains("SPRING_DATA_MONGODB_URI (MongoDB)"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_name_their_variable() {
+        let cases = [
+            ("SPRING_DATASOURCE_URL", "jdbc:mysql://db:3306/x"),
+            ("SPRING_DATASOURCE_URL", "jdbc:postgresql://user:pw@db:5432/x"),
+            ("SPRING_DATA_MONGODB_URI", "mongo://db"),
+            ("SPRING_KAFKA_BOOTSTRAP_SERVERS", "kafka"),
+            ("SECURITY_OAUTH2_BASE_SERVER_URL", "idp.example.com"),
+            ("SECURITY_OAUTH2_REALM", "a/b"),
+        ];
+        for (name, value) in cases {
+            let mut pairs: Vec<_> = full()
+                .into_iter()
+                .filter(|(other, _)| {
+                    crate::settings::vars::relaxed(other) != crate::settings::vars::relaxed(name)
+                })
+                .collect();
+            pairs.push((name, value));
+            let err = read(&vars(&pairs)).unwrap_err();
+            assert!(err.to_string().starts_with(name), "{name}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn redis_takes_either_prefix_and_its_ttl() {
+        let mut pairs = full();
+        pairs.extend([
+            ("SPRING_DATA_REDIS_HOST", "redis-master"),
+            ("SPRING_REDIS_PASSWORD", "r p"),
+            ("SPRING_REDIS_TTL", "60000"),
+        ]);
+        let redis = read(&vars(&pairs)).unwrap().unwrap().redis.unwrap();
+        assert_eq!(redis.url.expose_secret(), "redis://:r%20p@redis-master:6379");
+        assert_eq!(redis.ttl, Duration::from_secs(60));
+        pairs.push(("SPRING_REDIS_PORT", "sixty"));
+        assert!(read(&vars(&pairs)).unwrap_err().to_string().starts_with("SPRING_REDIS_PORT"));
+    }
+
+    #[test]
+    fn the_kafka_auth_profile_needs_the_oauth_client() {
+        let mut pairs = full();
+        pairs.push(("CONFIG_PROFILE", "k8stemplate_v2,kafka-auth"));
+        let err = read(&vars(&pairs)).unwrap_err().to_string();
+        assert!(err.starts_with("KAFKA_OAUTH_TOKEN_ENDPOINT_URI"), "{err}");
+        pairs.extend([
+            (
+                "KAFKA_OAUTH_TOKEN_ENDPOINT_URI",
+                "https://idp/auth/realms/kafka-authz/protocol/openid-connect/token",
+            ),
+            ("KAFKA_OAUTH_CLIENTID", "flowx-service-client"),
+            ("KAFKA_OAUTH_CLIENT_SECRET", "k"),
+        ]);
+        let backends = read(&vars(&pairs)).unwrap().unwrap();
+        match backends.kafka.security {
+            KafkaSecurity::OauthBearer { client_id, .. } => {
+                assert_eq!(client_id, "flowx-service-client")
+            }
+            KafkaSecurity::Plaintext => panic!("kafka-auth means OAUTHBEARER"),
+        }
+    }
+
+    #[test]
+    fn migration_at_start_can_be_turned_off_for_a_hook_job() {
+        let mut pairs = full();
+        pairs.push(("RTM_MIGRATE_ON_START", "false"));
+        assert!(!read(&vars(&pairs)).unwrap().unwrap().migrate_on_start);
+        pairs.pop();
+        pairs.push(("RTM_MIGRATE_ON_START", "sometimes"));
+        assert!(read(&vars(&pairs)).is_err());
+    }
+}
