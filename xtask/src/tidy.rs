@@ -102,14 +102,35 @@ fn every_environment_variable_of_the_settings_is_documented() {
         return;
     }
     let documentation = read(&configuration);
-    // Names in the unit tests at the bottom of the file are test data, not settings.
-    let source = read(&settings);
-    let code = source.split("#[cfg(test)]").next().unwrap_or_default();
-    let failures = environment_variables(code)
-        .into_iter()
-        .filter(|(_, name)| !mentions(&documentation, name))
-        .map(|(line, name)| format!("{SETTINGS}:{line}: {name} is not in {CONFIGURATION}"))
-        .collect();
+    // settings.rs and its submodules (settings/*.rs) read the environment.
+    let mut files = vec![SETTINGS.to_owned()];
+    if let Ok(entries) = std::fs::read_dir(project_root().join(SETTINGS.trim_end_matches(".rs"))) {
+        let mut submodules: Vec<String> = entries
+            .filter_map(Result::ok)
+            .map(|entry| {
+                format!(
+                    "{}/{}",
+                    SETTINGS.trim_end_matches(".rs"),
+                    entry.file_name().to_string_lossy()
+                )
+            })
+            .filter(|path| path.ends_with(".rs"))
+            .collect();
+        submodules.sort();
+        files.extend(submodules);
+    }
+    let mut failures = Vec::new();
+    for file in files {
+        // Names in the unit tests at the bottom of a file are test data, not settings.
+        let source = read(&project_root().join(&file));
+        let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+        failures.extend(
+            environment_variables(code)
+                .into_iter()
+                .filter(|(_, name)| !mentions(&documentation, name))
+                .map(|(line, name)| format!("{file}:{line}: {name} is not in {CONFIGURATION}")),
+        );
+    }
     assert_tidy("the settings' environment variables are documented", failures);
 }
 
@@ -202,7 +223,19 @@ fn environment_variables(source: &str) -> Vec<(usize, String)> {
 
 fn is_environment_variable(word: &str) -> bool {
     let upper = word.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-    let ours = ["RTM_", "SPRING_", "SECURITY_"].iter().any(|prefix| word.starts_with(prefix))
+    let ours = [
+        "RTM_",
+        "SPRING_",
+        "SECURITY_",
+        "KAFKA_",
+        "APPLICATION_",
+        "LOGGING_",
+        "MULTIPART_",
+        "DB_",
+        "CONFIG_",
+    ]
+    .iter()
+    .any(|prefix| word.starts_with(prefix))
         || word == "SERVER_PORT"
         || word == "MANAGEMENT_SERVER_PORT";
     upper && ours
