@@ -22,6 +22,9 @@ pub(crate) struct Cli {
 enum Command {
     /// Serve the APIs (the default). Configured through environment variables: see docs/CONFIGURATION.md.
     Serve,
+    /// Migrate the PostgreSQL schema and exit (for a Helm hook job; `rtm serve` migrates at
+    /// start unless RTM_MIGRATE_ON_START=false). Runs under an advisory lock.
+    Migrate,
     /// Print a bearer token that an embedded-mode server with the same RTM_DATA_DIR accepts.
     DevToken {
         /// The user (`sub` and `preferred_username`).
@@ -72,8 +75,38 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("could not start the async runtime")?
                 .block_on(serve::serve(settings))
         }
+        Command::Migrate => {
+            let settings = Settings::from_env()?;
+            telemetry::init(&settings.logging);
+            let Some(backends) = settings.backends else {
+                anyhow::bail!(
+                    "rtm migrate needs SPRING_DATASOURCE_URL and the other backend variables (docs/CONFIGURATION.md)"
+                );
+            };
+            let applied = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("could not start the async runtime")?
+                .block_on(crate::real::migrate(&backends))?;
+            writeln!(
+                std::io::stdout().lock(),
+                "migrations applied: {}",
+                if applied.is_empty() {
+                    "none (up to date)".to_owned()
+                } else {
+                    applied.join(", ")
+                }
+            )
+            .context("could not print the result")?;
+            Ok(())
+        }
         Command::DevToken { sub, groups, mut roles, admin, ttl } => {
             let settings = Settings::from_env()?;
+            if settings.backends.is_some() {
+                anyhow::bail!(
+                    "dev-token signs tokens for embedded mode only; with real backends get tokens from the OAuth2 realm"
+                );
+            }
             if admin {
                 roles.extend(embedded::operator_roles());
             }

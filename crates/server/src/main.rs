@@ -6,6 +6,7 @@
 
 mod cli;
 mod embedded;
+mod real;
 mod serve;
 mod settings;
 mod telemetry;

@@ -8,8 +8,10 @@ use anyhow::Context as _;
 use domain::service::OutboxRelay;
 use http_api::{AppState, Readiness};
 
-use crate::embedded;
+use tokio_util::sync::CancellationToken;
+
 use crate::settings::Settings;
+use crate::{embedded, real};
 
 /// How often the relay looks for undelivered events.
 const RELAY_INTERVAL: Duration = Duration::from_millis(200);
@@ -18,23 +20,29 @@ const RELAY_BATCH: usize = 500;
 
 /// Serves until a shutdown signal.
 pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
-    if settings.backends.is_some() {
-        anyhow::bail!("real backends are configured, and this build of rtm can only run in embedded mode; unset the backend variables");
-    }
-    tracing::warn!(
-        data_dir = %settings.data_dir.display(),
-        "EMBEDDED MODE: every store is in memory and is lost when the process stops; tokens are signed by a local key \
-         (rtm dev-token). Not for production."
-    );
-    if let Some(host) = &settings.ignored_redis {
-        tracing::warn!(redis.host = %host, "SPRING_REDIS_HOST is set, but embedded mode caches in memory and does not use it");
-    }
-    let issuer = embedded::load_or_create_issuer(&settings.data_dir)?;
-    let ports = embedded::ports();
+    let cancel = CancellationToken::new();
+    let (ports, tokens, mode, listener) = match &settings.backends {
+        Some(backends) => {
+            let real = real::connect(backends, cancel.clone()).await?;
+            (real.ports, real.tokens, "real", Some(real.listener))
+        }
+        None => {
+            tracing::warn!(
+                data_dir = %settings.data_dir.display(),
+                "EMBEDDED MODE: every store is in memory and is lost when the process stops; tokens are signed by a local key \
+                 (rtm dev-token). Not for production."
+            );
+            if let Some(host) = &settings.ignored_redis {
+                tracing::warn!(redis.host = %host, "SPRING_REDIS_HOST is set, but embedded mode caches in memory and does not use it");
+            }
+            let issuer = embedded::load_or_create_issuer(&settings.data_dir)?;
+            (embedded::ports(), embedded::token_validator(&issuer), "embedded", None)
+        }
+    };
     let state = web::Data::new(AppState::new(
         ports.clone(),
         settings.access.clone(),
-        embedded::token_validator(&issuer),
+        tokens,
         settings.archive_limits,
     ));
     let document = http_api::openapi_document();
@@ -52,13 +60,12 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     let management = HttpServer::new({
         let readiness = readiness.clone();
         let role = settings.role.as_str();
-        move || http_api::management_app(readiness.clone(), role, "embedded")
+        move || http_api::management_app(readiness.clone(), role, mode)
     })
     .bind((settings.bind_address.as_str(), settings.management_port))
     .with_context(|| {
         format!("could not listen on MANAGEMENT_SERVER_PORT {}", settings.management_port)
     })?
-    .workers(1)
     .disable_signals()
     .shutdown_timeout(settings.shutdown_timeout_seconds)
     .run();
@@ -70,6 +77,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     readiness.set_ready(true);
     tracing::info!(
         role = settings.role.as_str(),
+        mode,
         server.port = settings.server_port,
         management.port = settings.management_port,
         "rtm is ready"
@@ -93,6 +101,10 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
             .with_context(|| format!("the {name} server failed while stopping"))?;
     }
     relay_task.abort();
+    cancel.cancel();
+    if let Some(listener) = listener {
+        let _ = listener.await;
+    }
     // Events recorded by the last requests still leave before the process ends.
     while let Ok(n) = relay.deliver_pending(RELAY_BATCH).await {
         if n == 0 {

@@ -213,7 +213,10 @@ fn data_size(variable: &str, raw: &str) -> Result<u64, SettingsError> {
         "MB" => 1024 * 1024,
         "GB" => 1024 * 1024 * 1024,
         _ => {
-            return Err(SettingsError::new(variable, format!("`{raw}` is not a size such as 25MB")));
+            return Err(SettingsError::new(
+                variable,
+                format!("`{raw}` is not a size such as 25MB"),
+            ));
         }
     };
     digits

@@ -2,90 +2,36 @@
 //! URL with separate credentials), MongoDB, Kafka (optionally SASL OAUTHBEARER), S3, the
 //! OAuth2 realm, and the optional Redis.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
+use adapter_kafka::{KafkaConfig, KafkaSecurity, Topic, TopicNames, TopicNaming};
+use adapter_mongo::MongoConfig;
+use adapter_postgres::PgConfig;
+use adapter_redis::RedisConfig;
+use adapter_s3::S3Config;
 use secrecy::SecretString;
 
 use crate::settings::SettingsError;
 use crate::settings::vars::Vars;
 
-/// PostgreSQL: application data and the outbox.
-#[derive(Debug, Clone)]
-pub(crate) struct PostgresSettings {
-    /// `postgres://` URL with the credentials in it.
-    pub(crate) url: SecretString,
-    /// `currentSchema` of the JDBC URL, if any.
-    pub(crate) schema: Option<String>,
-    pub(crate) max_pool_size: usize,
-}
-
-/// MongoDB: the runtime store `app-runtime`.
-#[derive(Debug, Clone)]
-pub(crate) struct MongoSettings {
-    pub(crate) uri: SecretString,
-    pub(crate) database: String,
-}
-
-/// How rtm authenticates to Kafka.
-#[derive(Debug, Clone)]
-pub(crate) enum KafkaSecurity {
-    /// No authentication.
-    Plaintext,
-    /// SASL_PLAINTEXT + OAUTHBEARER with a client-credentials token (the `kafka-auth` profile).
-    OauthBearer { token_endpoint: String, client_id: String, client_secret: SecretString },
-}
-
-/// Kafka: events out, cache invalidation in.
-#[derive(Debug, Clone)]
-pub(crate) struct KafkaSettings {
-    pub(crate) bootstrap_servers: String,
-    pub(crate) topic_package: String,
-    pub(crate) topic_environment: String,
-    pub(crate) topic_version: String,
-    /// Every `KAFKA_TOPIC_*` variable as set, for per-topic overrides.
-    pub(crate) topic_overrides: BTreeMap<String, String>,
-    pub(crate) security: KafkaSecurity,
-}
-
-/// S3: archives and binaries.
-#[derive(Debug, Clone)]
-pub(crate) struct S3Settings {
-    pub(crate) server_url: String,
-    pub(crate) access_key: SecretString,
-    pub(crate) secret_key: SecretString,
-    pub(crate) bucket: String,
-}
-
 /// The OAuth2 realm whose tokens the APIs accept.
 #[derive(Debug, Clone)]
 pub(crate) struct OAuthSettings {
-    /// `SECURITY_OAUTH2_BASE_SERVER_URL`, without a trailing `/`.
-    pub(crate) base_server_url: String,
-    pub(crate) realm: String,
-    /// The realm's issuer: `<base>/realms/<realm>`.
+    /// The realm's issuer: `<SECURITY_OAUTH2_BASE_SERVER_URL>/realms/<SECURITY_OAUTH2_REALM>`.
     pub(crate) issuer: String,
     /// Required audience, when configured (`RTM_OAUTH2_AUDIENCE`).
     pub(crate) audience: Option<String>,
 }
 
-/// Redis: the optional cache.
-#[derive(Debug, Clone)]
-pub(crate) struct RedisSettings {
-    /// `redis://[:password@]host:port`.
-    pub(crate) url: SecretString,
-    pub(crate) ttl: Duration,
-}
-
-/// Every real backend.
+/// Every real backend, as its adapter's configuration.
 #[derive(Debug, Clone)]
 pub(crate) struct RealBackends {
-    pub(crate) postgres: PostgresSettings,
-    pub(crate) mongo: MongoSettings,
-    pub(crate) kafka: KafkaSettings,
-    pub(crate) s3: S3Settings,
+    pub(crate) postgres: PgConfig,
+    pub(crate) mongo: MongoConfig,
+    pub(crate) kafka: KafkaConfig,
+    pub(crate) s3: S3Config,
     pub(crate) oauth: OAuthSettings,
-    pub(crate) redis: Option<RedisSettings>,
+    pub(crate) redis: Option<RedisConfig>,
     /// Migrate the database at start (under an advisory lock); off for a Helm hook job.
     pub(crate) migrate_on_start: bool,
 }
@@ -168,7 +114,7 @@ fn percent_encode(raw: &str) -> String {
 /// `jdbc:postgresql://host[:port][,host2…]/db[?params]` + user and password → a libpq URL.
 /// Known JDBC parameters are translated (`currentSchema`, `sslmode`, `ApplicationName`,
 /// `connectTimeout`); others are dropped, since the JDBC driver's options mean nothing here.
-fn postgres(vars: &Vars) -> Result<PostgresSettings, SettingsError> {
+fn postgres(vars: &Vars) -> Result<PgConfig, SettingsError> {
     const NAME: &str = "SPRING_DATASOURCE_URL";
     let jdbc = required(vars, NAME)?;
     let rest = jdbc
@@ -224,11 +170,12 @@ fn postgres(vars: &Vars) -> Result<PostgresSettings, SettingsError> {
         (None, None) => String::new(),
     };
     let query = if params.is_empty() { String::new() } else { format!("?{}", params.join("&")) };
-    Ok(PostgresSettings {
-        url: SecretString::from(format!("postgres://{credentials}{hosts}/{database}{query}")),
-        schema,
-        max_pool_size: number(vars, "RTM_DATASOURCE_MAX_POOL_SIZE", 10)?,
-    })
+    let mut config = PgConfig::new(SecretString::from(format!(
+        "postgres://{credentials}{hosts}/{database}{query}"
+    )));
+    config.schema = schema;
+    config.max_pool_size = number(vars, "RTM_DATASOURCE_MAX_POOL_SIZE", config.max_pool_size)?;
+    Ok(config)
 }
 
 fn number<T: std::str::FromStr + PartialOrd + Default>(
@@ -245,7 +192,7 @@ fn number<T: std::str::FromStr + PartialOrd + Default>(
     }
 }
 
-fn mongo(vars: &Vars) -> Result<MongoSettings, SettingsError> {
+fn mongo(vars: &Vars) -> Result<MongoConfig, SettingsError> {
     const NAME: &str = "SPRING_DATA_MONGODB_URI";
     let uri = required(vars, NAME)?;
     let rest = uri
@@ -261,10 +208,12 @@ fn mongo(vars: &Vars) -> Result<MongoSettings, SettingsError> {
     } else {
         path.to_owned()
     };
-    Ok(MongoSettings { uri: SecretString::from(uri), database })
+    let mut config = MongoConfig::new(SecretString::from(uri));
+    config.database = database;
+    Ok(config)
 }
 
-fn kafka(vars: &Vars) -> Result<KafkaSettings, SettingsError> {
+fn kafka(vars: &Vars) -> Result<KafkaConfig, SettingsError> {
     const NAME: &str = "SPRING_KAFKA_BOOTSTRAP_SERVERS";
     let bootstrap_servers = required(vars, NAME)?;
     for server in bootstrap_servers.split(',') {
@@ -295,7 +244,7 @@ fn kafka(vars: &Vars) -> Result<KafkaSettings, SettingsError> {
                 "must be an http(s) URL",
             ));
         }
-        KafkaSecurity::OauthBearer {
+        KafkaSecurity::SaslOauthbearer {
             token_endpoint,
             client_id: vars.get("KAFKA_OAUTH_CLIENT_ID")?.unwrap_or_else(|| "kafka".to_owned()),
             client_secret: SecretString::from(vars.get("KAFKA_OAUTH_CLIENT_SECRET")?.ok_or_else(
@@ -318,17 +267,28 @@ fn kafka(vars: &Vars) -> Result<KafkaSettings, SettingsError> {
             }
         }
     };
-    let topic_overrides = vars.with_prefix("KAFKA_TOPIC_").into_iter().collect();
-    Ok(KafkaSettings {
-        bootstrap_servers,
-        topic_package: vars
-            .get("KAFKA_TOPIC_NAMING_PACKAGE")?
-            .unwrap_or_else(|| "ai.flowx.".to_owned()),
-        topic_environment: vars.get("KAFKA_TOPIC_NAMING_ENVIRONMENT")?.unwrap_or_default(),
-        topic_version: vars.get("KAFKA_TOPIC_NAMING_VERSION")?.unwrap_or_else(|| ".v1".to_owned()),
-        topic_overrides,
-        security,
-    })
+    let naming = TopicNaming {
+        package: vars
+            .get(TopicNaming::PACKAGE_VARIABLE)?
+            .unwrap_or_else(|| TopicNaming::default().package),
+        environment: vars.get(TopicNaming::ENVIRONMENT_VARIABLE)?.unwrap_or_default(),
+        version: vars
+            .get(TopicNaming::VERSION_VARIABLE)?
+            .unwrap_or_else(|| TopicNaming::default().version),
+    };
+    let mut overrides = Vec::new();
+    for topic in Topic::ALL {
+        if let Some(name) = vars.get(topic.override_variable())? {
+            overrides.push((topic, name));
+        }
+    }
+    let topics = TopicNames::new(&naming, overrides)
+        .map_err(|err| SettingsError::new("KAFKA_TOPIC_NAMING", err.to_string()))?;
+    let mut config = KafkaConfig::new(bootstrap_servers);
+    config.security = security;
+    config.topics = topics;
+    config.organization_id = vars.get("ORGANIZATION_ID")?;
+    Ok(config)
 }
 
 fn http_url(vars: &Vars, name: &str) -> Result<String, SettingsError> {
@@ -339,16 +299,16 @@ fn http_url(vars: &Vars, name: &str) -> Result<String, SettingsError> {
     Ok(url.trim_end_matches('/').to_owned())
 }
 
-fn s3(vars: &Vars) -> Result<S3Settings, SettingsError> {
-    let server_url = http_url(vars, "APPLICATION_FILE_STORAGE_S3_SERVER_URL")?;
-    Ok(S3Settings {
-        server_url,
-        access_key: SecretString::from(required(vars, "APPLICATION_FILE_STORAGE_S3_ACCESS_KEY")?),
-        secret_key: SecretString::from(required(vars, "APPLICATION_FILE_STORAGE_S3_SECRET_KEY")?),
-        bucket: vars
-            .get("APPLICATION_FILE_STORAGE_S3_BUCKET_PREFIX")?
-            .unwrap_or_else(|| "applications-bucket".to_owned()),
-    })
+fn s3(vars: &Vars) -> Result<S3Config, SettingsError> {
+    let mut config = S3Config::new(
+        http_url(vars, "APPLICATION_FILE_STORAGE_S3_SERVER_URL")?,
+        SecretString::from(required(vars, "APPLICATION_FILE_STORAGE_S3_ACCESS_KEY")?),
+        SecretString::from(required(vars, "APPLICATION_FILE_STORAGE_S3_SECRET_KEY")?),
+    );
+    if let Some(bucket) = vars.get("APPLICATION_FILE_STORAGE_S3_BUCKET_PREFIX")? {
+        config.bucket = bucket;
+    }
+    Ok(config)
 }
 
 fn oauth(vars: &Vars) -> Result<OAuthSettings, SettingsError> {
@@ -359,13 +319,11 @@ fn oauth(vars: &Vars) -> Result<OAuthSettings, SettingsError> {
     }
     Ok(OAuthSettings {
         issuer: format!("{base_server_url}/realms/{realm}"),
-        base_server_url,
-        realm,
         audience: vars.get("RTM_OAUTH2_AUDIENCE")?,
     })
 }
 
-fn redis(vars: &Vars) -> Result<Option<RedisSettings>, SettingsError> {
+fn redis(vars: &Vars) -> Result<Option<RedisConfig>, SettingsError> {
     let Some((_, host)) = vars.get_any(&["SPRING_DATA_REDIS_HOST", "SPRING_REDIS_HOST"])? else {
         return Ok(None);
     };
@@ -386,10 +344,13 @@ fn redis(vars: &Vars) -> Result<Option<RedisSettings>, SettingsError> {
             SettingsError::new(&name, format!("`{raw}` is not a positive number of milliseconds"))
         })?,
     };
-    Ok(Some(RedisSettings {
-        url: SecretString::from(format!("redis://{credentials}{host}:{port}")),
-        ttl: Duration::from_millis(ttl_ms),
-    }))
+    let mut config =
+        RedisConfig::new(SecretString::from(format!("redis://{credentials}{host}:{port}")));
+    config.ttl = Duration::from_millis(ttl_ms);
+    if let Some(prefix) = vars.get("RTM_REDIS_KEY_PREFIX")? {
+        config.key_prefix = prefix;
+    }
+    Ok(Some(config))
 }
 
 #[cfg(test)]
@@ -444,11 +405,15 @@ mod tests {
         assert_eq!(backends.mongo.database, "app-runtime");
         assert_eq!(backends.kafka.bootstrap_servers, "kafka-0:9092,kafka-1:9092");
         assert_eq!(
-            (backends.kafka.topic_package.as_str(), backends.kafka.topic_environment.as_str()),
-            ("ai.flowx.", "dev.")
+            backends.kafka.topics.get(Topic::Audit),
+            "ai.flowx.dev.core.trigger.save.audit.v1"
         );
         assert!(matches!(backends.kafka.security, KafkaSecurity::Plaintext));
         assert_eq!(backends.s3.server_url, "http://minio:9000");
+        assert_eq!(
+            backends.kafka.topics.get(Topic::ActivePolicyUpdated),
+            "ai.flowx.dev.runtime.active-policy.updated.v1"
+        );
         assert_eq!(backends.s3.bucket, "applications-bucket");
         assert_eq!(backends.oauth.issuer, "https://idp.example.com/auth/realms/flowx");
         assert!(backends.redis.is_none(), "Redis is optional");
@@ -524,7 +489,7 @@ mod tests {
         ]);
         let backends = read(&vars(&pairs)).unwrap().unwrap();
         match backends.kafka.security {
-            KafkaSecurity::OauthBearer { client_id, .. } => {
+            KafkaSecurity::SaslOauthbearer { client_id, .. } => {
                 assert_eq!(client_id, "flowx-service-client")
             }
             KafkaSecurity::Plaintext => panic!("kafka-auth means OAUTHBEARER"),

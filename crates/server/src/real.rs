@@ -1,0 +1,119 @@
+//! Real-backend mode: PostgreSQL, MongoDB, S3, Kafka, the realm's JWKS and, optionally,
+//! Redis, each connected with bounded timeouts so that a missing backend stops the start
+//! with a message naming it instead of hanging.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapter_kafka::{KafkaEventPublisher, PolicyUpdateListener};
+use adapter_memory::InMemoryCache;
+use adapter_mongo::MongoRuntimeDataStore;
+use adapter_postgres::PgAppDataRepository;
+use adapter_redis::RedisCache;
+use adapter_s3::S3BlobStore;
+use anyhow::Context as _;
+use domain::ports::{Cache, Ports};
+use http_api::auth::{JwksKeySource, JwksSettings, TokenPolicy, TokenValidator};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::settings::backends::RealBackends;
+
+/// Least time between two JWKS fetches caused by unknown key ids.
+const JWKS_MIN_REFETCH: Duration = Duration::from_secs(30);
+/// Timeout of one request to the identity provider.
+const JWKS_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The ports over the real backends, the token validator of the realm, and the background
+/// task that keeps this replica's cache in step with the others.
+pub(crate) struct RealMode {
+    pub(crate) ports: Ports,
+    pub(crate) tokens: TokenValidator,
+    pub(crate) listener: JoinHandle<()>,
+}
+
+/// Runs the database migrations under PostgreSQL's advisory lock (`rtm migrate`, and the
+/// start unless `RTM_MIGRATE_ON_START=false`).
+pub(crate) async fn migrate(backends: &RealBackends) -> anyhow::Result<Vec<String>> {
+    let report = adapter_postgres::migrate(&backends.postgres)
+        .await
+        .context("could not migrate PostgreSQL (SPRING_DATASOURCE_URL)")?;
+    Ok(report.applied)
+}
+
+/// Connects every backend.
+pub(crate) async fn connect(
+    backends: &RealBackends,
+    cancel: CancellationToken,
+) -> anyhow::Result<RealMode> {
+    if backends.migrate_on_start {
+        let applied = migrate(backends).await?;
+        tracing::info!(n_applied = applied.len(), "database schema is up to date");
+    }
+    let app_data = PgAppDataRepository::connect(&backends.postgres)
+        .await
+        .context("could not connect to PostgreSQL (SPRING_DATASOURCE_URL)")?;
+    let runtime_data = MongoRuntimeDataStore::connect(&backends.mongo)
+        .await
+        .context("could not connect to MongoDB (SPRING_DATA_MONGODB_URI)")?;
+    let blobs = S3BlobStore::connect(&backends.s3)
+        .await
+        .context("could not connect to S3 (APPLICATION_FILE_STORAGE_S3_SERVER_URL)")?;
+    let events = KafkaEventPublisher::connect(&backends.kafka)
+        .await
+        .context("could not connect to Kafka (SPRING_KAFKA_BOOTSTRAP_SERVERS)")?;
+    let cache: Arc<dyn Cache> = match &backends.redis {
+        // Redis is optional and never stops the start: an unreachable one is a cache miss.
+        Some(config) => Arc::new(
+            RedisCache::connect(config)
+                .await
+                .context("invalid Redis configuration (SPRING_REDIS_HOST)")?,
+        ),
+        None => {
+            tracing::info!(
+                "no Redis configured: each replica caches in memory, kept in step through Kafka"
+            );
+            Arc::new(InMemoryCache::new())
+        }
+    };
+    let listener = {
+        let cache = cache.clone();
+        PolicyUpdateListener::spawn(
+            &backends.kafka,
+            Arc::new(move |application_id| {
+                let cache = cache.clone();
+                tokio::spawn(async move {
+                    if let Err(err) = cache.evict_policy_snapshot(application_id).await {
+                        tracing::warn!(error = %err, app.id = %application_id, "could not evict a cached resolution");
+                    }
+                });
+            }),
+            cancel,
+        )
+    };
+    let keys = JwksKeySource::new(JwksSettings {
+        issuer: backends.oauth.issuer.clone(),
+        request_timeout: JWKS_REQUEST_TIMEOUT,
+        min_refetch_interval: JWKS_MIN_REFETCH,
+    })
+    .context("could not build the HTTP client for the identity provider")?;
+    if keys.refresh().await.is_err() {
+        tracing::warn!(issuer = %backends.oauth.issuer, "the identity provider did not answer; its keys are fetched again when a token needs them");
+    }
+    let tokens = TokenValidator::new(
+        Arc::new(keys),
+        TokenPolicy {
+            issuers: vec![backends.oauth.issuer.clone()],
+            audience: backends.oauth.audience.clone(),
+            leeway_seconds: 30,
+        },
+    );
+    let ports = Ports {
+        app_data: Arc::new(app_data),
+        runtime_data: Arc::new(runtime_data),
+        events: Arc::new(events),
+        cache,
+        blobs: Arc::new(blobs),
+    };
+    Ok(RealMode { ports, tokens, listener })
+}
