@@ -13,7 +13,9 @@ mod policies;
 mod relay;
 mod runtime;
 
-pub use crate::service::builds::{BuildService, ImportOutcome, ImportRequest, ImportedBinary};
+pub use crate::service::builds::{
+    BuildService, DEFAULT_IMPORT_LEASE, ImportOutcome, ImportRequest, ImportedBinary,
+};
 pub use crate::service::config::{ConfigOverrideInput, ConfigOverrideService};
 pub use crate::service::policies::{OverrideInput, PolicyService};
 pub use crate::service::relay::OutboxRelay;

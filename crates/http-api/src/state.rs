@@ -40,6 +40,12 @@ impl AppState {
         }
     }
 
+    /// The same state with another import lease (see `BuildService::with_import_lease`).
+    pub fn with_import_lease(mut self, import_lease: time::Duration) -> Self {
+        self.builds = self.builds.with_import_lease(import_lease);
+        self
+    }
+
     /// Refuses with 403 unless the caller holds `authority` at `scope` (or higher).
     pub(crate) fn require(
         &self,

@@ -39,12 +39,11 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
             (embedded::ports(), embedded::token_validator(&issuer), "embedded", None)
         }
     };
-    let state = web::Data::new(AppState::new(
-        ports.clone(),
-        settings.access.clone(),
-        tokens,
-        settings.archive_limits,
-    ));
+    let import_lease = i64::try_from(settings.import_lease_seconds).unwrap_or(i64::MAX);
+    let state = web::Data::new(
+        AppState::new(ports.clone(), settings.access.clone(), tokens, settings.archive_limits)
+            .with_import_lease(time::Duration::seconds(import_lease)),
+    );
     let document = http_api::openapi_document();
     let readiness = Readiness::default();
 

@@ -63,6 +63,8 @@ pub(crate) struct Settings {
     pub(crate) access: AccessRules,
     pub(crate) logging: LoggingSettings,
     pub(crate) shutdown_timeout_seconds: u64,
+    /// How long an import holds its claim on a build id (`RTM_IMPORT_LEASE_SECONDS`).
+    pub(crate) import_lease_seconds: u64,
     /// `None`: embedded mode.
     pub(crate) backends: Option<RealBackends>,
     /// Set when a Redis host is configured but the other backends are not (embedded mode
@@ -181,6 +183,7 @@ impl Settings {
             access: access_rules(&vars)?,
             logging: LoggingSettings { format, filter },
             shutdown_timeout_seconds: number(&vars, "RTM_SHUTDOWN_TIMEOUT_SECONDS", 30)?,
+            import_lease_seconds: number(&vars, "RTM_IMPORT_LEASE_SECONDS", 900)?,
             backends,
             ignored_redis,
         })

@@ -12,8 +12,9 @@ use crate::ports::{BlobKey, ImportClaim, PortError, Ports};
 use crate::service::lookups;
 use crate::{DomainError, DomainResult};
 
-/// How long an import may hold its claim on a build id before another import may take over.
-const IMPORT_LEASE: Duration = Duration::minutes(15);
+/// How long an import may hold its claim on a build id before another import may take over
+/// (the claim of an importer that died expires after it).
+pub const DEFAULT_IMPORT_LEASE: Duration = Duration::minutes(15);
 
 /// How many resources go to the runtime store in one call.
 const STAGE_BATCH: usize = 500;
@@ -55,12 +56,20 @@ pub enum ImportOutcome {
 #[derive(Debug, Clone)]
 pub struct BuildService {
     ports: Ports,
+    import_lease: Duration,
 }
 
 impl BuildService {
     /// A service over `ports`.
     pub fn new(ports: Ports) -> Self {
-        Self { ports }
+        Self { ports, import_lease: DEFAULT_IMPORT_LEASE }
+    }
+
+    /// The same service with another import lease: longer than any import takes, short
+    /// enough that a build whose importer died can be imported again soon.
+    pub fn with_import_lease(mut self, import_lease: Duration) -> Self {
+        self.import_lease = import_lease;
+        self
     }
 
     /// Imports a build. Every check happens before anything is written; once writing starts,
@@ -105,7 +114,7 @@ impl BuildService {
             build_id,
             checksum: build.header.checksum.clone(),
             claimed_at: now,
-            expires_at: now + IMPORT_LEASE,
+            expires_at: now + self.import_lease,
         };
         self.ports.app_data.claim_import(&claim).await.map_err(|err| match err {
             PortError::Conflict(_) => Conflict::ImportInProgress(build_id).into(),

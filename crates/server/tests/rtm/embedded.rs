@@ -1,24 +1,12 @@
-//! The `rtm` binary as an operator runs it: embedded start, a real request over a socket,
-//! graceful stop on SIGTERM, and refusals to start on bad configuration.
-#![allow(
-    clippy::unwrap_used,
-    reason = "helpers of a test binary; a failed unwrap is a failed test"
-)]
+//! Embedded mode as an operator runs it: a real request over a socket, graceful stop on
+//! SIGTERM, refusals to start on bad configuration, and `rtm build pack`.
 
 use std::io::{Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn rtm() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rtm"));
-    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    command
-}
+use crate::{free_port, rtm, wait_for_exit};
 
 /// A plain HTTP/1.1 GET; returns the status and the body.
 fn http_get(port: u16, path: &str, token: Option<&str>) -> std::io::Result<(u16, String)> {
@@ -78,17 +66,6 @@ fn dev_token(data_dir: &std::path::Path, subject: &str) -> String {
         rtm().env("RTM_DATA_DIR", data_dir).args(["dev-token", "--sub", subject]).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
-
-fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "rtm did not stop within {within:?}");
-        std::thread::yield_now();
-    }
 }
 
 #[test]
