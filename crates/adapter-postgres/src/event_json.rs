@@ -1,0 +1,347 @@
+//! The JSON that `outbox_events.event` holds: a serde mirror of `DomainEvent`, owned by this
+//! adapter, so that the domain stays free of wire formats.
+//!
+//! One object per event, tagged by `type` (`BUILD_IMPORTED`, `BUILD_DELETED`,
+//! `ACTIVE_POLICY_UPDATED`, `CONFIG_OVERRIDES_UPDATED`, `AUDIT`), fields in camelCase,
+//! timestamps as RFC 3339 text with nanoseconds. Unknown fields are ignored when reading,
+//! so a newer replica may add fields without stalling an older relay.
+
+use std::collections::BTreeSet;
+use std::sync::{Mutex, PoisonError};
+
+use domain::model::{
+    ApplicationId, AuditAction, AuditRecord, BuildId, Checksum, ConfigKey, DomainEvent, WorkspaceId,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::error::PgError;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase")]
+enum EventJson {
+    BuildImported {
+        application_id: Uuid,
+        #[serde(default)]
+        workspace_id: Option<Uuid>,
+        build_id: Uuid,
+        checksum: String,
+    },
+    BuildDeleted {
+        application_id: Uuid,
+        build_id: Uuid,
+    },
+    ActivePolicyUpdated {
+        application_id: Uuid,
+    },
+    ConfigOverridesUpdated {
+        application_id: Uuid,
+        keys: Vec<String>,
+    },
+    Audit {
+        action: AuditActionJson,
+        application_id: Uuid,
+        #[serde(default)]
+        workspace_id: Option<Uuid>,
+        entity_type: String,
+        entity_id: String,
+        username: String,
+        at: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum AuditActionJson {
+    ImportBuild,
+    ExportBuild,
+    DeleteBuild,
+    SetActivePolicy,
+    CreatePolicyOverride,
+    UpdatePolicyOverride,
+    DeletePolicyOverride,
+    SetConfigOverrides,
+    DeleteConfigOverride,
+}
+
+impl From<AuditAction> for AuditActionJson {
+    fn from(action: AuditAction) -> Self {
+        match action {
+            AuditAction::ImportBuild => Self::ImportBuild,
+            AuditAction::ExportBuild => Self::ExportBuild,
+            AuditAction::DeleteBuild => Self::DeleteBuild,
+            AuditAction::SetActivePolicy => Self::SetActivePolicy,
+            AuditAction::CreatePolicyOverride => Self::CreatePolicyOverride,
+            AuditAction::UpdatePolicyOverride => Self::UpdatePolicyOverride,
+            AuditAction::DeletePolicyOverride => Self::DeletePolicyOverride,
+            AuditAction::SetConfigOverrides => Self::SetConfigOverrides,
+            AuditAction::DeleteConfigOverride => Self::DeleteConfigOverride,
+        }
+    }
+}
+
+impl From<AuditActionJson> for AuditAction {
+    fn from(action: AuditActionJson) -> Self {
+        match action {
+            AuditActionJson::ImportBuild => Self::ImportBuild,
+            AuditActionJson::ExportBuild => Self::ExportBuild,
+            AuditActionJson::DeleteBuild => Self::DeleteBuild,
+            AuditActionJson::SetActivePolicy => Self::SetActivePolicy,
+            AuditActionJson::CreatePolicyOverride => Self::CreatePolicyOverride,
+            AuditActionJson::UpdatePolicyOverride => Self::UpdatePolicyOverride,
+            AuditActionJson::DeletePolicyOverride => Self::DeletePolicyOverride,
+            AuditActionJson::SetConfigOverrides => Self::SetConfigOverrides,
+            AuditActionJson::DeleteConfigOverride => Self::DeleteConfigOverride,
+        }
+    }
+}
+
+/// The stored form of `event`.
+pub(crate) fn encode(event: &DomainEvent) -> Result<serde_json::Value, PgError> {
+    let json = match event {
+        DomainEvent::BuildImported { application_id, workspace_id, build_id, checksum } => {
+            EventJson::BuildImported {
+                application_id: *application_id.as_uuid(),
+                workspace_id: workspace_id.map(|id| *id.as_uuid()),
+                build_id: *build_id.as_uuid(),
+                checksum: checksum.as_str().to_owned(),
+            }
+        }
+        DomainEvent::BuildDeleted { application_id, build_id } => EventJson::BuildDeleted {
+            application_id: *application_id.as_uuid(),
+            build_id: *build_id.as_uuid(),
+        },
+        DomainEvent::ActivePolicyUpdated { application_id } => {
+            EventJson::ActivePolicyUpdated { application_id: *application_id.as_uuid() }
+        }
+        DomainEvent::ConfigOverridesUpdated { application_id, keys } => {
+            EventJson::ConfigOverridesUpdated {
+                application_id: *application_id.as_uuid(),
+                keys: keys.iter().map(|key| key.as_str().to_owned()).collect(),
+            }
+        }
+        DomainEvent::Audit(record) => EventJson::Audit {
+            action: record.action.into(),
+            application_id: *record.application_id.as_uuid(),
+            workspace_id: record.workspace_id.map(|id| *id.as_uuid()),
+            entity_type: record.entity_type.to_owned(),
+            entity_id: record.entity_id.clone(),
+            username: record.username.clone(),
+            at: record.at.format(&Rfc3339).map_err(|err| PgError::invalid_row("event", err))?,
+        },
+    };
+    serde_json::to_value(json).map_err(PgError::EncodeEvent)
+}
+
+/// The event stored as `value`.
+pub(crate) fn decode(value: serde_json::Value) -> Result<DomainEvent, PgError> {
+    let invalid = |reason: String| PgError::invalid_row("outbox event", reason);
+    let json: EventJson = serde_json::from_value(value).map_err(|err| invalid(err.to_string()))?;
+    Ok(match json {
+        EventJson::BuildImported { application_id, workspace_id, build_id, checksum } => {
+            DomainEvent::BuildImported {
+                application_id: ApplicationId::from_uuid(application_id),
+                workspace_id: workspace_id.map(WorkspaceId::from_uuid),
+                build_id: BuildId::from_uuid(build_id),
+                checksum: Checksum::parse(&checksum).map_err(|err| invalid(err.to_string()))?,
+            }
+        }
+        EventJson::BuildDeleted { application_id, build_id } => DomainEvent::BuildDeleted {
+            application_id: ApplicationId::from_uuid(application_id),
+            build_id: BuildId::from_uuid(build_id),
+        },
+        EventJson::ActivePolicyUpdated { application_id } => DomainEvent::ActivePolicyUpdated {
+            application_id: ApplicationId::from_uuid(application_id),
+        },
+        EventJson::ConfigOverridesUpdated { application_id, keys } => {
+            DomainEvent::ConfigOverridesUpdated {
+                application_id: ApplicationId::from_uuid(application_id),
+                keys: keys
+                    .iter()
+                    .map(|key| ConfigKey::parse(key).map_err(|err| invalid(err.to_string())))
+                    .collect::<Result<_, _>>()?,
+            }
+        }
+        EventJson::Audit {
+            action,
+            application_id,
+            workspace_id,
+            entity_type,
+            entity_id,
+            username,
+            at,
+        } => DomainEvent::Audit(AuditRecord {
+            action: action.into(),
+            application_id: ApplicationId::from_uuid(application_id),
+            workspace_id: workspace_id.map(WorkspaceId::from_uuid),
+            entity_type: static_entity_type(&entity_type),
+            entity_id,
+            username,
+            at: OffsetDateTime::parse(&at, &Rfc3339).map_err(|err| invalid(err.to_string()))?,
+        }),
+    })
+}
+
+/// The entity types the domain writes; read back without allocating.
+static KNOWN_ENTITY_TYPES: &[&str] =
+    &["BUILD", "ACTIVE_POLICY", "ACTIVE_POLICY_OVERRIDE", "CONFIG_PARAM_OVERRIDE"];
+
+/// Entity types read back that are not in [`KNOWN_ENTITY_TYPES`], each leaked once: the
+/// domain's `&'static str` admits no other way, and the set of types is small and fixed by
+/// the code that writes them.
+static OTHER_ENTITY_TYPES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+
+fn static_entity_type(entity_type: &str) -> &'static str {
+    if let Some(known) = KNOWN_ENTITY_TYPES.iter().find(|known| **known == entity_type) {
+        return known;
+    }
+    let mut others = OTHER_ENTITY_TYPES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(seen) = others.get(entity_type) {
+        return seen;
+    }
+    let leaked: &'static str = Box::leak(entity_type.to_owned().into_boxed_str());
+    others.insert(leaked);
+    leaked
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn application_id() -> ApplicationId {
+        ApplicationId::parse("0b6c3b0e-9f5e-4f57-9a39-6a8f0e1d2c3b").expect("valid uuid")
+    }
+
+    fn every_kind_of_event() -> Vec<DomainEvent> {
+        let application_id = application_id();
+        let at = OffsetDateTime::from_unix_timestamp_nanos(1_790_000_000_123_456_789)
+            .expect("valid instant");
+        vec![
+            DomainEvent::BuildImported {
+                application_id,
+                workspace_id: Some(WorkspaceId::random()),
+                build_id: BuildId::random(),
+                checksum: Checksum::parse(&"ab".repeat(32)).expect("valid checksum"),
+            },
+            DomainEvent::BuildImported {
+                application_id,
+                workspace_id: None,
+                build_id: BuildId::random(),
+                checksum: Checksum::parse(&"cd".repeat(32)).expect("valid checksum"),
+            },
+            DomainEvent::BuildDeleted { application_id, build_id: BuildId::random() },
+            DomainEvent::ActivePolicyUpdated { application_id },
+            DomainEvent::ConfigOverridesUpdated {
+                application_id,
+                keys: vec![
+                    ConfigKey::parse("api.baseUrl").expect("valid key"),
+                    ConfigKey::parse("b").expect("valid key"),
+                ],
+            },
+            DomainEvent::Audit(AuditRecord {
+                action: AuditAction::SetConfigOverrides,
+                application_id,
+                workspace_id: None,
+                entity_type: "CONFIG_PARAM_OVERRIDE",
+                entity_id: "api.baseUrl".to_owned(),
+                username: "alice".to_owned(),
+                at,
+            }),
+            DomainEvent::Audit(AuditRecord {
+                action: AuditAction::ImportBuild,
+                application_id,
+                workspace_id: Some(WorkspaceId::random()),
+                entity_type: "SOMETHING_NEW",
+                entity_id: "x".to_owned(),
+                username: "bob".to_owned(),
+                at,
+            }),
+        ]
+    }
+
+    #[test]
+    fn every_event_reads_back_as_it_was_written() {
+        for event in every_kind_of_event() {
+            let stored = encode(&event).expect("encode");
+            let read = decode(stored.clone()).expect("decode");
+            assert_eq!(read, event, "round trip of {stored}");
+        }
+    }
+
+    #[test]
+    fn the_stored_form_is_tagged_camel_case_json() {
+        let event = DomainEvent::ConfigOverridesUpdated {
+            application_id: application_id(),
+            keys: vec![ConfigKey::parse("api.baseUrl").expect("valid key")],
+        };
+
+        let stored = encode(&event).expect("encode");
+
+        assert_eq!(
+            stored,
+            json!({
+                "type": "CONFIG_OVERRIDES_UPDATED",
+                "applicationId": "0b6c3b0e-9f5e-4f57-9a39-6a8f0e1d2c3b",
+                "keys": ["api.baseUrl"],
+            })
+        );
+    }
+
+    #[test]
+    fn an_audit_record_keeps_nanoseconds_and_its_action() {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(1_790_000_000_123_456_789)
+            .expect("valid instant");
+        let event = DomainEvent::Audit(AuditRecord {
+            action: AuditAction::DeletePolicyOverride,
+            application_id: application_id(),
+            workspace_id: None,
+            entity_type: "ACTIVE_POLICY_OVERRIDE",
+            entity_id: "o-1".to_owned(),
+            username: "carol".to_owned(),
+            at,
+        });
+
+        let stored = encode(&event).expect("encode");
+
+        assert_eq!(stored["action"], "DELETE_POLICY_OVERRIDE");
+        assert_eq!(stored["at"], "2026-09-21T14:13:20.123456789Z");
+        assert_eq!(stored["entityType"], "ACTIVE_POLICY_OVERRIDE");
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_garbage_is_an_invalid_row() {
+        let with_extra = json!({
+            "type": "ACTIVE_POLICY_UPDATED",
+            "applicationId": "0b6c3b0e-9f5e-4f57-9a39-6a8f0e1d2c3b",
+            "addedLater": true,
+        });
+        assert_eq!(
+            decode(with_extra).expect("decode"),
+            DomainEvent::ActivePolicyUpdated { application_id: application_id() }
+        );
+
+        let unknown_type = json!({ "type": "NO_SUCH_EVENT" });
+        assert!(matches!(decode(unknown_type), Err(PgError::InvalidRow { .. })));
+        let bad_key = json!({
+            "type": "CONFIG_OVERRIDES_UPDATED",
+            "applicationId": "0b6c3b0e-9f5e-4f57-9a39-6a8f0e1d2c3b",
+            "keys": ["processInstanceId"],
+        });
+        assert!(matches!(decode(bad_key), Err(PgError::InvalidRow { .. })));
+    }
+
+    #[test]
+    fn an_unknown_entity_type_is_interned_once() {
+        let first = static_entity_type("SOMETHING_ELSE");
+        let second = static_entity_type(&String::from("SOMETHING_ELSE"));
+
+        assert!(std::ptr::eq(first, second), "the same leaked string is reused");
+        assert_eq!(static_entity_type("BUILD"), "BUILD");
+        let others = OTHER_ENTITY_TYPES.lock().unwrap();
+        assert!(!others.contains("BUILD"), "a known entity type is not leaked");
+    }
+}

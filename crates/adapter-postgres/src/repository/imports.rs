@@ -1,0 +1,80 @@
+//! `ImportLedger` on `import_claims` (leases) and `build_headers` (the commit point).
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel::query_dsl::methods::FilterDsl as _;
+use diesel::upsert::excluded;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use domain::model::{BuildHeader, BuildId, DomainEvent};
+use domain::ports::{ImportClaim, ImportLedger, PortError, PortResult};
+
+use crate::error::{PgError, Violation};
+use crate::repository::{PgAppDataRepository, record_events};
+use crate::rows::{BuildHeaderRow, ImportClaimRow};
+use crate::schema::{build_headers, import_claims};
+
+#[async_trait]
+impl ImportLedger for PgAppDataRepository {
+    #[tracing::instrument(name = "pg.claim_import", skip_all, fields(build.id = %claim.build_id))]
+    async fn claim_import(&self, claim: &ImportClaim) -> PortResult<()> {
+        let mut connection = self.connection().await?;
+        // One statement: inserts a fresh claim or replaces one that has expired at
+        // `claimed_at`. PostgreSQL locks the conflicting row and re-checks the condition on
+        // its latest version, so of two concurrent claims exactly one wins.
+        let taken = diesel::insert_into(import_claims::table)
+            .values(ImportClaimRow::from(claim))
+            .on_conflict(import_claims::build_id)
+            .do_update()
+            .set((
+                import_claims::checksum.eq(excluded(import_claims::checksum)),
+                import_claims::claimed_at.eq(excluded(import_claims::claimed_at)),
+                import_claims::expires_at.eq(excluded(import_claims::expires_at)),
+            ))
+            .filter(import_claims::expires_at.le(excluded(import_claims::claimed_at)))
+            .execute(&mut *connection)
+            .await
+            .map_err(PgError::from)?;
+        if taken == 0 {
+            return Err(PortError::Conflict(format!(
+                "build {} is claimed by another import that has not expired",
+                claim.build_id
+            )));
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(name = "pg.complete_import", skip_all, fields(build.id = %header.id))]
+    async fn complete_import(
+        &self,
+        header: &BuildHeader,
+        events: &[DomainEvent],
+    ) -> PortResult<()> {
+        let row = BuildHeaderRow::from(header);
+        let mut connection = self.connection().await?;
+        connection
+            .transaction(async |connection| {
+                diesel::insert_into(build_headers::table).values(&row).execute(connection).await?;
+                diesel::delete(import_claims::table.find(header.id.as_uuid()))
+                    .execute(connection)
+                    .await?;
+                record_events(connection, events).await
+            })
+            .await
+            .map_err(|err: PgError| {
+                err.into_port(|violation| match violation {
+                    Violation::Unique(_) => Some(format!("build {} exists already", header.id)),
+                    Violation::ForeignKey(_) => None,
+                })
+            })
+    }
+
+    #[tracing::instrument(name = "pg.release_import", skip_all, fields(build.id = %build_id))]
+    async fn release_import(&self, build_id: BuildId) -> PortResult<()> {
+        let mut connection = self.connection().await?;
+        diesel::delete(import_claims::table.find(build_id.as_uuid()))
+            .execute(&mut *connection)
+            .await
+            .map_err(PgError::from)?;
+        Ok(())
+    }
+}

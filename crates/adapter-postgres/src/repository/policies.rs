@@ -1,0 +1,207 @@
+//! `PolicyRepository` on `active_policies` and `policy_overrides`. Their BUILD targets are
+//! composite foreign keys to `build_headers (application_id, id)`, so the database itself
+//! refuses a build that does not exist or belongs to another application.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use domain::model::{
+    ActivePolicy, ApplicationId, DomainEvent, PolicyOverride, PolicyOverrideId, PolicyTarget,
+};
+use domain::ports::{PolicyRepository, PortError, PortResult};
+
+use crate::error::{PgError, Violation};
+use crate::repository::{PgAppDataRepository, record_events};
+use crate::rows::{ActivePolicyRow, PolicyOverrideRow, subject_type_text};
+use crate::schema::{active_policies, policy_overrides};
+
+/// The conflict message of a BUILD target the foreign key refused.
+fn unknown_build(application_id: ApplicationId, target: &PolicyTarget) -> String {
+    match target {
+        PolicyTarget::Build(build_id) => format!(
+            "build {build_id} does not exist or belongs to another application than {application_id}"
+        ),
+        PolicyTarget::LatestOnBranch(branch) => format!("branch {branch} was refused"),
+    }
+}
+
+/// The port's conflicts of an override write: the subject's unique key, the id, and the
+/// BUILD target.
+fn override_conflict(policy_override: &PolicyOverride, err: PgError) -> PortError {
+    err.into_port(|violation| match violation {
+        Violation::Unique("policy_overrides_pkey") => {
+            Some(format!("override {} exists already", policy_override.id))
+        }
+        Violation::Unique(_) => Some(format!(
+            "{} `{}` has an override already",
+            subject_type_text(policy_override.subject_type),
+            policy_override.subject_id
+        )),
+        Violation::ForeignKey(_) => {
+            Some(unknown_build(policy_override.application_id, &policy_override.target))
+        }
+    })
+}
+
+#[async_trait]
+impl PolicyRepository for PgAppDataRepository {
+    #[tracing::instrument(name = "pg.find_active_policy", skip_all, fields(app.id = %application_id))]
+    async fn find_active_policy(
+        &self,
+        application_id: ApplicationId,
+    ) -> PortResult<Option<ActivePolicy>> {
+        let mut connection = self.connection().await?;
+        let row: Option<ActivePolicyRow> = active_policies::table
+            .find(application_id.as_uuid())
+            .select(ActivePolicyRow::as_select())
+            .first(&mut *connection)
+            .await
+            .optional()
+            .map_err(PgError::from)?;
+        Ok(row.map(ActivePolicy::try_from).transpose()?)
+    }
+
+    #[tracing::instrument(name = "pg.put_active_policy", skip_all, fields(app.id = %policy.application_id))]
+    async fn put_active_policy(
+        &self,
+        policy: &ActivePolicy,
+        events: &[DomainEvent],
+    ) -> PortResult<()> {
+        let row = ActivePolicyRow::from(policy);
+        let mut connection = self.connection().await?;
+        connection
+            .transaction(async |connection| {
+                diesel::insert_into(active_policies::table)
+                    .values(&row)
+                    .on_conflict(active_policies::application_id)
+                    .do_update()
+                    .set(&row)
+                    .execute(connection)
+                    .await?;
+                record_events(connection, events).await
+            })
+            .await
+            .map_err(|err: PgError| {
+                err.into_port(|violation| match violation {
+                    Violation::ForeignKey(_) => {
+                        Some(unknown_build(policy.application_id, &policy.target))
+                    }
+                    Violation::Unique(_) => None,
+                })
+            })
+    }
+
+    #[tracing::instrument(name = "pg.list_policy_overrides", skip_all, fields(app.id = %application_id))]
+    async fn list_policy_overrides(
+        &self,
+        application_id: ApplicationId,
+    ) -> PortResult<Vec<PolicyOverride>> {
+        let mut connection = self.connection().await?;
+        let rows: Vec<PolicyOverrideRow> = policy_overrides::table
+            .filter(policy_overrides::application_id.eq(application_id.as_uuid()))
+            .order(policy_overrides::subject_id.asc())
+            .select(PolicyOverrideRow::as_select())
+            .load(&mut *connection)
+            .await
+            .map_err(PgError::from)?;
+        let mut overrides =
+            rows.into_iter().map(PolicyOverride::try_from).collect::<Result<Vec<_>, PgError>>()?;
+        // USER, GROUP, ROLE is the model's order, not the text's; the sort is stable, so
+        // subject ids stay in the (byte) order the query returned.
+        overrides.sort_by_key(|policy_override| policy_override.subject_type);
+        Ok(overrides)
+    }
+
+    #[tracing::instrument(name = "pg.find_policy_override", skip_all, fields(app.id = %application_id, override.id = %id))]
+    async fn find_policy_override(
+        &self,
+        application_id: ApplicationId,
+        id: PolicyOverrideId,
+    ) -> PortResult<Option<PolicyOverride>> {
+        let mut connection = self.connection().await?;
+        let row: Option<PolicyOverrideRow> = policy_overrides::table
+            .find(id.as_uuid())
+            .filter(policy_overrides::application_id.eq(application_id.as_uuid()))
+            .select(PolicyOverrideRow::as_select())
+            .first(&mut *connection)
+            .await
+            .optional()
+            .map_err(PgError::from)?;
+        Ok(row.map(PolicyOverride::try_from).transpose()?)
+    }
+
+    #[tracing::instrument(name = "pg.insert_policy_override", skip_all, fields(app.id = %policy_override.application_id, override.id = %policy_override.id))]
+    async fn insert_policy_override(
+        &self,
+        policy_override: &PolicyOverride,
+        events: &[DomainEvent],
+    ) -> PortResult<()> {
+        let row = PolicyOverrideRow::from(policy_override);
+        let mut connection = self.connection().await?;
+        connection
+            .transaction(async |connection| {
+                diesel::insert_into(policy_overrides::table)
+                    .values(&row)
+                    .execute(connection)
+                    .await?;
+                record_events(connection, events).await
+            })
+            .await
+            .map_err(|err| override_conflict(policy_override, err))
+    }
+
+    #[tracing::instrument(name = "pg.update_policy_override", skip_all, fields(app.id = %policy_override.application_id, override.id = %policy_override.id))]
+    async fn update_policy_override(
+        &self,
+        policy_override: &PolicyOverride,
+        events: &[DomainEvent],
+    ) -> PortResult<bool> {
+        let row = PolicyOverrideRow::from(policy_override);
+        let mut connection = self.connection().await?;
+        connection
+            .transaction(async |connection| {
+                let updated = diesel::update(
+                    policy_overrides::table.find(policy_override.id.as_uuid()).filter(
+                        policy_overrides::application_id
+                            .eq(policy_override.application_id.as_uuid()),
+                    ),
+                )
+                .set(&row)
+                .execute(connection)
+                .await?;
+                if updated == 0 {
+                    return Ok(false);
+                }
+                record_events(connection, events).await?;
+                Ok::<_, PgError>(true)
+            })
+            .await
+            .map_err(|err| override_conflict(policy_override, err))
+    }
+
+    #[tracing::instrument(name = "pg.delete_policy_override", skip_all, fields(app.id = %application_id, override.id = %id))]
+    async fn delete_policy_override(
+        &self,
+        application_id: ApplicationId,
+        id: PolicyOverrideId,
+        events: &[DomainEvent],
+    ) -> PortResult<bool> {
+        let mut connection = self.connection().await?;
+        Ok(connection
+            .transaction(async |connection| {
+                let deleted = diesel::delete(
+                    policy_overrides::table
+                        .find(id.as_uuid())
+                        .filter(policy_overrides::application_id.eq(application_id.as_uuid())),
+                )
+                .execute(connection)
+                .await?;
+                if deleted == 0 {
+                    return Ok(false);
+                }
+                record_events(connection, events).await?;
+                Ok::<_, PgError>(true)
+            })
+            .await?)
+    }
+}

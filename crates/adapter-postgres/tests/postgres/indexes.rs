@@ -1,0 +1,67 @@
+//! The lists the port serves most are answered from their indexes.
+
+use diesel::QueryableByName;
+use diesel::sql_types::Text;
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+
+use crate::support::TestSchema;
+
+#[derive(QueryableByName)]
+struct PlanLine {
+    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+async fn plan(connection: &mut diesel_async::AsyncPgConnection, query: &str) -> String {
+    let lines: Vec<PlanLine> =
+        diesel::sql_query(format!("EXPLAIN {query}")).load(connection).await.unwrap();
+    lines.into_iter().map(|line| line.line).collect::<Vec<_>>().join("\n")
+}
+
+#[tokio::test]
+async fn builds_pending_events_and_the_newest_of_a_branch_are_read_through_their_indexes() {
+    let Some(schema) = TestSchema::migrated().await else { return };
+    let mut connection = schema.admin_connection().await;
+    // An empty table is cheapest to scan; forbid that to see whether an index serves the
+    // filter and the order.
+    connection
+        .batch_execute("SET enable_seqscan = off; SET enable_bitmapscan = off")
+        .await
+        .unwrap();
+    let application = "'0b6c3b0e-9f5e-4f57-9a39-6a8f0e1d2c3b'::uuid";
+
+    let listing = plan(
+        &mut connection,
+        &format!(
+            "SELECT * FROM build_headers WHERE application_id = {application} \
+             ORDER BY created_at DESC, stored_at DESC, id DESC LIMIT 20 OFFSET 0"
+        ),
+    )
+    .await;
+    let latest = plan(
+        &mut connection,
+        &format!(
+            "SELECT * FROM build_headers WHERE application_id = {application} AND branch = 'main' \
+             ORDER BY created_at DESC, stored_at DESC, id DESC LIMIT 1"
+        ),
+    )
+    .await;
+    let pending = plan(
+        &mut connection,
+        "SELECT sequence, event, recorded_at FROM outbox_events WHERE sent_at IS NULL \
+         ORDER BY sequence LIMIT 100",
+    )
+    .await;
+
+    assert!(
+        listing.contains("build_headers_newest_first") && !listing.contains("Sort"),
+        "{listing}"
+    );
+    assert!(
+        latest.contains("build_headers_newest_on_branch") && !latest.contains("Sort"),
+        "{latest}"
+    );
+    assert!(pending.contains("outbox_events_pending") && !pending.contains("Sort"), "{pending}");
+    drop(connection);
+    schema.drop().await;
+}

@@ -1,0 +1,18 @@
+//! What the port contract cannot see of the PostgreSQL repository: migrations under
+//! concurrency, claims racing, relay leadership across replicas, timeouts and indexes.
+//!
+//! Tests that need PostgreSQL read `APP_TEST_POSTGRES_URL` (e.g.
+//! `postgres://root@127.0.0.1:5432/test`) and each work in a fresh schema; the tests of an
+//! unreachable database need none.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of a test binary; a failed unwrap is a failed test"
+)]
+
+mod availability;
+mod claims;
+mod indexes;
+mod migrations;
+mod references;
+mod relay;
+mod support;
