@@ -1,0 +1,198 @@
+//! `RedisCache`: the `Cache` port on Redis, through a deadpool of multiplexed connections.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use deadpool_redis::redis::{self, Cmd, FromRedisValue, IntoConnectionInfo as _};
+use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
+use domain::model::{ApplicationId, Build, BuildId, PolicySnapshot};
+use domain::ports::{Cache, PortError, PortResult};
+use secrecy::ExposeSecret as _;
+
+use crate::breaker::{Admission, Breaker, Transition};
+use crate::codec::{self, FORMAT_VERSION};
+use crate::config::RedisConfig;
+use crate::error::CacheError;
+
+/// Resolution snapshots and builds in Redis, as JSON under
+/// `{key_prefix}v{format}:snapshot:{applicationId}` and `{key_prefix}v{format}:build:{buildId}`,
+/// each written with the configured TTL.
+///
+/// Every operation is bounded by the configured `operation_timeout` and fails with
+/// [`PortError::Unavailable`] when Redis is down or slow; after such a failure reads and
+/// writes skip Redis for `breaker_cooldown` (evictions are always attempted).
+pub struct RedisCache {
+    pool: Pool,
+    /// `host:port` (no password), for logs.
+    endpoint: String,
+    key_prefix: String,
+    ttl_millis: u64,
+    operation_timeout: Duration,
+    breaker: Breaker,
+}
+
+/// Whether an operation may be skipped while the breaker is open.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// Reads and writes: skipping one is a miss, which the service handles.
+    Breaker,
+    /// Evictions: a skipped one would leave a stale entry until its TTL, so always try.
+    Always,
+}
+
+impl RedisCache {
+    /// Builds the pool and pings Redis once. Redis is optional, so an unreachable Redis is
+    /// not an error: it is logged as a warning, and the cache answers `Unavailable` (a miss
+    /// for the services) until Redis is back. No connection is kept open until one is needed.
+    ///
+    /// # Errors
+    ///
+    /// [`PortError::Backend`] when the URL is not a valid Redis URL.
+    pub async fn connect(config: &RedisConfig) -> Result<Self, PortError> {
+        let cache = Self::new(config).map_err(PortError::from)?;
+        match cache.execute::<String>(&redis::cmd("PING"), Gate::Always).await {
+            Ok(_) => tracing::info!(redis.endpoint = %cache.endpoint, "redis cache ready"),
+            Err(err) => tracing::warn!(
+                redis.endpoint = %cache.endpoint,
+                error = %err,
+                "redis is not reachable; requests go to the stores until it is"
+            ),
+        }
+        Ok(cache)
+    }
+
+    fn new(config: &RedisConfig) -> Result<Self, CacheError> {
+        let url = config.url.expose_secret();
+        let endpoint = match url.into_connection_info() {
+            Ok(info) => info.addr().to_string(),
+            Err(_) => "an invalid url".to_owned(),
+        };
+        let mut pool_config = PoolConfig::new(config.pool_size.max(1));
+        pool_config.timeouts = Timeouts {
+            wait: Some(config.operation_timeout),
+            create: Some(config.operation_timeout),
+            recycle: Some(config.operation_timeout),
+        };
+        let mut driver_config = deadpool_redis::Config::from_url(url);
+        driver_config.pool = Some(pool_config);
+        let pool = driver_config.create_pool(Some(Runtime::Tokio1)).map_err(CacheError::Config)?;
+        Ok(Self {
+            pool,
+            endpoint,
+            key_prefix: config.key_prefix.clone(),
+            ttl_millis: u64::try_from(config.ttl.as_millis()).unwrap_or(u64::MAX).max(1),
+            operation_timeout: config.operation_timeout,
+            breaker: Breaker::new(config.breaker_cooldown),
+        })
+    }
+
+    fn snapshot_key(&self, application_id: ApplicationId) -> String {
+        format!("{}v{FORMAT_VERSION}:snapshot:{application_id}", self.key_prefix)
+    }
+
+    fn build_key(&self, build_id: BuildId) -> String {
+        format!("{}v{FORMAT_VERSION}:build:{build_id}", self.key_prefix)
+    }
+
+    async fn get(&self, key: String) -> Result<Option<String>, CacheError> {
+        self.execute(redis::cmd("GET").arg(key), Gate::Breaker).await
+    }
+
+    async fn set(&self, key: String, json: String) -> Result<(), CacheError> {
+        let command = redis::cmd("SET").arg(key).arg(json).arg("PX").arg(self.ttl_millis).clone();
+        self.execute(&command, Gate::Breaker).await
+    }
+
+    async fn delete(&self, key: String) -> Result<(), CacheError> {
+        self.execute(redis::cmd("DEL").arg(key), Gate::Always).await
+    }
+
+    /// Runs `command` on a pooled connection, checkout and answer within the operation
+    /// timeout, and keeps the breaker informed.
+    async fn execute<T: FromRedisValue>(&self, command: &Cmd, gate: Gate) -> Result<T, CacheError> {
+        if gate == Gate::Breaker && self.breaker.admit(Instant::now()) == Admission::Skipped {
+            return Err(CacheError::Skipped);
+        }
+        let attempt = async {
+            let mut connection = self.pool.get().await.map_err(CacheError::Pool)?;
+            command.query_async::<T>(&mut connection).await.map_err(CacheError::Command)
+        };
+        let result = tokio::time::timeout(self.operation_timeout, attempt)
+            .await
+            .unwrap_or(Err(CacheError::Timeout(self.operation_timeout)));
+        match &result {
+            Ok(_) => {
+                if self.breaker.record_success() {
+                    tracing::info!(redis.endpoint = %self.endpoint, "redis answers again");
+                }
+            }
+            Err(err) if err.is_redis_failure() => {
+                if self.breaker.record_failure(Instant::now()) == Transition::Opened {
+                    tracing::warn!(
+                        redis.endpoint = %self.endpoint,
+                        error = %err,
+                        "redis failed; skipping it for a while"
+                    );
+                }
+            }
+            Err(_) => {}
+        }
+        result
+    }
+}
+
+impl fmt::Debug for RedisCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisCache")
+            .field("endpoint", &self.endpoint)
+            .field("key_prefix", &self.key_prefix)
+            .field("ttl_millis", &self.ttl_millis)
+            .field("operation_timeout", &self.operation_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Cache for RedisCache {
+    #[tracing::instrument(name = "redis.get_policy_snapshot", skip_all, fields(app.id = %application_id))]
+    async fn get_policy_snapshot(
+        &self,
+        application_id: ApplicationId,
+    ) -> PortResult<Option<PolicySnapshot>> {
+        let json = self.get(self.snapshot_key(application_id)).await?;
+        Ok(json.as_deref().map(codec::decode_snapshot).transpose()?)
+    }
+
+    #[tracing::instrument(name = "redis.put_policy_snapshot", skip_all, fields(app.id = %application_id))]
+    async fn put_policy_snapshot(
+        &self,
+        application_id: ApplicationId,
+        snapshot: &PolicySnapshot,
+    ) -> PortResult<()> {
+        let json = codec::encode_snapshot(snapshot)?;
+        Ok(self.set(self.snapshot_key(application_id), json).await?)
+    }
+
+    #[tracing::instrument(name = "redis.evict_policy_snapshot", skip_all, fields(app.id = %application_id))]
+    async fn evict_policy_snapshot(&self, application_id: ApplicationId) -> PortResult<()> {
+        Ok(self.delete(self.snapshot_key(application_id)).await?)
+    }
+
+    #[tracing::instrument(name = "redis.get_build", skip_all, fields(build.id = %build_id))]
+    async fn get_build(&self, build_id: BuildId) -> PortResult<Option<Build>> {
+        let json = self.get(self.build_key(build_id)).await?;
+        Ok(json.as_deref().map(codec::decode_build).transpose()?)
+    }
+
+    #[tracing::instrument(name = "redis.put_build", skip_all, fields(build.id = %build.id()))]
+    async fn put_build(&self, build: &Build) -> PortResult<()> {
+        let json = codec::encode_build(build)?;
+        Ok(self.set(self.build_key(build.id()), json).await?)
+    }
+
+    #[tracing::instrument(name = "redis.evict_build", skip_all, fields(build.id = %build_id))]
+    async fn evict_build(&self, build_id: BuildId) -> PortResult<()> {
+        Ok(self.delete(self.build_key(build_id)).await?)
+    }
+}

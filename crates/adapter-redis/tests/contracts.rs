@@ -1,0 +1,283 @@
+//! The Redis cache passes the cache contract against a real Redis, and stays harmless
+//! (quick `Unavailable` answers, never a hang) when Redis is gone or does not answer.
+//!
+//! The contract tests read `APP_TEST_REDIS_URL` (`redis://127.0.0.1:6379`); every test
+//! uses its own random key prefix, so they share one Redis with anything else.
+
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener};
+use std::time::{Duration, Instant};
+
+use adapter_redis::{RedisCache, RedisConfig};
+use deadpool_redis::redis::{self, AsyncCommands as _};
+use domain::model::{
+    ActivePolicy, ApplicationId, ApplicationKind, BranchName, Build, BuildDependency, BuildHeader,
+    BuildId, BuildOrigin, BuildSettings, Checksum, ConfigKey, ConfigParam, ConfigParamType,
+    ManifestEntry, NumberFormat, Platforms, PolicyOverride, PolicyOverrideId, PolicySnapshot,
+    PolicyTarget, ResourceDefinitionId, ResourceName, ResourceType, ResourceVersionId, SubjectType,
+    VersionId, WorkspaceId,
+};
+use domain::ports::{Cache, PortError};
+use secrecy::SecretString;
+use time::macros::datetime;
+use uuid::Uuid;
+
+/// A configuration for `url` with a key prefix no other test uses.
+fn config(url: &str) -> RedisConfig {
+    let mut config = RedisConfig::new(SecretString::from(url));
+    config.key_prefix = format!("rtm-test:{}:", Uuid::new_v4());
+    config
+}
+
+/// A direct connection, to look at what the adapter wrote.
+async fn raw_connection(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_redis_cache_honours_the_cache_contract() {
+    test_support::init_tracing();
+    let Some(url) = test_support::backend_url("APP_TEST_REDIS_URL") else { return };
+    let cache = RedisCache::connect(&config(&url)).await.unwrap();
+
+    port_contracts::cache::run_all(&cache).await;
+}
+
+fn snapshot() -> PolicySnapshot {
+    let application_id = ApplicationId::random();
+    let main = BranchName::parse("main").unwrap();
+    let hotfix = BranchName::parse("hotfix-1.2").unwrap();
+    let policy_override = |subject_type, subject_id: &str, target| PolicyOverride {
+        id: PolicyOverrideId::random(),
+        application_id,
+        subject_type,
+        subject_id: subject_id.to_owned(),
+        target,
+        updated_by: "admin".to_owned(),
+        updated_at: datetime!(2026-11-20 08:00:00.250 UTC),
+    };
+    PolicySnapshot {
+        global: Some(ActivePolicy {
+            application_id,
+            target: PolicyTarget::LatestOnBranch(main.clone()),
+            updated_by: "alice".to_owned(),
+            updated_at: datetime!(2026-11-24 10:15:30.123 +01:00),
+        }),
+        overrides: vec![
+            policy_override(SubjectType::User, "bob", PolicyTarget::Build(BuildId::random())),
+            policy_override(
+                SubjectType::Group,
+                "/testers é",
+                PolicyTarget::LatestOnBranch(hotfix.clone()),
+            ),
+            policy_override(SubjectType::Role, "ROLE_OLD", PolicyTarget::Build(BuildId::random())),
+        ],
+        latest_by_branch: BTreeMap::from([(main, BuildId::random()), (hotfix, BuildId::random())]),
+    }
+}
+
+fn build() -> Build {
+    let entry = |resource_type: &str, definition_id: &str, name: &str| ManifestEntry {
+        resource_type: ResourceType::parse(resource_type).unwrap(),
+        definition_id: ResourceDefinitionId::parse(definition_id).unwrap(),
+        version_id: ResourceVersionId::parse(&Uuid::new_v4().to_string()).unwrap(),
+        name: ResourceName::parse(name).unwrap(),
+    };
+    let param = |key: &str, param_type, value: &str, description: Option<&str>| ConfigParam {
+        key: ConfigKey::parse(key).unwrap(),
+        param_type,
+        value: value.to_owned(),
+        description: description.map(str::to_owned),
+    };
+    Build {
+        header: BuildHeader {
+            id: BuildId::random(),
+            application_id: ApplicationId::random(),
+            application_name: "Loans".to_owned(),
+            application_kind: ApplicationKind::Application,
+            workspace_id: Some(WorkspaceId::random()),
+            application_version_id: VersionId::random(),
+            branch: BranchName::parse("main").unwrap(),
+            name: "Loans 1.4".to_owned(),
+            version_tag: Some("1.4.0".to_owned()),
+            description: None,
+            checksum: Checksum::parse(&"ab".repeat(32)).unwrap(),
+            origin: BuildOrigin::Imported,
+            created_at: datetime!(2026-11-01 12:00:00.5 UTC),
+            created_by: "carol".to_owned(),
+            stored_at: datetime!(2026-11-24 09:30:00.001 UTC),
+        },
+        settings: BuildSettings {
+            platforms: Platforms::Omnichannel,
+            theme_id: Some("dark".to_owned()),
+            date_format: "short".to_owned(),
+            number_format: NumberFormat::new(2, 4).unwrap(),
+            currency_format: "isoCode".to_owned(),
+            languages: vec!["en".to_owned(), "ro".to_owned()],
+            default_language_code: "en".to_owned(),
+        },
+        dependencies: vec![BuildDependency {
+            application_id: ApplicationId::random(),
+            build_id: BuildId::random(),
+        }],
+        config_params: vec![
+            param("api.baseUrl", ConfigParamType::Value, "https://x.example/\"q\"", Some("base")),
+            param("db_password", ConfigParamType::EnvSecret, "DB_PASSWORD", None),
+            param("region", ConfigParamType::Env, "REGION", None),
+        ],
+        manifest: vec![
+            entry("PROCESS", "3f1c2d9e-0000-4000-8000-000000000001", "Apply for a loan"),
+            entry("ENUMERATION", "countries", "Countries ✓"),
+        ],
+    }
+}
+
+#[tokio::test]
+async fn a_snapshot_with_overrides_and_branches_and_a_full_build_read_back_unchanged() {
+    test_support::init_tracing();
+    let Some(url) = test_support::backend_url("APP_TEST_REDIS_URL") else { return };
+    let cache = RedisCache::connect(&config(&url)).await.unwrap();
+    let (snapshot, build) = (snapshot(), build());
+    let application_id = snapshot.global.as_ref().unwrap().application_id;
+
+    cache.put_policy_snapshot(application_id, &snapshot).await.unwrap();
+    cache.put_build(&build).await.unwrap();
+
+    assert_eq!(cache.get_policy_snapshot(application_id).await.unwrap(), Some(snapshot));
+    assert_eq!(cache.get_build(build.id()).await.unwrap(), Some(build));
+}
+
+#[tokio::test]
+async fn every_entry_is_written_with_the_configured_ttl_under_a_versioned_key() {
+    test_support::init_tracing();
+    let Some(url) = test_support::backend_url("APP_TEST_REDIS_URL") else { return };
+    let mut config = config(&url);
+    config.ttl = Duration::from_secs(90);
+    let cache = RedisCache::connect(&config).await.unwrap();
+    let (snapshot, build) = (snapshot(), build());
+    let application_id = snapshot.global.as_ref().unwrap().application_id;
+
+    cache.put_policy_snapshot(application_id, &snapshot).await.unwrap();
+    cache.put_build(&build).await.unwrap();
+
+    let mut redis = raw_connection(&url).await;
+    let prefix = &config.key_prefix;
+    for key in [
+        format!("{prefix}v1:snapshot:{application_id}"),
+        format!("{prefix}v1:build:{}", build.id()),
+    ] {
+        let pttl: i64 = redis.pttl(&key).await.unwrap();
+        assert!(pttl > 0 && pttl <= 90_000, "{key} has PTTL {pttl} ms, want (0, 90000]");
+    }
+}
+
+#[tokio::test]
+async fn an_entry_that_does_not_decode_is_an_error_and_the_next_put_replaces_it() {
+    test_support::init_tracing();
+    let Some(url) = test_support::backend_url("APP_TEST_REDIS_URL") else { return };
+    let config = config(&url);
+    let cache = RedisCache::connect(&config).await.unwrap();
+    let build = build();
+    let key = format!("{}v1:build:{}", config.key_prefix, build.id());
+    let mut redis = raw_connection(&url).await;
+    let () = redis.set_ex(&key, "{\"not\":\"a build\"}", 60).await.unwrap();
+
+    let err = cache.get_build(build.id()).await.unwrap_err();
+    assert!(matches!(err, PortError::Backend(_)), "{err:?}");
+
+    cache.put_build(&build).await.unwrap();
+    assert_eq!(cache.get_build(build.id()).await.unwrap(), Some(build));
+}
+
+/// A port on which nothing listens.
+fn closed_port() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// How long `operation` took, and what it returned (its value dropped).
+async fn timed<T>(
+    operation: impl Future<Output = Result<T, PortError>>,
+) -> (Result<(), PortError>, Duration) {
+    let started = Instant::now();
+    let result = operation.await.map(drop);
+    (result, started.elapsed())
+}
+
+/// Runs every port method and checks each fails with `Unavailable` within `bound`.
+async fn assert_every_operation_is_unavailable(cache: &RedisCache, bound: Duration) {
+    let (snapshot, build) = (snapshot(), build());
+    let application_id = ApplicationId::random();
+    let outcomes = [
+        ("get_policy_snapshot", timed(cache.get_policy_snapshot(application_id)).await),
+        ("put_policy_snapshot", timed(cache.put_policy_snapshot(application_id, &snapshot)).await),
+        ("evict_policy_snapshot", timed(cache.evict_policy_snapshot(application_id)).await),
+        ("get_build", timed(cache.get_build(build.id())).await),
+        ("put_build", timed(cache.put_build(&build)).await),
+        ("evict_build", timed(cache.evict_build(build.id())).await),
+    ];
+    for (name, (result, took)) in outcomes {
+        assert!(matches!(result, Err(PortError::Unavailable(_))), "{name}: {result:?}");
+        assert!(took < bound, "{name} took {took:?}, want < {bound:?}");
+    }
+}
+
+#[tokio::test]
+async fn with_nothing_listening_connect_succeeds_and_every_operation_is_quickly_unavailable() {
+    test_support::init_tracing();
+    let config = config(&format!("redis://{}", closed_port()));
+
+    let started = Instant::now();
+    let cache = RedisCache::connect(&config).await.expect("connect tolerates a missing redis");
+    assert!(started.elapsed() < Duration::from_secs(2), "connect took {:?}", started.elapsed());
+
+    assert_every_operation_is_unavailable(&cache, Duration::from_secs(2)).await;
+}
+
+#[tokio::test]
+async fn a_redis_that_accepts_but_never_answers_costs_at_most_the_operation_timeout() {
+    test_support::init_tracing();
+    // The kernel completes the TCP handshake for the backlog; nobody ever reads or answers.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut config = config(&format!("redis://{}", silent.local_addr().unwrap()));
+    config.breaker_cooldown = Duration::ZERO;
+
+    let cache = RedisCache::connect(&config).await.expect("connect tolerates a silent redis");
+
+    // Without the breaker, every operation waits for its own timeout (250 ms), no longer.
+    assert_every_operation_is_unavailable(&cache, Duration::from_secs(2)).await;
+    drop(silent);
+}
+
+#[tokio::test]
+async fn after_a_failure_the_breaker_answers_at_once_without_waiting_for_redis() {
+    test_support::init_tracing();
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut config = config(&format!("redis://{}", silent.local_addr().unwrap()));
+    config.breaker_cooldown = Duration::from_secs(60);
+    let cache = RedisCache::connect(&config).await.unwrap();
+
+    let started = Instant::now();
+    for _ in 0..20 {
+        let result = cache.get_build(BuildId::random()).await;
+        assert!(matches!(result, Err(PortError::Unavailable(_))), "{result:?}");
+    }
+
+    // connect's ping already timed out and opened the breaker: no read waits for Redis.
+    let took = started.elapsed();
+    assert!(took < config.operation_timeout, "20 skipped reads took {took:?}");
+    drop(silent);
+}
+
+#[tokio::test]
+async fn an_invalid_url_is_refused_at_connect_without_printing_the_password() {
+    let config = config("http://user:hunter2@cache:6379");
+
+    let err = RedisCache::connect(&config).await.unwrap_err();
+
+    assert!(matches!(err, PortError::Backend(_)), "{err:?}");
+    let printed = format!("{err:?} {config:?}");
+    assert!(!printed.contains("hunter2"), "{printed}");
+}

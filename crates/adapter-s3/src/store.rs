@@ -1,0 +1,247 @@
+//! `S3BlobStore`: the `BlobStore` port on one S3 bucket, through `rust-s3`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use domain::ports::{BlobKey, BlobStore, PortError, PortResult};
+use s3::creds::Credentials;
+use s3::{Bucket, BucketConfiguration, Region};
+use secrecy::ExposeSecret as _;
+
+use crate::config::S3Config;
+use crate::error::{BlobError, Refusal};
+
+/// Lifetime of the one presigned URL `connect` uses; it is sent at once.
+const PRESIGNED_URL_SECONDS: u32 = 60;
+
+/// Blobs as objects of one bucket, under an optional key prefix.
+///
+/// A missing object reads as `None` and deletes as a success. (On AWS that needs the
+/// `s3:ListBucket` right on the bucket: without it S3 answers a missing key with 403.)
+pub struct S3BlobStore {
+    bucket: Box<Bucket>,
+    /// `"{key_prefix}/"`, or empty.
+    key_prefix: String,
+    endpoint: String,
+    request_timeout: Duration,
+}
+
+impl S3BlobStore {
+    /// Opens the configured bucket, creating it when it is missing (a concurrent creation
+    /// by another replica is fine).
+    ///
+    /// # Errors
+    ///
+    /// [`PortError::Unavailable`] when the service cannot be reached within the request
+    /// timeout; [`PortError::Backend`] when it refuses the credentials
+    /// (`SignatureDoesNotMatch`, `InvalidAccessKeyId`, `AccessDenied`: the message says so)
+    /// or the bucket cannot be created.
+    pub async fn connect(config: &S3Config) -> Result<Self, PortError> {
+        let store = Self::new(config)?;
+        if store.bucket_state().await? == BucketState::Missing {
+            store.create_bucket(config).await?;
+            tracing::info!(s3.bucket = %config.bucket, s3.endpoint = %store.endpoint, "s3 bucket created");
+        }
+        Ok(store)
+    }
+
+    fn new(config: &S3Config) -> Result<Self, BlobError> {
+        let mut bucket = Bucket::new(&config.bucket, region(config), credentials(config)?)
+            .and_then(|bucket| bucket.with_request_timeout(config.request_timeout))
+            .map_err(BlobError::Client)?;
+        bucket.set_path_style();
+        let key_prefix = match config.key_prefix.as_deref().map(|prefix| prefix.trim_matches('/')) {
+            Some(prefix) if !prefix.is_empty() => format!("{prefix}/"),
+            _ => String::new(),
+        };
+        Ok(Self {
+            bucket,
+            key_prefix,
+            endpoint: config.server_url.clone(),
+            request_timeout: config.request_timeout,
+        })
+    }
+
+    fn object_key(&self, key: &BlobKey) -> String {
+        format!("{}{}", self.key_prefix, key.as_str())
+    }
+
+    /// Whether the bucket exists (and the credentials work): a `ListObjectsV2` of at most
+    /// one key under the prefix. Sent through a presigned URL because `rust-s3`'s own
+    /// listing drops the status and error document of a refusal, and they are what tells
+    /// a missing bucket from wrong keys.
+    async fn bucket_state(&self) -> Result<BucketState, BlobError> {
+        let mut query = HashMap::from([
+            ("list-type".to_owned(), "2".to_owned()),
+            ("max-keys".to_owned(), "1".to_owned()),
+        ]);
+        if !self.key_prefix.is_empty() {
+            query.insert("prefix".to_owned(), self.key_prefix.clone());
+        }
+        let (status, body) = self
+            .bounded(async {
+                let url = self.bucket.presign_get("/", PRESIGNED_URL_SECONDS, Some(query)).await?;
+                // The URL carries a signature: keep it out of error messages.
+                let response = self
+                    .bucket
+                    .http_client()
+                    .get(&url)
+                    .send()
+                    .await
+                    .map_err(|err| s3::error::S3Error::from(err.without_url()))?;
+                let status = response.status().as_u16();
+                let body = response
+                    .bytes()
+                    .await
+                    .map_err(|err| s3::error::S3Error::from(err.without_url()))?;
+                Ok((status, body))
+            })
+            .await?;
+        if (200..=299).contains(&status) {
+            return Ok(BucketState::Present);
+        }
+        let refusal = Refusal::new("listing the bucket", status, &body);
+        if refusal.has_code("NoSuchBucket") {
+            Ok(BucketState::Missing)
+        } else {
+            Err(BlobError::Refused(refusal))
+        }
+    }
+
+    async fn create_bucket(&self, config: &S3Config) -> Result<(), BlobError> {
+        let created = self
+            .bounded(Bucket::create_with_path_style(
+                &config.bucket,
+                region(config),
+                credentials(config)?,
+                BucketConfiguration::default(),
+            ))
+            .await?;
+        if (200..=299).contains(&created.response_code) {
+            return Ok(());
+        }
+        let refusal = Refusal::new(
+            "creating the bucket",
+            created.response_code,
+            created.response_text.as_bytes(),
+        );
+        // Another replica (or test) may have created it since the check: S3 then answers
+        // 409 `BucketAlreadyOwnedByYou`, simpler servers whatever their race gives them
+        // (s3s-fs: 409 or 500). What matters is that the bucket is there now.
+        if self.bucket_state().await? == BucketState::Present {
+            return Ok(());
+        }
+        Err(BlobError::Refused(refusal))
+    }
+
+    /// Runs a driver call within the request timeout and sorts its failures.
+    async fn bounded<T>(
+        &self,
+        call: impl Future<Output = Result<T, s3::error::S3Error>>,
+    ) -> Result<T, BlobError> {
+        match tokio::time::timeout(self.request_timeout, call).await {
+            Err(_) => Err(BlobError::Timeout(self.request_timeout)),
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(self.classify(err)),
+        }
+    }
+
+    fn classify(&self, err: s3::error::S3Error) -> BlobError {
+        let no_answer = match &err {
+            s3::error::S3Error::Reqwest(reqwest) => !reqwest.is_builder(),
+            s3::error::S3Error::Io(_) => true,
+            _ => false,
+        };
+        if no_answer {
+            BlobError::Transport { endpoint: self.endpoint.clone(), source: err }
+        } else {
+            BlobError::Client(err)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BucketState {
+    Present,
+    Missing,
+}
+
+fn region(config: &S3Config) -> Region {
+    Region::Custom {
+        region: config.region.clone(),
+        endpoint: config.server_url.trim_end_matches('/').to_owned(),
+    }
+}
+
+fn credentials(config: &S3Config) -> Result<Credentials, BlobError> {
+    Credentials::new(
+        Some(config.access_key.expose_secret()),
+        Some(config.secret_key.expose_secret()),
+        None,
+        None,
+        None,
+    )
+    .map_err(|err| BlobError::Client(err.into()))
+}
+
+impl fmt::Debug for S3BlobStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the bucket: its Debug prints the credentials.
+        f.debug_struct("S3BlobStore")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket.name())
+            .field("key_prefix", &self.key_prefix)
+            .field("request_timeout", &self.request_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl BlobStore for S3BlobStore {
+    #[tracing::instrument(name = "s3.put", skip_all, fields(blob.key = %key, blob.len = bytes.len()))]
+    async fn put(&self, key: &BlobKey, bytes: Bytes) -> PortResult<()> {
+        let response = self.bounded(self.bucket.put_object(self.object_key(key), &bytes)).await?;
+        match response.status_code() {
+            200..=299 => Ok(()),
+            status => {
+                Err(BlobError::Refused(Refusal::new("a put", status, response.as_slice())).into())
+            }
+        }
+    }
+
+    #[tracing::instrument(name = "s3.get", skip_all, fields(blob.key = %key))]
+    async fn get(&self, key: &BlobKey) -> PortResult<Option<Bytes>> {
+        let response = self.bounded(self.bucket.get_object(self.object_key(key))).await?;
+        match response.status_code() {
+            200..=299 => Ok(Some(response.into_bytes())),
+            status => {
+                let refusal = Refusal::new("a get", status, response.as_slice());
+                if refusal.has_code("NoSuchKey") || (status == 404 && refusal.code.is_none()) {
+                    Ok(None)
+                } else {
+                    Err(BlobError::Refused(refusal).into())
+                }
+            }
+        }
+    }
+
+    #[tracing::instrument(name = "s3.delete", skip_all, fields(blob.key = %key))]
+    async fn delete(&self, key: &BlobKey) -> PortResult<()> {
+        let response = self.bounded(self.bucket.delete_object(self.object_key(key))).await?;
+        match response.status_code() {
+            200..=299 => Ok(()),
+            status => {
+                let refusal = Refusal::new("a delete", status, response.as_slice());
+                if refusal.has_code("NoSuchKey") {
+                    Ok(())
+                } else {
+                    Err(BlobError::Refused(refusal).into())
+                }
+            }
+        }
+    }
+}
