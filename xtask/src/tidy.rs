@@ -104,7 +104,7 @@ fn every_environment_variable_of_the_settings_is_documented() {
     let documentation = read(&configuration);
     // settings.rs and its submodules (settings/*.rs) read the environment.
     let mut files = vec![SETTINGS.to_owned()];
-    if let Ok(entries) = std::fs::read_dir(project_root().join(SETTINGS.trim_end_matches(".rs"))) {
+    if let Ok(entries) = fs::read_dir(project_root().join(SETTINGS.trim_end_matches(".rs"))) {
         let mut submodules: Vec<String> = entries
             .filter_map(Result::ok)
             .map(|entry| {
