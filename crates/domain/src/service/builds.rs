@@ -108,7 +108,9 @@ impl BuildService {
         }
         self.check_dependencies(&build).await?;
 
+        // Whole milliseconds: the finest precision every store keeps, so all of them agree.
         let now = OffsetDateTime::now_utc();
+        let now = now.replace_millisecond(now.millisecond()).unwrap_or(now);
         build.header.stored_at = now;
         let claim = ImportClaim {
             build_id,

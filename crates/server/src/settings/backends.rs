@@ -146,7 +146,16 @@ fn postgres(vars: &Vars) -> Result<PgConfig, SettingsError> {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match key {
             "currentSchema" => schema = Some(value.to_owned()),
-            "sslmode" => params.push(format!("sslmode={value}")),
+            // TLS to PostgreSQL is not built in yet: refuse a URL that demands it rather than fail later.
+            "sslmode" if matches!(value, "require" | "verify-ca" | "verify-full") => {
+                return Err(SettingsError::new(
+                    NAME,
+                    format!(
+                        "sslmode={value} asks for TLS, which this version of rtm cannot use towards PostgreSQL yet"
+                    ),
+                ));
+            }
+            "sslmode" => {}
             "ApplicationName" | "applicationName" => {
                 params.push(format!("application_name={value}"))
             }
@@ -369,7 +378,7 @@ mod tests {
         vec![
             (
                 "SPRING_DATASOURCE_URL",
-                "jdbc:postgresql://postgresql:5432/app_manager?currentSchema=rtm&sslmode=require&loggerLevel=OFF",
+                "jdbc:postgresql://postgresql:5432/app_manager?currentSchema=rtm&sslmode=disable&loggerLevel=OFF",
             ),
             ("SPRING_DATASOURCE_USERNAME", "flowx"),
             ("SPRING_DATASOURCE_PASSWORD", "p@ss:word"),
@@ -395,7 +404,7 @@ mod tests {
         let backends = read(&vars(&full())).unwrap().expect("real backends");
         assert_eq!(
             backends.postgres.url.expose_secret(),
-            "postgres://flowx:p%40ss%3Aword@postgresql:5432/app_manager?sslmode=require"
+            "postgres://flowx:p%40ss%3Aword@postgresql:5432/app_manager"
         );
         assert_eq!(backends.postgres.schema.as_deref(), Some("rtm"));
         assert_eq!(
@@ -440,6 +449,7 @@ mod tests {
         let cases = [
             ("SPRING_DATASOURCE_URL", "jdbc:mysql://db:3306/x"),
             ("SPRING_DATASOURCE_URL", "jdbc:postgresql://user:pw@db:5432/x"),
+            ("SPRING_DATASOURCE_URL", "jdbc:postgresql://db:5432/x?sslmode=verify-full"),
             ("SPRING_DATA_MONGODB_URI", "mongo://db"),
             ("SPRING_KAFKA_BOOTSTRAP_SERVERS", "kafka"),
             ("SECURITY_OAUTH2_BASE_SERVER_URL", "idp.example.com"),
