@@ -87,19 +87,15 @@ impl Installer {
             self.run_logged("apt-get update", "apt", update)?;
             self.apt_updated = true;
         }
-        let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
+        // Through `env`, which sudo keeps: sudo drops the caller's environment.
+        let mut args = vec!["DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q"];
+        args.push("--no-install-recommends");
         args.extend_from_slice(packages);
-        let mut install = self.privileged("apt-get", &args);
-        install.env("DEBIAN_FRONTEND", "noninteractive");
-        if !self.root {
-            // sudo drops the environment; `env` puts DEBIAN_FRONTEND back.
-            install = Command::new("sudo");
-            install.args(["-n", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]).args(&args);
-        }
+        let install = self.privileged("env", &args);
         self.run_logged(&format!("apt-get install {}", packages.join(" ")), "apt", install)
     }
 
-    /// The path of the binary `bin` of crate `name`, installed with `cargo install` when absent.
+    /// The path of crate `name`'s binary of the same name, `cargo install`ed when absent.
     pub(crate) fn cargo_binary(
         &mut self,
         name: &str,
