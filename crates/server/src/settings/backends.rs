@@ -291,8 +291,12 @@ fn kafka(vars: &Vars) -> Result<KafkaConfig, SettingsError> {
             overrides.push((topic, name));
         }
     }
-    let topics = TopicNames::new(&naming, overrides)
-        .map_err(|err| SettingsError::new("KAFKA_TOPIC_NAMING", err.to_string()))?;
+    let topics = TopicNames::new(&naming, overrides).map_err(|err| {
+        SettingsError::new(
+            err.variable,
+            format!("`{}` is not a usable topic name: {}", err.value, err.reason),
+        )
+    })?;
     let mut config = KafkaConfig::new(bootstrap_servers);
     config.security = security;
     config.topics = topics;
