@@ -59,6 +59,12 @@ pub(crate) async fn connect(
     let blobs = S3BlobStore::connect(&backends.s3)
         .await
         .context("could not connect to S3 (APPLICATION_FILE_STORAGE_S3_SERVER_URL)")?;
+    let created = adapter_kafka::ensure_topics(&backends.kafka)
+        .await
+        .context("could not reach Kafka (SPRING_KAFKA_BOOTSTRAP_SERVERS)")?;
+    if !created.is_empty() {
+        tracing::info!(n_created = created.len(), "created missing Kafka topics");
+    }
     let events = KafkaEventPublisher::connect(&backends.kafka)
         .await
         .context("could not connect to Kafka (SPRING_KAFKA_BOOTSTRAP_SERVERS)")?;
