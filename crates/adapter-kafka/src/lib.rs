@@ -1,0 +1,90 @@
+//! Kafka adapter of rtm, on `rdkafka` (librdkafka built from source, bundled): the
+//! `EventPublisher` port ([`KafkaEventPublisher`]), the listener through which every
+//! replica hears active-policy changes ([`PolicyUpdateListener`]), the original platform's
+//! topic naming ([`TopicNames`]) and SASL OAUTHBEARER with client-credentials tokens.
+//!
+//! It depends on `domain` and its own drivers (`rdkafka`, and `oauth2` for the tokens)
+//! only; it never names another adapter, `http-api`, `server` or `build-archive`.
+//!
+//! # Topics
+//!
+//! A topic name is `KAFKA_TOPIC_NAMING_PACKAGE` (default `ai.flowx.`) +
+//! `KAFKA_TOPIC_NAMING_ENVIRONMENT` (default empty, e.g. `dev.`) + name +
+//! `KAFKA_TOPIC_NAMING_VERSION` (default `.v1`), concatenated as given, like the original;
+//! each topic's override variable replaces the whole name. Where the original has a topic
+//! for the event (audit, build import) rtm uses it and its variable; the others are rtm's
+//! own and get `RTM_` variables.
+//!
+//! | Event | Topic | Default name | Override variable |
+//! |---|---|---|---|
+//! | `Audit` | `core.trigger.save.audit` | `ai.flowx.core.trigger.save.audit.v1` | `KAFKA_TOPIC_AUDIT_OUT` (original; 4.6 called it `KAFKA_TOPIC_AUDIT_OUTPUT`) |
+//! | `BuildImported` | `build.import` | `ai.flowx.build.import.v1` | `KAFKA_TOPIC_BUILD_RESOURCE_IMPORT` (original) |
+//! | `BuildDeleted` | `build.delete` | `ai.flowx.build.delete.v1` | `RTM_KAFKA_TOPIC_BUILD_DELETE` |
+//! | `ConfigOverridesUpdated` | `runtime.config-overrides.updated` | `ai.flowx.runtime.config-overrides.updated.v1` | `RTM_KAFKA_TOPIC_CONFIG_OVERRIDES_UPDATED` |
+//! | `ActivePolicyUpdated` | `runtime.active-policy.updated` | `ai.flowx.runtime.active-policy.updated.v1` | `RTM_KAFKA_TOPIC_ACTIVE_POLICY_UPDATED` |
+//!
+//! [`ensure_topics`] creates the missing ones at start where the brokers allow it.
+//!
+//! # Messages
+//!
+//! Key: the application id (every event of an application on one topic stays in order).
+//! Headers: `Fx-AppId` always, `Fx-WorkspaceId` when the event knows the workspace,
+//! `Fx-Organization-Id` when [`KafkaConfig::organization_id`] is set. Payload: JSON,
+//! camelCase; `sequence` is the outbox position (consumers can drop repeats, since delivery
+//! is at least once), `timestamp` RFC 3339.
+//!
+//! ```text
+//! BuildImported           {"eventType":"BUILD_IMPORTED","sequence":7,"timestamp":"…","appId":"…","workspaceId":"…"?,"buildId":"…","checksum":"<sha-256 hex>"}
+//! BuildDeleted            {"eventType":"BUILD_DELETED","sequence":7,"timestamp":"…","appId":"…","buildId":"…"}
+//! ConfigOverridesUpdated  {"eventType":"CONFIG_OVERRIDES_UPDATED","sequence":7,"timestamp":"…","appId":"…","keys":["api.url"]}
+//! ActivePolicyUpdated     {"eventType":"ACTIVE_POLICY_UPDATED","sequence":7,"timestamp":"…","appId":"…"}
+//! Audit                   {"eventType":"AUDIT","sequence":7,"timestamp":"<when it was done>","user":"alice",
+//!                          "subject":{"type":"BUILD","id":"…"},"action":"IMPORT","appId":"…","workspaceId":"…"?,
+//!                          "buildId":"…"? (when the subject is a build),"status":"SUCCESS",
+//!                          "details":{"operation":"IMPORT_BUILD"}}
+//! ```
+//!
+//! The audit message follows the fields of the original's audit log (timestamp, user,
+//! subject with type and identifier, event/action, status); `action` is the original's
+//! coarse verb (`IMPORT`, `EXPORT`, `DELETE`, `ACTIVATE`, `CREATE`, `UPDATE`) and
+//! `details.operation` rtm's exact one.
+//!
+//! # Authentication
+//!
+//! [`KafkaSecurity::SaslOauthbearer`] is the original's `kafka-auth` profile:
+//! `SASL_PLAINTEXT` + `OAUTHBEARER`, with a token from a client-credentials grant at
+//! `KAFKA_OAUTH_TOKEN_ENDPOINT_URI`. A tokio task fetches it (with the `oauth2` crate),
+//! refreshes it at three quarters of its lifetime and retries with backoff on failure; the
+//! librdkafka callback only reads the cached token, so no HTTP call ever runs on
+//! librdkafka's threads. The token provider is tested against a local token endpoint. No
+//! broker available to this project validates OAUTHBEARER (tansu does not), so the
+//! hand-over of the token to a real broker is not covered by tests.
+//!
+//! # Tests
+//!
+//! `tests/contracts.rs` runs the port's contract suite and this adapter's own checks
+//! against a broker named by `APP_TEST_KAFKA_BROKERS` (e.g. `127.0.0.1:9092`), on topics
+//! of a random environment created by each test.
+//!
+//! Do not restart a tansu broker with `memory://` storage under running clients: it comes
+//! back without its topics, the recreated topics get new ids, and librdkafka 2.12.1
+//! (bundled by `rdkafka` 0.38) was seen to crash the process with SIGSEGV in
+//! `rd_kafka_metadata_update_op` on tansu's answers (a topic with neither name nor id).
+//! A broker that keeps its state (a connection cut, a real Kafka restart) is survived: the
+//! producer and the listener reconnect and the listener resumes at its position.
+
+mod config;
+mod context;
+mod error;
+mod listener;
+mod oauth;
+mod payload;
+mod provision;
+mod publisher;
+mod topics;
+
+pub use crate::config::{KafkaConfig, KafkaSecurity};
+pub use crate::listener::{PolicyUpdateCallback, PolicyUpdateListener};
+pub use crate::provision::ensure_topics;
+pub use crate::publisher::KafkaEventPublisher;
+pub use crate::topics::{InvalidTopicName, Topic, TopicNames, TopicNaming};

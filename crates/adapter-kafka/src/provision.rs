@@ -1,0 +1,90 @@
+//! Creates rtm's topics at start when they are missing, so a fresh cluster (or one without
+//! `auto.create.topics.enable`) works at once. Where topics are provisioned by the cluster's
+//! operators (Strimzi `KafkaTopic`s, ACLs that forbid creation), the refusal is logged and
+//! the start goes on: the topics are expected to exist.
+
+use std::time::Duration;
+
+use domain::ports::PortError;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::types::RDKafkaErrorCode;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::KafkaConfig;
+use crate::context::{self, RtmContext};
+use crate::error::KafkaError;
+use crate::topics::Topic;
+
+/// How long one create request may take.
+const CREATE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Makes sure every topic rtm writes or reads exists; returns the names it created.
+///
+/// # Errors
+///
+/// [`PortError::Unavailable`] when the broker cannot be reached; [`PortError::Backend`]
+/// when the client cannot be built. A topic the broker refuses to create (not authorized,
+/// policy) is logged, not an error.
+pub async fn ensure_topics(config: &KafkaConfig) -> Result<Vec<String>, PortError> {
+    let cancel = CancellationToken::new();
+    let _stop_token_refresh = cancel.clone().drop_guard();
+    let context = context::for_config(config, cancel).await.map_err(PortError::from)?;
+    let admin: AdminClient<RtmContext> = config
+        .client_config()
+        .map_err(PortError::from)?
+        .create_with_context(context)
+        .map_err(|err| PortError::from(KafkaError::Client(err)))?;
+    let names: Vec<String> =
+        Topic::ALL.iter().map(|topic| config.topics.get(*topic).to_owned()).collect();
+    // -1: the broker's default partitions and replication; brokers older than 2.4 refuse
+    // that, and then one partition with replication 1 is asked for instead.
+    let mut created = create(&admin, &names, -1, -1).await?;
+    if created.iter().any(|(_, outcome)| {
+        matches!(
+            outcome,
+            Err(RDKafkaErrorCode::InvalidPartitions | RDKafkaErrorCode::InvalidReplicationFactor)
+        )
+    }) {
+        created = create(&admin, &names, 1, 1).await?;
+    }
+    let mut made = Vec::new();
+    for (name, outcome) in created {
+        match outcome {
+            Ok(()) => {
+                tracing::info!(kafka.topic = %name, "topic created");
+                made.push(name);
+            }
+            Err(RDKafkaErrorCode::TopicAlreadyExists) => {}
+            Err(code) => {
+                tracing::warn!(kafka.topic = %name, error = ?code, "could not create the topic; it is expected to exist")
+            }
+        }
+    }
+    Ok(made)
+}
+
+async fn create(
+    admin: &AdminClient<RtmContext>,
+    names: &[String],
+    partitions: i32,
+    replication: i32,
+) -> Result<Vec<(String, Result<(), RDKafkaErrorCode>)>, PortError> {
+    let topics: Vec<NewTopic<'_>> = names
+        .iter()
+        .map(|name| NewTopic::new(name, partitions, TopicReplication::Fixed(replication)))
+        .collect();
+    let options = AdminOptions::new()
+        .operation_timeout(Some(CREATE_TIMEOUT))
+        .request_timeout(Some(CREATE_TIMEOUT));
+    let results = admin
+        .create_topics(&topics, &options)
+        .await
+        .map_err(|err| PortError::Unavailable(Box::new(err)))?;
+    Ok(results
+        .into_iter()
+        .map(|result| match result {
+            Ok(name) => (name, Ok(())),
+            Err((name, code)) => (name, Err(code)),
+        })
+        .collect())
+}
