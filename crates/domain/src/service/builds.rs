@@ -108,9 +108,10 @@ impl BuildService {
         }
         self.check_dependencies(&build).await?;
 
-        // Whole milliseconds: the finest precision every store keeps, so all of them agree.
+        // Whole microseconds: the precision of PostgreSQL, where headers are ordered, so
+        // every app-data store orders builds alike. (MongoDB keeps milliseconds of it.)
         let now = OffsetDateTime::now_utc();
-        let now = now.replace_millisecond(now.millisecond()).unwrap_or(now);
+        let now = now.replace_microsecond(now.microsecond()).unwrap_or(now);
         build.header.stored_at = now;
         let claim = ImportClaim {
             build_id,
