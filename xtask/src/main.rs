@@ -9,6 +9,7 @@
 // Reporting to the person at the terminal is this binary's whole job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod layering;
 mod services;
 #[cfg(test)]
@@ -39,6 +40,9 @@ enum Command {
         #[command(subcommand)]
         command: services::Command,
     },
+    /// Measures rtm on the local stack (resolution under load, a 10 000-resource import,
+    /// idle memory, start time), prints a table and writes target/bench/report.json.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
             Command::Ci(args) => ci(&sh, &args),
             Command::Layering => layering(&sh),
             Command::Services { command } => services::run(command),
+            Command::Bench(args) => bench::run(&sh, &args),
         }
     });
     match outcome {
