@@ -53,6 +53,11 @@ const APPLICATION_EXAMPLE: &str = "loan-origination-1";
 /// More failed requests than this share of a load run fails the run: it would measure
 /// error paths, not resolution.
 const MAX_ERROR_SHARE: f64 = 0.01;
+/// The machine counts as quiet below this busy share (the stack's own services idle at a
+/// few percent).
+const QUIET_BUSY_SHARE: f64 = 0.15;
+const QUIET_SAMPLE: Duration = Duration::from_secs(3);
+const QUIET_WITHIN: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Parser)]
 #[command(about = "rtm's benchmark; run it with `cargo xtask bench`")]
@@ -132,12 +137,14 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         ),
     );
 
+    step(started, "waiting for the machine to be quiet (other work skews every number)");
+    let busy_before = wait_for_quiet().await?;
     let load_average = std::fs::read_to_string("/proc/loadavg")
         .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_default();
     step(
         started,
-        &format!("load average {load_average} (other work on the machine skews the numbers)"),
+        &format!("machine {:.0} % busy, load average {load_average}", busy_before * 100.0),
     );
     let isolation = Isolation::new();
     let measured = measure(args, &stack, &isolation, &out_dir, generated, started).await;
@@ -147,18 +154,20 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     }
     let mut measurements = measured?;
     measurements.load_average = load_average;
+    measurements.machine_busy_before = busy_before;
 
     let json = serde_json::to_string_pretty(&measurements.to_json())?;
     std::fs::write(&args.out, json + "\n")
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     println!();
     println!(
-        "rtm bench, {} (commit {}) on {} CPUs ({}), load average at start {}; load: {} with {} threads, {} connections, {} s per route",
+        "rtm bench, {} (commit {}) on {} CPUs ({}), load average at start {} ({:.0} % busy); load: {} with {} threads, {} connections, {} s per route",
         measurements.date,
         measurements.commit.as_deref().unwrap_or("unknown"),
         measurements.machine.cpus,
         measurements.machine.cpu_model,
         measurements.load_average,
+        measurements.machine_busy_before * 100.0,
         measurements.load_tool,
         measurements.threads,
         measurements.connections,
@@ -267,6 +276,7 @@ async fn measure(
         machine: Machine::this(),
         load_tool: "wrk".to_owned(),
         load_average: String::new(),
+        machine_busy_before: 0.0,
         threads: args.threads,
         connections: args.connections,
         duration: settings.duration,
@@ -348,6 +358,28 @@ async fn measured_load(
         eprintln!("warning: {url}: {} of {} requests failed", result.errors, result.requests);
     }
     Ok((result, cpu))
+}
+
+/// Waits until the machine is less than [`QUIET_BUSY_SHARE`] busy over a sample, for
+/// [`QUIET_WITHIN`] at most; the busy share of the last sample, which the report keeps.
+async fn wait_for_quiet() -> anyhow::Result<f64> {
+    let deadline = Instant::now() + QUIET_WITHIN;
+    loop {
+        let before = procfs::machine_ticks()?;
+        tokio::time::sleep(QUIET_SAMPLE).await;
+        let busy = before.busy_share_until(procfs::machine_ticks()?);
+        if busy < QUIET_BUSY_SHARE {
+            return Ok(busy);
+        }
+        if Instant::now() >= deadline {
+            eprintln!(
+                "warning: the machine is still {:.0} % busy after {} s; measuring anyway",
+                busy * 100.0,
+                QUIET_WITHIN.as_secs()
+            );
+            return Ok(busy);
+        }
+    }
 }
 
 /// `getconf CLK_TCK`: the unit of `/proc` CPU times (100 on every common Linux).

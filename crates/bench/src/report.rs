@@ -96,6 +96,8 @@ pub(crate) struct Measurements {
     pub(crate) duration: Duration,
     /// `/proc/loadavg` when the run started: other work on the machine skews every number.
     pub(crate) load_average: String,
+    /// The busy share of the machine's CPUs just before the run (see `wait_for_quiet`).
+    pub(crate) machine_busy_before: f64,
     pub(crate) resolution: LoadResult,
     pub(crate) resolution_cpu: CpuUse,
     pub(crate) trivial: LoadResult,
@@ -309,6 +311,7 @@ impl Measurements {
                 "durationSeconds": self.duration.as_secs(),
             },
             "loadAverageAtStart": self.load_average,
+            "machineBusyShareBeforeRun": self.machine_busy_before,
             "resolution": self.resolution.to_json(),
             "resolutionCpu": cpu_json(self.resolution_cpu, &self.resolution),
             "trivial": self.trivial.to_json(),
@@ -380,6 +383,7 @@ mod tests {
             connections: 64,
             duration: Duration::from_secs(10),
             load_average: "0.10 0.20 0.30".to_owned(),
+            machine_busy_before: 0.05,
             resolution: load(60_000, 2.0, 4.9),
             resolution_cpu: CpuUse { rtm_seconds: 6.0, machine_busy_share: 0.9 },
             trivial: load(100_000, 1.0, 3.0),
