@@ -4,6 +4,8 @@
 //! CI run: the full suite, with the contract tests against real services that
 //! `cargo xtask services up` installs and starts (docs/TESTING.md). `cargo xtask layering`
 //! checks the architecture invariants of `docs/ARCHITECTURE.md` against `cargo metadata`.
+//! `cargo xtask bench` measures resolution, import, memory and start-up on the local stack
+//! (docs/PERFORMANCE.md); it is run on demand, never as a test.
 //! The tidy checks live in `xtask/src/tidy.rs` as tests and run with the rest of the suite.
 
 // Reporting to the person at the terminal is this binary's whole job.
