@@ -230,7 +230,8 @@ fn data_size(variable: &str, raw: &str) -> Result<u64, SettingsError> {
         .ok_or_else(|| SettingsError::new(variable, format!("`{raw}` is not a size such as 25MB")))
 }
 
-fn number<T: FromStr + Copy + PartialOrd + Default>(
+/// A positive number from `name`, or `default` when it is unset.
+pub(crate) fn number<T: FromStr + Copy + PartialOrd + Default>(
     vars: &Vars,
     name: &str,
     default: T,

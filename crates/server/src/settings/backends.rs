@@ -11,8 +11,8 @@ use adapter_redis::RedisConfig;
 use adapter_s3::S3Config;
 use secrecy::SecretString;
 
-use crate::settings::SettingsError;
 use crate::settings::vars::Vars;
+use crate::settings::{SettingsError, number};
 
 /// The OAuth2 realm whose tokens the APIs accept.
 #[derive(Debug, Clone)]
@@ -185,20 +185,6 @@ fn postgres(vars: &Vars) -> Result<PgConfig, SettingsError> {
     config.schema = schema;
     config.max_pool_size = number(vars, "RTM_DATASOURCE_MAX_POOL_SIZE", config.max_pool_size)?;
     Ok(config)
-}
-
-fn number<T: std::str::FromStr + PartialOrd + Default>(
-    vars: &Vars,
-    name: &str,
-    default: T,
-) -> Result<T, SettingsError> {
-    match vars.get(name)? {
-        None => Ok(default),
-        Some(raw) => match raw.parse::<T>() {
-            Ok(value) if value > T::default() => Ok(value),
-            _ => Err(SettingsError::new(name, format!("`{raw}` is not a positive whole number"))),
-        },
-    }
 }
 
 fn mongo(vars: &Vars) -> Result<MongoConfig, SettingsError> {
