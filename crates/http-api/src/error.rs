@@ -57,6 +57,12 @@ pub(crate) struct ErrorBody {
 }
 
 impl ApiError {
+    /// An unexpected failure inside the service (a blocking task that died, stored content
+    /// that does not parse): an opaque 500 whose cause goes to the log.
+    pub(crate) fn internal(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Domain(DomainError::Internal(domain::ports::PortError::Backend(Box::new(err))))
+    }
+
     /// A malformed-request error with its code.
     pub(crate) fn malformed(code: &'static str, message: impl Into<String>) -> Self {
         Self::Malformed { code, message: message.into() }

@@ -154,11 +154,7 @@ pub(crate) async fn export_build(
     } else {
         web::block(move || build_archive::strip_binaries(&archive))
             .await
-            .map_err(|err| {
-                ApiError::Domain(domain::DomainError::Internal(domain::ports::PortError::Backend(
-                    Box::new(err),
-                )))
-            })??
+            .map_err(ApiError::internal)??
             .into()
     };
     Ok(HttpResponse::Ok()

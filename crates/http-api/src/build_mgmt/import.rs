@@ -94,11 +94,7 @@ async fn import(
     // Inflating and hashing is CPU work: keep it off the async workers.
     let mut request = web::block(move || build_archive::read_archive(archive, &limits))
         .await
-        .map_err(|err| {
-            ApiError::Domain(domain::DomainError::Internal(domain::ports::PortError::Backend(
-                Box::new(err),
-            )))
-        })??;
+        .map_err(ApiError::internal)??;
     request.expected_application = expected_application;
     let (status, header, label) = match state.builds.import(&caller.0, request).await? {
         ImportOutcome::Created(header) => (actix_web::http::StatusCode::CREATED, header, "CREATED"),

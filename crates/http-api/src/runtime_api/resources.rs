@@ -27,12 +27,8 @@ pub(crate) struct ResourceDto {
 
 impl ResourceDto {
     pub(crate) fn new(resource: BuildResource) -> Result<Self, ApiError> {
-        let content =
-            RawValue::from_string(resource.content.as_str().to_owned()).map_err(|err| {
-                ApiError::Domain(domain::DomainError::Internal(domain::ports::PortError::Backend(
-                    Box::new(err),
-                )))
-            })?;
+        let content = RawValue::from_string(resource.content.as_str().to_owned())
+            .map_err(ApiError::internal)?;
         Ok(Self {
             build_id: resource.build_id.to_string(),
             resource_type: resource.entry.resource_type.to_string(),
