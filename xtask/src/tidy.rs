@@ -87,6 +87,39 @@ fn no_module_lives_in_a_mod_rs() {
     assert_tidy("no mod.rs files", failures);
 }
 
+/// Bounded contexts that must not reach into each other: (the module, whose file is
+/// `{module}.rs` and whose children are under `{module}/`, and the paths it may not name). Both may use the shared kernel.
+const SEPARATE_CONTEXTS: &[(&str, &[&str])] = &[
+    ("crates/domain/src/runtime", &["crate::design", "domain::design"]),
+    ("crates/domain/src/design", &["crate::runtime", "domain::runtime"]),
+    ("crates/http-api/src/runtime_manager", &["crate::app_manager", "domain::design"]),
+    ("crates/http-api/src/app_manager", &["crate::runtime_manager", "domain::runtime"]),
+];
+
+#[test]
+fn the_bounded_contexts_never_import_each_other() {
+    let mut failures = Vec::new();
+    for (module, forbidden) in SEPARATE_CONTEXTS {
+        let mut files = source_files(&[module], &["rs"]);
+        let module_file = project_root().join(format!("{module}.rs"));
+        if module_file.is_file() {
+            files.push(module_file);
+        }
+        for file in files {
+            for (number, line) in read(&file).lines().enumerate() {
+                if let Some(path) = forbidden.iter().find(|path| line.contains(*path)) {
+                    failures.push(format!(
+                        "{}:{}: names `{path}`; move what both need into the shared kernel",
+                        display(&file),
+                        number + 1
+                    ));
+                }
+            }
+        }
+    }
+    assert_tidy("the bounded contexts never import each other", failures);
+}
+
 #[test]
 fn every_environment_variable_of_the_settings_is_documented() {
     let settings = project_root().join(SETTINGS);

@@ -4,13 +4,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
+use domain::builds::{ImportRequest, ImportedBinary};
 use domain::model::{
     ApplicationId, ApplicationKind, BranchName, Build, BuildDependency, BuildHeader, BuildId,
     BuildOrigin, BuildResource, BuildSettings, Checksum, ConfigKey, ConfigParam, ConfigParamType,
     ManifestEntry, NumberFormat, Platforms, RawJson, ResourceDefinitionId, ResourceName,
     ResourceType, ResourceVersionId, ValidationError, VersionId, WorkspaceId,
 };
-use domain::service::{ImportRequest, ImportedBinary};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 

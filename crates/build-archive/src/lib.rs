@@ -3,7 +3,7 @@
 //!
 //! - [`read_archive`] checks an archive (limits, entry names, hashes, checksum, JSON shapes,
 //!   the model's rules) without writing anything, and turns it into the
-//!   [`ImportRequest`](domain::service::ImportRequest) that the build service imports;
+//!   [`ImportRequest`](domain::builds::ImportRequest) that the build service imports;
 //! - [`pack_directory`] turns a directory of the archive's shape (builds as code) into an
 //!   archive that [`read_archive`] accepts;
 //! - [`strip_binaries`] drops the binaries from an archive without changing its checksum.

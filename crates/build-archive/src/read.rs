@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::{Cursor, Read};
 
 use bytes::Bytes;
-use domain::service::ImportRequest;
+use domain::builds::ImportRequest;
 use zip::{CompressionMethod, ZipArchive};
 
 use crate::central_directory::{self, ScanError};

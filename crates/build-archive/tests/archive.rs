@@ -8,8 +8,8 @@ use build_archive::{
     ArchiveError, ArchiveLimits, PackError, pack_directory, read_archive, strip_binaries,
 };
 use bytes::Bytes;
+use domain::builds::ImportRequest;
 use domain::model::{ApplicationKind, BuildOrigin, ConfigParamType};
-use domain::service::ImportRequest;
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};

@@ -2,19 +2,34 @@
 //! that work on them, and the ports through which they reach storage, events, cache and blobs.
 //!
 //! This crate may depend on no adapter, no web framework, no database driver and no wire
-//! format (no serde): adapters translate at the edges. Layout:
+//! format (no serde): adapters translate at the edges. Layout: a shared kernel that both
+//! roles use, and one module per bounded context, which never import each other (a tidy
+//! test in `xtask` checks it).
 //!
-//! - [`model`]: validated types (ids, builds, policies, config parameters, the principal);
+//! The kernel:
+//! - [`model`]: validated types (ids, builds, manifest, config parameters, policies, events,
+//!   the principal);
 //! - [`access`]: authorities, scopes and which roles grant them;
-//! - [`ports`]: the five driven ports and the [`ports::Ports`] bundle;
-//! - [`service`]: the use cases, plain structs holding [`ports::Ports`];
+//! - [`ports`]: the driven ports and the [`ports::Ports`] bundle;
+//! - [`builds`]: [`BuildService`](builds::BuildService), the one write path that stores a
+//!   build (both roles store builds: the runtime imports them, design time creates them);
+//! - [`relay`]: [`OutboxRelay`](relay::OutboxRelay), delivery of recorded events;
 //! - [`error`]: [`DomainError`], what every use case returns.
+//!
+//! The contexts:
+//! - [`runtime`]: resolution, active policies, config overrides;
+//! - [`design`]: applications, branches, versions, resources, dependencies, config
+//!   defaults, build creation.
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod builds;
+pub mod design;
 pub mod error;
+mod lookups;
 pub mod model;
 pub mod ports;
-pub mod service;
+pub mod relay;
+pub mod runtime;
 
 pub use crate::error::{DomainError, DomainResult};

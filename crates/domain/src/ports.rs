@@ -13,8 +13,7 @@ mod runtime_data;
 use std::sync::Arc;
 
 pub use crate::ports::app_data::{
-    AppDataRepository, BuildCatalog, ConfigOverrideRepository, ImportClaim, ImportLedger, Outbox,
-    PolicyRepository,
+    AppDataRepository, BuildCatalog, ImportClaim, ImportLedger, Outbox,
 };
 pub use crate::ports::blobs::{BlobKey, BlobStore};
 pub use crate::ports::cache::Cache;

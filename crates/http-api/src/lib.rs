@@ -9,16 +9,16 @@
 //! - [`AppState`] and [`api_app`] / [`management_app`]: what the server mounts;
 //! - `auth`: token validation ([`auth::TokenValidator`]), the embedded issuer
 //!   ([`auth::LocalIssuer`]) and the [`auth::Caller`] extractor;
-//! - `runtime_api`, `build_mgmt`: one file per resource, DTOs beside their handlers;
+//! - `runtime_manager` (`runtime_api`, `build_mgmt`): the Runtime Manager's APIs, one file
+//!   per resource, DTOs beside their handlers;
 //! - [`ApiError`]: `{status, code, message, traceId}` for every failure.
 
 pub mod auth;
-mod build_mgmt;
 mod dto;
 mod error;
 mod management;
 mod openapi;
-mod runtime_api;
+mod runtime_manager;
 mod state;
 mod trace;
 

@@ -13,7 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{self, ErrorBody};
-use crate::{ApiError, AppState, build_mgmt, runtime_api, trace};
+use crate::{ApiError, AppState, runtime_manager, trace};
 
 /// Largest JSON body accepted (config override imports are the biggest).
 const JSON_LIMIT_BYTES: usize = 2 * 1024 * 1024;
@@ -47,8 +47,7 @@ impl Modify for BearerAuth {
 }
 
 fn routes(cfg: &mut ServiceConfig<'_>) {
-    runtime_api::configure(cfg);
-    build_mgmt::configure(cfg);
+    runtime_manager::configure(cfg);
 }
 
 /// The OpenAPI document of both APIs.

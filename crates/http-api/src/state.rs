@@ -3,8 +3,9 @@
 
 use build_archive::ArchiveLimits;
 use domain::access::{AccessRules, Authority, Permission, Scope};
+use domain::builds::BuildService;
 use domain::ports::Ports;
-use domain::service::{BuildService, ConfigOverrideService, PolicyService, RuntimeService};
+use domain::runtime::{ConfigOverrideService, PolicyService, RuntimeService};
 
 use crate::ApiError;
 use crate::auth::{Caller, TokenValidator};

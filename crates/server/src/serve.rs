@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use actix_web::{HttpServer, web};
 use anyhow::Context as _;
-use domain::service::OutboxRelay;
+use domain::relay::OutboxRelay;
 use http_api::{AppState, Readiness};
 
 use tokio_util::sync::CancellationToken;

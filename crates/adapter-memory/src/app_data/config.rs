@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use domain::model::{ApplicationId, ConfigKey, ConfigOverride, DomainEvent};
-use domain::ports::{ConfigOverrideRepository, PortResult};
+use domain::ports::PortResult;
+use domain::runtime::ports::ConfigOverrideRepository;
 
 use crate::app_data::InMemoryAppDataRepository;
 

@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use domain::model::{ActivePolicy, ApplicationId, DomainEvent, PolicyOverride, PolicyOverrideId};
-use domain::ports::{PolicyRepository, PortError, PortResult};
+use domain::ports::{PortError, PortResult};
+use domain::runtime::ports::PolicyRepository;
 
 use crate::app_data::{InMemoryAppDataRepository, State};
 

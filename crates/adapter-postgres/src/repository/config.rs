@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use domain::model::{ApplicationId, ConfigKey, ConfigOverride, DomainEvent};
-use domain::ports::{ConfigOverrideRepository, PortResult};
+use domain::ports::PortResult;
+use domain::runtime::ports::ConfigOverrideRepository;
 
 use crate::error::PgError;
 use crate::repository::{PgAppDataRepository, record_events};

@@ -8,7 +8,8 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use domain::model::{
     ActivePolicy, ApplicationId, DomainEvent, PolicyOverride, PolicyOverrideId, PolicyTarget,
 };
-use domain::ports::{PolicyRepository, PortError, PortResult};
+use domain::ports::{PortError, PortResult};
+use domain::runtime::ports::PolicyRepository;
 
 use crate::error::{PgError, Violation};
 use crate::repository::{PgAppDataRepository, record_events};

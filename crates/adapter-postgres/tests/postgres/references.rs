@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use domain::model::{ActivePolicy, ApplicationId, PolicyTarget};
-use domain::ports::{BuildCatalog, ImportLedger, PolicyRepository, PortError};
+use domain::ports::{BuildCatalog, ImportLedger, PortError};
+use domain::runtime::ports::PolicyRepository;
 
 use crate::support::{TestSchema, event, header, now};
 

@@ -7,7 +7,8 @@ use adapter_postgres::PgAppDataRepository;
 use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
 use domain::model::{ApplicationId, ConfigOverride, OutboxRecord};
-use domain::ports::{ConfigOverrideRepository, Outbox};
+use domain::ports::Outbox;
+use domain::runtime::ports::ConfigOverrideRepository;
 use tokio::time::Instant;
 
 use crate::support::{TestSchema, event};

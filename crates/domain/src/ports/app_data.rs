@@ -1,4 +1,4 @@
-//! Port for application data of the runtime role; PostgreSQL in production.
+//! Port for application data of both roles; PostgreSQL in production.
 //!
 //! The port is one bundle of small role traits, so that an adapter implements each role in
 //! its own file and no trait grows into a god-port. Every write that the platform must hear
@@ -10,11 +10,11 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::model::{
-    ActivePolicy, ApplicationId, ApplicationKind, BranchName, BuildHeader, BuildId, Checksum,
-    ConfigKey, ConfigOverride, DomainEvent, OutboxRecord, Page, PageRequest, PolicyOverride,
-    PolicyOverrideId,
+    ApplicationId, ApplicationKind, BranchName, BuildHeader, BuildId, Checksum, DomainEvent,
+    OutboxRecord, Page, PageRequest,
 };
 use crate::ports::PortResult;
+use crate::runtime::ports::{ConfigOverrideRepository, PolicyRepository};
 
 /// Build headers: the installation's register of which builds exist.
 #[async_trait]
@@ -90,102 +90,6 @@ pub trait ImportLedger {
     async fn release_import(&self, build_id: BuildId) -> PortResult<()>;
 }
 
-/// Global active policies and their overrides.
-#[async_trait]
-pub trait PolicyRepository {
-    /// The global policy of an application; `Ok(None)` when none is set.
-    async fn find_active_policy(
-        &self,
-        application_id: ApplicationId,
-    ) -> PortResult<Option<ActivePolicy>>;
-
-    /// Sets (creates or replaces) the global policy and records `events`.
-    ///
-    /// # Errors
-    ///
-    /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when the policy names a
-    /// build whose header does not exist or belongs to another application.
-    async fn put_active_policy(
-        &self,
-        policy: &ActivePolicy,
-        events: &[DomainEvent],
-    ) -> PortResult<()>;
-
-    /// Every override of an application, ordered by subject type, then subject id.
-    async fn list_policy_overrides(
-        &self,
-        application_id: ApplicationId,
-    ) -> PortResult<Vec<PolicyOverride>>;
-
-    /// One override; `Ok(None)` when the application has no override with that id.
-    async fn find_policy_override(
-        &self,
-        application_id: ApplicationId,
-        id: PolicyOverrideId,
-    ) -> PortResult<Option<PolicyOverride>>;
-
-    /// Adds an override and records `events`.
-    ///
-    /// # Errors
-    ///
-    /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when the application has
-    /// an override for the same subject type and id already, or when the override names a
-    /// build that does not exist or belongs to another application.
-    async fn insert_policy_override(
-        &self,
-        policy_override: &PolicyOverride,
-        events: &[DomainEvent],
-    ) -> PortResult<()>;
-
-    /// Replaces an override (matched by application and id) and records `events`;
-    /// `Ok(false)` when there is none.
-    ///
-    /// # Errors
-    ///
-    /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when the change would give
-    /// a subject two overrides, or names a build that does not exist or belongs to another
-    /// application.
-    async fn update_policy_override(
-        &self,
-        policy_override: &PolicyOverride,
-        events: &[DomainEvent],
-    ) -> PortResult<bool>;
-
-    /// Removes an override and records `events`; `Ok(false)` when there is none.
-    async fn delete_policy_override(
-        &self,
-        application_id: ApplicationId,
-        id: PolicyOverrideId,
-        events: &[DomainEvent],
-    ) -> PortResult<bool>;
-}
-
-/// Config overrides per application in this installation.
-#[async_trait]
-pub trait ConfigOverrideRepository {
-    /// Every override of an application, ordered by key.
-    async fn list_config_overrides(
-        &self,
-        application_id: ApplicationId,
-    ) -> PortResult<Vec<ConfigOverride>>;
-
-    /// Sets every override in `overrides` (creating or replacing by application and key) and
-    /// records `events`, all at once: either all are stored or none.
-    async fn put_config_overrides(
-        &self,
-        overrides: &[ConfigOverride],
-        events: &[DomainEvent],
-    ) -> PortResult<()>;
-
-    /// Removes one override and records `events`; `Ok(false)` when there is none.
-    async fn delete_config_override(
-        &self,
-        application_id: ApplicationId,
-        key: &ConfigKey,
-        events: &[DomainEvent],
-    ) -> PortResult<bool>;
-}
-
 /// Events recorded with changes, waiting to be delivered.
 #[async_trait]
 pub trait Outbox {
@@ -196,11 +100,12 @@ pub trait Outbox {
     async fn mark_events_sent(&self, sequences: &[u64]) -> PortResult<()>;
 }
 
-/// Durable, transactional application data of the runtime role.
+/// Durable, transactional application data: the kernel's role traits (build headers, the
+/// import ledger, the outbox) joined with those of each context.
 ///
-/// Implemented by `adapter_memory::InMemoryAppDataRepository` (and, with the real-backend
-/// issue, by a PostgreSQL adapter); `port_contracts::app_data` pins down the behaviour
-/// they must share.
+/// Implemented by `adapter_memory::InMemoryAppDataRepository` and
+/// `adapter_postgres::PgAppDataRepository`; `port_contracts::app_data` pins down the
+/// behaviour they must share.
 pub trait AppDataRepository:
     BuildCatalog
     + ImportLedger

@@ -2,11 +2,12 @@
 
 use adapter_memory::FailureKind;
 use bytes::Bytes;
+use domain::builds::{ImportOutcome, ImportedBinary};
 use domain::model::{ApplicationId, BuildId, DomainEvent, PageRequest, PolicyTarget, SubjectType};
 use domain::ports::{
     BlobKey, BlobStore, BuildCatalog, Cache, ImportClaim, ImportLedger, RuntimeDataStore,
 };
-use domain::service::{ImportOutcome, ImportedBinary, OverrideInput};
+use domain::runtime::OverrideInput;
 use time::{Duration, OffsetDateTime};
 
 use crate::helpers::{

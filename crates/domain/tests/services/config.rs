@@ -1,7 +1,7 @@
 //! `ConfigOverrideService`, and the parameters the runtime sees.
 
 use domain::model::{ApplicationId, ConfigParamType, DomainEvent, ResolvedConfigParam};
-use domain::service::ConfigOverrideInput;
+use domain::runtime::ConfigOverrideInput;
 
 use crate::helpers::{Env, admin, build, code_of, depending_on, library_build, param};
 

@@ -6,6 +6,7 @@ use std::fmt::Debug;
 use adapter_memory::Fakes;
 use bytes::Bytes;
 use domain::DomainResult;
+use domain::builds::{BuildService, ImportOutcome, ImportRequest};
 use domain::model::{
     ApplicationId, ApplicationKind, BranchName, Build, BuildDependency, BuildHeader, BuildId,
     BuildOrigin, BuildResource, BuildSettings, Checksum, ConfigParam, ConfigParamType, DomainEvent,
@@ -13,10 +14,8 @@ use domain::model::{
     ResourceName, ResourceType, ResourceVersionId, VersionId,
 };
 use domain::ports::Outbox;
-use domain::service::{
-    BuildService, ConfigOverrideService, ImportOutcome, ImportRequest, OutboxRelay, PolicyService,
-    RuntimeService,
-};
+use domain::relay::OutboxRelay;
+use domain::runtime::{ConfigOverrideService, PolicyService, RuntimeService};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 

@@ -4,8 +4,8 @@ use domain::model::{
     ApplicationId, AuditAction, BuildId, DomainEvent, PolicyOverride, PolicyOverrideId,
     PolicyTarget, SubjectType,
 };
-use domain::ports::PolicyRepository;
-use domain::service::OverrideInput;
+use domain::runtime::OverrideInput;
+use domain::runtime::ports::PolicyRepository;
 use time::OffsetDateTime;
 
 use crate::helpers::{Env, admin, build, code_of, on_branch, user};

@@ -5,8 +5,9 @@ use domain::model::{
     ApplicationId, PageRequest, PolicyOverride, PolicyOverrideId, PolicyTarget,
     ResourceDefinitionId, ResourceName, SubjectType, WorkspaceId,
 };
-use domain::ports::{Cache, PolicyRepository};
-use domain::service::OverrideInput;
+use domain::ports::Cache;
+use domain::runtime::OverrideInput;
+use domain::runtime::ports::PolicyRepository;
 use time::OffsetDateTime;
 
 use crate::helpers::{

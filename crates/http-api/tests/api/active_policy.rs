@@ -1,7 +1,7 @@
 //! The global policy and its overrides through the build-management API.
 
 use domain::model::{ApplicationId, PolicyOverride, PolicyOverrideId, PolicyTarget, SubjectType};
-use domain::ports::PolicyRepository as _;
+use domain::runtime::ports::PolicyRepository as _;
 use serde_json::json;
 
 use crate::helpers::{

@@ -6,7 +6,7 @@ use domain::model::{
     ActivePolicy, BranchName, PolicyOverride, PolicyOverrideId, PolicyTarget, SubjectType,
     ValidationError,
 };
-use domain::service::OverrideInput;
+use domain::runtime::OverrideInput;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 
 use crate::DomainResult;
 use crate::error::NotFound;
+use crate::lookups;
 use crate::model::{
     ApplicationId, Build, BuildId, BuildResource, ConfigKey, ConfigParamType, Page, PageRequest,
     PolicyTarget, Principal, ResolvedConfigParam, ResourceDefinitionId, ResourceName, ResourceType,
     WorkspaceId,
 };
 use crate::ports::Ports;
-use crate::service::lookups;
 
 /// Answers renderers and services at run time.
 #[derive(Debug, Clone)]

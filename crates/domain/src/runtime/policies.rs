@@ -3,12 +3,12 @@
 use time::OffsetDateTime;
 
 use crate::error::{Conflict, NotFound};
+use crate::lookups;
 use crate::model::{
     ActivePolicy, ApplicationId, AuditAction, AuditRecord, DomainEvent, PolicyOverride,
     PolicyOverrideId, PolicyTarget, Principal, SubjectType,
 };
 use crate::ports::{PortError, Ports};
-use crate::service::lookups;
 use crate::{DomainError, DomainResult};
 
 /// An override as a caller asks for it.

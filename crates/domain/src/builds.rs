@@ -4,12 +4,12 @@ use bytes::Bytes;
 use time::{Duration, OffsetDateTime};
 
 use crate::error::{Conflict, NotFound};
+use crate::lookups;
 use crate::model::{
     ApplicationId, ApplicationKind, AuditAction, AuditRecord, Build, BuildHeader, BuildId,
     BuildResource, DomainEvent, Page, PageRequest, Principal, ValidationError,
 };
 use crate::ports::{BlobKey, ImportClaim, PortError, Ports};
-use crate::service::lookups;
 use crate::{DomainError, DomainResult};
 
 /// How long an import may hold its claim on a build id before another import may take over

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use domain::access::{Authority, Scope};
 use domain::model::{ConfigKey, ConfigOverride};
-use domain::service::ConfigOverrideInput;
+use domain::runtime::ConfigOverrideInput;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

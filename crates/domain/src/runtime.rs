@@ -1,0 +1,17 @@
+//! The runtime bounded context: which build is live for whom, and what the runtime API
+//! serves of it. Never imports the design context;
+//! both build on the shared kernel (a tidy test checks it).
+//!
+//! - [`RuntimeService`]: which build is live for a caller, its resources and parameters;
+//! - [`PolicyService`]: the global active policy and its overrides;
+//! - [`ConfigOverrideService`]: per-installation config overrides;
+//! - [`ports`]: the role traits of the app-data port only this context uses.
+
+mod config_overrides;
+mod policies;
+pub mod ports;
+mod resolution;
+
+pub use crate::runtime::config_overrides::{ConfigOverrideInput, ConfigOverrideService};
+pub use crate::runtime::policies::{OverrideInput, PolicyService};
+pub use crate::runtime::resolution::RuntimeService;
