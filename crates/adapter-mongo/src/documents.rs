@@ -79,7 +79,7 @@ pub(crate) struct BuildDoc {
     status: BuildStatus,
     application_id: String,
     application_name: String,
-    application_type: ApplicationTypeDoc,
+    application_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     workspace_id: Option<String>,
     application_version_id: String,
@@ -90,7 +90,7 @@ pub(crate) struct BuildDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     checksum: String,
-    origin: OriginDoc,
+    origin: String,
     created_at: DateTime,
     created_by: String,
     stored_at: DateTime,
@@ -101,40 +101,10 @@ pub(crate) struct BuildDoc {
     manifest: Vec<ManifestDoc>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-enum ApplicationTypeDoc {
-    Application,
-    Library,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-enum OriginDoc {
-    Created,
-    Imported,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-enum PlatformsDoc {
-    Omnichannel,
-    Web,
-    Mobile,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-enum ConfigParamTypeDoc {
-    Value,
-    Env,
-    EnvSecret,
-}
-
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SettingsDoc {
-    platforms: PlatformsDoc,
+    platforms: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     theme_id: Option<String>,
     date_display_format: FormatDoc,
@@ -167,7 +137,7 @@ struct DependencyDoc {
 struct ConfigParamDoc {
     key: String,
     #[serde(rename = "type")]
-    param_type: ConfigParamTypeDoc,
+    param_type: String,
     value: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
@@ -213,10 +183,7 @@ impl BuildDoc {
             status: BuildStatus::Complete,
             application_id: header.application_id.to_string(),
             application_name: header.application_name.clone(),
-            application_type: match header.application_kind {
-                ApplicationKind::Application => ApplicationTypeDoc::Application,
-                ApplicationKind::Library => ApplicationTypeDoc::Library,
-            },
+            application_type: header.application_kind.as_str().to_owned(),
             workspace_id: header.workspace_id.map(|id| id.to_string()),
             application_version_id: header.application_version_id.to_string(),
             branch: header.branch.to_string(),
@@ -224,20 +191,13 @@ impl BuildDoc {
             version_tag: header.version_tag.clone(),
             description: header.description.clone(),
             checksum: header.checksum.to_string(),
-            origin: match header.origin {
-                BuildOrigin::Created => OriginDoc::Created,
-                BuildOrigin::Imported => OriginDoc::Imported,
-            },
+            origin: header.origin.as_str().to_owned(),
             created_at: to_bson_date(header.created_at),
             created_by: header.created_by.clone(),
             stored_at: to_bson_date(header.stored_at),
             published_at: to_bson_date(published_at),
             build_settings: SettingsDoc {
-                platforms: match settings.platforms {
-                    Platforms::Omnichannel => PlatformsDoc::Omnichannel,
-                    Platforms::Web => PlatformsDoc::Web,
-                    Platforms::Mobile => PlatformsDoc::Mobile,
-                },
+                platforms: settings.platforms.as_str().to_owned(),
                 theme_id: settings.theme_id.clone(),
                 date_display_format: FormatDoc { format: settings.date_format.clone() },
                 number_display_format: NumberFormatDoc {
@@ -261,11 +221,7 @@ impl BuildDoc {
                 .iter()
                 .map(|param| ConfigParamDoc {
                     key: param.key.to_string(),
-                    param_type: match param.param_type {
-                        ConfigParamType::Value => ConfigParamTypeDoc::Value,
-                        ConfigParamType::Env => ConfigParamTypeDoc::Env,
-                        ConfigParamType::EnvSecret => ConfigParamTypeDoc::EnvSecret,
-                    },
+                    param_type: param.param_type.as_str().to_owned(),
                     value: param.value.clone(),
                     description: param.description.clone(),
                 })
@@ -292,10 +248,7 @@ impl BuildDoc {
             id: BuildId::parse(&self.id).map_err(invalid)?,
             application_id: ApplicationId::parse(&self.application_id).map_err(invalid)?,
             application_name: self.application_name,
-            application_kind: match self.application_type {
-                ApplicationTypeDoc::Application => ApplicationKind::Application,
-                ApplicationTypeDoc::Library => ApplicationKind::Library,
-            },
+            application_kind: ApplicationKind::parse(&self.application_type).map_err(invalid)?,
             workspace_id: self
                 .workspace_id
                 .as_deref()
@@ -309,20 +262,13 @@ impl BuildDoc {
             version_tag: self.version_tag,
             description: self.description,
             checksum: Checksum::parse(&self.checksum).map_err(invalid)?,
-            origin: match self.origin {
-                OriginDoc::Created => BuildOrigin::Created,
-                OriginDoc::Imported => BuildOrigin::Imported,
-            },
+            origin: BuildOrigin::parse(&self.origin).map_err(invalid)?,
             created_at: from_bson_date(self.created_at)?,
             created_by: self.created_by,
             stored_at: from_bson_date(self.stored_at)?,
         };
         let settings = BuildSettings {
-            platforms: match settings.platforms {
-                PlatformsDoc::Omnichannel => Platforms::Omnichannel,
-                PlatformsDoc::Web => Platforms::Web,
-                PlatformsDoc::Mobile => Platforms::Mobile,
-            },
+            platforms: Platforms::parse(&settings.platforms).map_err(invalid)?,
             theme_id: settings.theme_id,
             date_format: settings.date_display_format.format,
             number_format: NumberFormat::new(
@@ -351,11 +297,7 @@ impl BuildDoc {
             .map(|param| {
                 Ok(ConfigParam {
                     key: ConfigKey::parse(&param.key)?,
-                    param_type: match param.param_type {
-                        ConfigParamTypeDoc::Value => ConfigParamType::Value,
-                        ConfigParamTypeDoc::Env => ConfigParamType::Env,
-                        ConfigParamTypeDoc::EnvSecret => ConfigParamType::EnvSecret,
-                    },
+                    param_type: ConfigParamType::parse(&param.param_type)?,
                     value: param.value,
                     description: param.description,
                 })

@@ -3,9 +3,9 @@
 
 use diesel::prelude::*;
 use domain::model::{
-    ActivePolicy, ApplicationId, ApplicationKind, BranchName, BuildHeader, BuildId, BuildOrigin,
-    Checksum, ConfigKey, ConfigOverride, ConfigParamType, PolicyOverride, PolicyOverrideId,
-    PolicyTarget, SubjectType, VersionId, WorkspaceId,
+    ActivePolicy, ApplicationId, BranchName, BuildHeader, BuildId, Checksum, ConfigKey,
+    ConfigOverride, PolicyKind, PolicyOverride, PolicyOverrideId, PolicyTarget, VersionId,
+    Vocabulary, WorkspaceId,
 };
 use domain::ports::ImportClaim;
 use time::OffsetDateTime;
@@ -42,7 +42,7 @@ impl From<&BuildHeader> for BuildHeaderRow {
             id: *header.id.as_uuid(),
             application_id: *header.application_id.as_uuid(),
             application_name: header.application_name.clone(),
-            application_kind: application_kind_text(header.application_kind).to_owned(),
+            application_kind: header.application_kind.as_str().to_owned(),
             workspace_id: header.workspace_id.map(|id| *id.as_uuid()),
             application_version_id: *header.application_version_id.as_uuid(),
             branch: header.branch.as_str().to_owned(),
@@ -50,11 +50,7 @@ impl From<&BuildHeader> for BuildHeaderRow {
             version_tag: header.version_tag.clone(),
             description: header.description.clone(),
             checksum: header.checksum.as_str().to_owned(),
-            origin: match header.origin {
-                BuildOrigin::Created => "CREATED",
-                BuildOrigin::Imported => "IMPORTED",
-            }
-            .to_owned(),
+            origin: header.origin.as_str().to_owned(),
             created_at: header.created_at,
             created_by: header.created_by.clone(),
             stored_at: header.stored_at,
@@ -71,7 +67,7 @@ impl TryFrom<BuildHeaderRow> for BuildHeader {
             id: BuildId::from_uuid(row.id),
             application_id: ApplicationId::from_uuid(row.application_id),
             application_name: row.application_name,
-            application_kind: parse_application_kind(&row.application_kind)?,
+            application_kind: parse_word("build header", &row.application_kind)?,
             workspace_id: row.workspace_id.map(WorkspaceId::from_uuid),
             application_version_id: VersionId::from_uuid(row.application_version_id),
             branch: BranchName::parse(&row.branch).map_err(|err| invalid(err.to_string()))?,
@@ -79,11 +75,7 @@ impl TryFrom<BuildHeaderRow> for BuildHeader {
             version_tag: row.version_tag,
             description: row.description,
             checksum: Checksum::parse(&row.checksum).map_err(|err| invalid(err.to_string()))?,
-            origin: match row.origin.as_str() {
-                "CREATED" => BuildOrigin::Created,
-                "IMPORTED" => BuildOrigin::Imported,
-                other => return Err(invalid(format!("unknown origin `{other}`"))),
-            },
+            origin: parse_word("build header", &row.origin)?,
             created_at: row.created_at,
             created_by: row.created_by,
             stored_at: row.stored_at,
@@ -91,19 +83,10 @@ impl TryFrom<BuildHeaderRow> for BuildHeader {
     }
 }
 
-fn application_kind_text(kind: ApplicationKind) -> &'static str {
-    match kind {
-        ApplicationKind::Application => "APPLICATION",
-        ApplicationKind::Library => "LIBRARY",
-    }
-}
-
-pub(crate) fn parse_application_kind(text: &str) -> Result<ApplicationKind, PgError> {
-    match text {
-        "APPLICATION" => Ok(ApplicationKind::Application),
-        "LIBRARY" => Ok(ApplicationKind::Library),
-        other => Err(PgError::invalid_row("build header", format!("unknown kind `{other}`"))),
-    }
+/// A column holding a word of a domain vocabulary; anything else is a row this version
+/// did not write.
+pub(crate) fn parse_word<T: Vocabulary>(what: &'static str, text: &str) -> Result<T, PgError> {
+    T::parse(text).map_err(|err| PgError::invalid_row(what, err))
 }
 
 /// A policy target in its three columns: `target_type`, `build_id`, `branch`.
@@ -111,22 +94,25 @@ type TargetColumns = (String, Option<Uuid>, Option<String>);
 
 fn target_columns(target: &PolicyTarget) -> TargetColumns {
     match target {
-        PolicyTarget::Build(build_id) => ("BUILD".to_owned(), Some(*build_id.as_uuid()), None),
+        PolicyTarget::Build(build_id) => {
+            (PolicyKind::Build.as_str().to_owned(), Some(*build_id.as_uuid()), None)
+        }
         PolicyTarget::LatestOnBranch(branch) => {
-            ("LATEST_ON_BRANCH".to_owned(), None, Some(branch.as_str().to_owned()))
+            (PolicyKind::LatestOnBranch.as_str().to_owned(), None, Some(branch.as_str().to_owned()))
         }
     }
 }
 
 fn parse_target(what: &'static str, columns: TargetColumns) -> Result<PolicyTarget, PgError> {
-    match columns {
-        (kind, Some(build_id), None) if kind == "BUILD" => {
+    let (kind, build_id, branch) = columns;
+    match (parse_word(what, &kind)?, build_id, branch) {
+        (PolicyKind::Build, Some(build_id), None) => {
             Ok(PolicyTarget::Build(BuildId::from_uuid(build_id)))
         }
-        (kind, None, Some(branch)) if kind == "LATEST_ON_BRANCH" => BranchName::parse(&branch)
+        (PolicyKind::LatestOnBranch, None, Some(branch)) => BranchName::parse(&branch)
             .map(PolicyTarget::LatestOnBranch)
             .map_err(|err| PgError::invalid_row(what, err)),
-        (kind, _, _) => Err(PgError::invalid_row(what, format!("inconsistent target `{kind}`"))),
+        _ => Err(PgError::invalid_row(what, format!("inconsistent target `{kind}`"))),
     }
 }
 
@@ -184,21 +170,13 @@ pub(crate) struct PolicyOverrideRow {
     updated_at: OffsetDateTime,
 }
 
-pub(crate) fn subject_type_text(subject_type: SubjectType) -> &'static str {
-    match subject_type {
-        SubjectType::User => "USER",
-        SubjectType::Group => "GROUP",
-        SubjectType::Role => "ROLE",
-    }
-}
-
 impl From<&PolicyOverride> for PolicyOverrideRow {
     fn from(policy_override: &PolicyOverride) -> Self {
         let (target_type, build_id, branch) = target_columns(&policy_override.target);
         Self {
             id: *policy_override.id.as_uuid(),
             application_id: *policy_override.application_id.as_uuid(),
-            subject_type: subject_type_text(policy_override.subject_type).to_owned(),
+            subject_type: policy_override.subject_type.as_str().to_owned(),
             subject_id: policy_override.subject_id.clone(),
             target_type,
             build_id,
@@ -213,17 +191,7 @@ impl TryFrom<PolicyOverrideRow> for PolicyOverride {
     type Error = PgError;
 
     fn try_from(row: PolicyOverrideRow) -> Result<Self, PgError> {
-        let subject_type = match row.subject_type.as_str() {
-            "USER" => SubjectType::User,
-            "GROUP" => SubjectType::Group,
-            "ROLE" => SubjectType::Role,
-            other => {
-                return Err(PgError::invalid_row(
-                    "policy override",
-                    format!("unknown subject type `{other}`"),
-                ));
-            }
-        };
+        let subject_type = parse_word("policy override", &row.subject_type)?;
         Ok(Self {
             id: PolicyOverrideId::from_uuid(row.id),
             application_id: ApplicationId::from_uuid(row.application_id),
@@ -252,12 +220,7 @@ impl From<&ConfigOverride> for ConfigOverrideRow {
         Self {
             application_id: *config_override.application_id.as_uuid(),
             key: config_override.key.as_str().to_owned(),
-            param_type: match config_override.param_type {
-                ConfigParamType::Value => "VALUE",
-                ConfigParamType::Env => "ENV",
-                ConfigParamType::EnvSecret => "ENV_SECRET",
-            }
-            .to_owned(),
+            param_type: config_override.param_type.as_str().to_owned(),
             value: config_override.value.clone(),
             updated_by: config_override.updated_by.clone(),
             updated_at: config_override.updated_at,
@@ -273,12 +236,7 @@ impl TryFrom<ConfigOverrideRow> for ConfigOverride {
         Ok(Self {
             application_id: ApplicationId::from_uuid(row.application_id),
             key: ConfigKey::parse(&row.key).map_err(|err| invalid(err.to_string()))?,
-            param_type: match row.param_type.as_str() {
-                "VALUE" => ConfigParamType::Value,
-                "ENV" => ConfigParamType::Env,
-                "ENV_SECRET" => ConfigParamType::EnvSecret,
-                other => return Err(invalid(format!("unknown type `{other}`"))),
-            },
+            param_type: parse_word("config override", &row.param_type)?,
             value: row.value,
             updated_by: row.updated_by,
             updated_at: row.updated_at,

@@ -16,6 +16,7 @@ use domain::model::{
     ValidationError, VersionId, WorkspaceId,
 };
 use serde::{Deserialize, Serialize};
+use serde_with::{DisplayFromStr, serde_as};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -112,12 +113,14 @@ impl PolicyDoc {
     }
 }
 
+#[serde_as]
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct OverrideDoc {
     id: Uuid,
     application_id: Uuid,
-    subject_type: SubjectTypeDoc,
+    #[serde_as(as = "DisplayFromStr")]
+    subject_type: SubjectType,
     subject_id: String,
     target: TargetDoc,
     updated_by: String,
@@ -130,7 +133,7 @@ impl OverrideDoc {
         Self {
             id: *policy.id.as_uuid(),
             application_id: *policy.application_id.as_uuid(),
-            subject_type: SubjectTypeDoc::from_domain(policy.subject_type),
+            subject_type: policy.subject_type,
             subject_id: policy.subject_id.clone(),
             target: TargetDoc::from_domain(&policy.target),
             updated_by: policy.updated_by.clone(),
@@ -143,7 +146,7 @@ impl OverrideDoc {
         Ok(PolicyOverride {
             id: PolicyOverrideId::from_uuid(self.id),
             application_id: ApplicationId::from_uuid(self.application_id),
-            subject_type: self.subject_type.into_domain(),
+            subject_type: self.subject_type,
             subject_id: self.subject_id,
             target: self.target.into_domain()?,
             updated_by: self.updated_by,
@@ -181,32 +184,6 @@ impl TargetDoc {
                 PolicyTarget::LatestOnBranch(BranchName::parse(&branch)?)
             }
         })
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-enum SubjectTypeDoc {
-    User,
-    Group,
-    Role,
-}
-
-impl SubjectTypeDoc {
-    fn from_domain(subject_type: SubjectType) -> Self {
-        match subject_type {
-            SubjectType::User => Self::User,
-            SubjectType::Group => Self::Group,
-            SubjectType::Role => Self::Role,
-        }
-    }
-
-    fn into_domain(self) -> SubjectType {
-        match self {
-            Self::User => SubjectType::User,
-            Self::Group => SubjectType::Group,
-            Self::Role => SubjectType::Role,
-        }
     }
 }
 
@@ -250,13 +227,15 @@ impl BuildDoc {
     }
 }
 
+#[serde_as]
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct HeaderDoc {
     id: Uuid,
     application_id: Uuid,
     application_name: String,
-    application_kind: ApplicationKindDoc,
+    #[serde_as(as = "DisplayFromStr")]
+    application_kind: ApplicationKind,
     workspace_id: Option<Uuid>,
     application_version_id: Uuid,
     branch: String,
@@ -264,7 +243,8 @@ struct HeaderDoc {
     version_tag: Option<String>,
     description: Option<String>,
     checksum: String,
-    origin: OriginDoc,
+    #[serde_as(as = "DisplayFromStr")]
+    origin: BuildOrigin,
     #[serde(with = "rfc3339")]
     created_at: OffsetDateTime,
     created_by: String,
@@ -278,7 +258,7 @@ impl HeaderDoc {
             id: *header.id.as_uuid(),
             application_id: *header.application_id.as_uuid(),
             application_name: header.application_name.clone(),
-            application_kind: ApplicationKindDoc::from_domain(header.application_kind),
+            application_kind: header.application_kind,
             workspace_id: header.workspace_id.map(|id| *id.as_uuid()),
             application_version_id: *header.application_version_id.as_uuid(),
             branch: header.branch.as_str().to_owned(),
@@ -286,7 +266,7 @@ impl HeaderDoc {
             version_tag: header.version_tag.clone(),
             description: header.description.clone(),
             checksum: header.checksum.as_str().to_owned(),
-            origin: OriginDoc::from_domain(header.origin),
+            origin: header.origin,
             created_at: header.created_at,
             created_by: header.created_by.clone(),
             stored_at: header.stored_at,
@@ -298,7 +278,7 @@ impl HeaderDoc {
             id: BuildId::from_uuid(self.id),
             application_id: ApplicationId::from_uuid(self.application_id),
             application_name: self.application_name,
-            application_kind: self.application_kind.into_domain(),
+            application_kind: self.application_kind,
             workspace_id: self.workspace_id.map(WorkspaceId::from_uuid),
             application_version_id: VersionId::from_uuid(self.application_version_id),
             branch: BranchName::parse(&self.branch)?,
@@ -306,7 +286,7 @@ impl HeaderDoc {
             version_tag: self.version_tag,
             description: self.description,
             checksum: Checksum::parse(&self.checksum)?,
-            origin: self.origin.into_domain(),
+            origin: self.origin,
             created_at: self.created_at,
             created_by: self.created_by,
             stored_at: self.stored_at,
@@ -314,56 +294,12 @@ impl HeaderDoc {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-enum ApplicationKindDoc {
-    Application,
-    Library,
-}
-
-impl ApplicationKindDoc {
-    fn from_domain(kind: ApplicationKind) -> Self {
-        match kind {
-            ApplicationKind::Application => Self::Application,
-            ApplicationKind::Library => Self::Library,
-        }
-    }
-
-    fn into_domain(self) -> ApplicationKind {
-        match self {
-            Self::Application => ApplicationKind::Application,
-            Self::Library => ApplicationKind::Library,
-        }
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-enum OriginDoc {
-    Created,
-    Imported,
-}
-
-impl OriginDoc {
-    fn from_domain(origin: BuildOrigin) -> Self {
-        match origin {
-            BuildOrigin::Created => Self::Created,
-            BuildOrigin::Imported => Self::Imported,
-        }
-    }
-
-    fn into_domain(self) -> BuildOrigin {
-        match self {
-            Self::Created => BuildOrigin::Created,
-            Self::Imported => BuildOrigin::Imported,
-        }
-    }
-}
-
+#[serde_as]
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SettingsDoc {
-    platforms: PlatformsDoc,
+    #[serde_as(as = "DisplayFromStr")]
+    platforms: Platforms,
     theme_id: Option<String>,
     date_format: String,
     min_decimals: u8,
@@ -376,7 +312,7 @@ struct SettingsDoc {
 impl SettingsDoc {
     fn from_domain(settings: &BuildSettings) -> Self {
         Self {
-            platforms: PlatformsDoc::from_domain(settings.platforms),
+            platforms: settings.platforms,
             theme_id: settings.theme_id.clone(),
             date_format: settings.date_format.clone(),
             min_decimals: settings.number_format.min_decimals(),
@@ -389,7 +325,7 @@ impl SettingsDoc {
 
     fn into_domain(self) -> Result<BuildSettings, CacheError> {
         Ok(BuildSettings {
-            platforms: self.platforms.into_domain(),
+            platforms: self.platforms,
             theme_id: self.theme_id,
             date_format: self.date_format,
             number_format: NumberFormat::new(self.min_decimals, self.max_decimals)?,
@@ -397,32 +333,6 @@ impl SettingsDoc {
             languages: self.languages,
             default_language_code: self.default_language_code,
         })
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-enum PlatformsDoc {
-    Omnichannel,
-    Web,
-    Mobile,
-}
-
-impl PlatformsDoc {
-    fn from_domain(platforms: Platforms) -> Self {
-        match platforms {
-            Platforms::Omnichannel => Self::Omnichannel,
-            Platforms::Web => Self::Web,
-            Platforms::Mobile => Self::Mobile,
-        }
-    }
-
-    fn into_domain(self) -> Platforms {
-        match self {
-            Self::Omnichannel => Platforms::Omnichannel,
-            Self::Web => Platforms::Web,
-            Self::Mobile => Platforms::Mobile,
-        }
     }
 }
 
@@ -449,11 +359,13 @@ impl DependencyDoc {
     }
 }
 
+#[serde_as]
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ConfigParamDoc {
     key: String,
-    param_type: ParamTypeDoc,
+    #[serde_as(as = "DisplayFromStr")]
+    param_type: ConfigParamType,
     value: String,
     description: Option<String>,
 }
@@ -462,7 +374,7 @@ impl ConfigParamDoc {
     fn from_domain(param: &ConfigParam) -> Self {
         Self {
             key: param.key.as_str().to_owned(),
-            param_type: ParamTypeDoc::from_domain(param.param_type),
+            param_type: param.param_type,
             value: param.value.clone(),
             description: param.description.clone(),
         }
@@ -471,38 +383,12 @@ impl ConfigParamDoc {
     fn into_domain(self) -> Result<ConfigParam, CacheError> {
         let param = ConfigParam {
             key: ConfigKey::parse(&self.key)?,
-            param_type: self.param_type.into_domain(),
+            param_type: self.param_type,
             value: self.value,
             description: self.description,
         };
         param.validate()?;
         Ok(param)
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-enum ParamTypeDoc {
-    Value,
-    Env,
-    EnvSecret,
-}
-
-impl ParamTypeDoc {
-    fn from_domain(param_type: ConfigParamType) -> Self {
-        match param_type {
-            ConfigParamType::Value => Self::Value,
-            ConfigParamType::Env => Self::Env,
-            ConfigParamType::EnvSecret => Self::EnvSecret,
-        }
-    }
-
-    fn into_domain(self) -> ConfigParamType {
-        match self {
-            Self::Value => ConfigParamType::Value,
-            Self::Env => ConfigParamType::Env,
-            Self::EnvSecret => ConfigParamType::EnvSecret,
-        }
     }
 }
 

@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 use bytes::Bytes;
 use domain::builds::{ImportRequest, ImportedBinary};
 use domain::model::{
-    ApplicationId, ApplicationKind, BranchName, Build, BuildDependency, BuildHeader, BuildId,
-    BuildOrigin, BuildResource, BuildSettings, Checksum, ConfigKey, ConfigParam, ConfigParamType,
-    ManifestEntry, NumberFormat, Platforms, RawJson, ResourceDefinitionId, ResourceName,
-    ResourceType, ResourceVersionId, ValidationError, VersionId, WorkspaceId,
+    ApplicationId, BranchName, Build, BuildDependency, BuildHeader, BuildId, BuildOrigin,
+    BuildResource, BuildSettings, Checksum, ConfigKey, ConfigParam, ManifestEntry, NumberFormat,
+    RawJson, ResourceDefinitionId, ResourceName, ResourceType, ResourceVersionId, ValidationError,
+    VersionId, WorkspaceId,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -17,10 +17,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::error::ArchiveError;
 use crate::layout::{self, BUILD_JSON, CONFIG_PARAMS_JSON, EntryKind, MANIFEST_JSON};
 use crate::read::check_format_version;
-use crate::wire::{
-    self, ApplicationType, BuildJson, ConfigParamJson, ConfigParamTypeJson, PlatformsJson,
-    ResourceJson, SettingsJson,
-};
+use crate::wire::{self, BuildJson, ConfigParamJson, ResourceJson, SettingsJson};
 
 /// Decodes the entries of an archive whose container checks passed.
 pub(crate) fn import_request(
@@ -83,10 +80,7 @@ fn header(
         id: BuildId::parse(&json.build_id)?,
         application_id: ApplicationId::parse(&json.application_id)?,
         application_name: json.application_name,
-        application_kind: match json.application_type {
-            ApplicationType::Application => ApplicationKind::Application,
-            ApplicationType::Library => ApplicationKind::Library,
-        },
+        application_kind: json.application_type,
         workspace_id: json.workspace_id.as_deref().map(WorkspaceId::parse).transpose()?,
         application_version_id: VersionId::parse(&json.application_version_id)?,
         branch: BranchName::parse(&json.branch)?,
@@ -114,11 +108,7 @@ fn header(
 
 fn settings(json: SettingsJson) -> Result<BuildSettings, ValidationError> {
     let settings = BuildSettings {
-        platforms: match json.platforms {
-            PlatformsJson::Omnichannel => Platforms::Omnichannel,
-            PlatformsJson::Web => Platforms::Web,
-            PlatformsJson::Mobile => Platforms::Mobile,
-        },
+        platforms: json.platforms,
         theme_id: json.theme_id,
         date_format: json.date_display_format.format,
         number_format: NumberFormat::new(
@@ -141,11 +131,7 @@ fn config_params(json: &[u8]) -> Result<Vec<ConfigParam>, ArchiveError> {
         .map(|param| {
             let param = ConfigParam {
                 key: ConfigKey::parse(&param.key)?,
-                param_type: match param.param_type {
-                    ConfigParamTypeJson::Value => ConfigParamType::Value,
-                    ConfigParamTypeJson::Env => ConfigParamType::Env,
-                    ConfigParamTypeJson::EnvSecret => ConfigParamType::EnvSecret,
-                },
+                param_type: param.param_type,
                 value: param.value,
                 description: param.description,
             };

@@ -2,9 +2,11 @@
 //! an archive. Unknown fields are refused (a typo must not pass silently), except inside a
 //! resource's `content`, which belongs to the platform's services.
 
+use domain::model::{ApplicationKind, ConfigParamType, Platforms};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
+use serde_with::{DisplayFromStr, serde_as};
 
 use crate::error::ArchiveError;
 
@@ -32,6 +34,7 @@ pub(crate) struct FormatProbe {
 }
 
 /// `build.json`.
+#[serde_as]
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct BuildJson {
@@ -43,8 +46,9 @@ pub(crate) struct BuildJson {
     pub(crate) build_id: String,
     pub(crate) application_id: String,
     pub(crate) application_name: String,
-    #[serde(default)]
-    pub(crate) application_type: ApplicationType,
+    #[serde(default = "project")]
+    #[serde_as(as = "DisplayFromStr")]
+    pub(crate) application_type: ApplicationKind,
     pub(crate) workspace_id: Option<String>,
     pub(crate) application_version_id: String,
     pub(crate) branch: String,
@@ -58,35 +62,19 @@ pub(crate) struct BuildJson {
     pub(crate) created_by: String,
 }
 
-/// `applicationType`.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub(crate) enum ApplicationType {
-    #[default]
-    Application,
-    Library,
-}
-
 /// `settings` of `build.json`.
+#[serde_as]
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct SettingsJson {
-    pub(crate) platforms: PlatformsJson,
+    #[serde_as(as = "DisplayFromStr")]
+    pub(crate) platforms: Platforms,
     pub(crate) theme_id: Option<String>,
     pub(crate) date_display_format: FormatJson,
     pub(crate) number_display_format: NumberFormatJson,
     pub(crate) currency_display_format: FormatJson,
     pub(crate) languages: Vec<String>,
     pub(crate) default_language_code: String,
-}
-
-/// `settings.platforms`.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub(crate) enum PlatformsJson {
-    Omnichannel,
-    Web,
-    Mobile,
 }
 
 /// `dateDisplayFormat` and `currencyDisplayFormat`.
@@ -113,23 +101,16 @@ pub(crate) struct DependencyJson {
 }
 
 /// One parameter of `config-params.json`.
+#[serde_as]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConfigParamJson {
     pub(crate) key: String,
     #[serde(rename = "type")]
-    pub(crate) param_type: ConfigParamTypeJson,
+    #[serde_as(as = "DisplayFromStr")]
+    pub(crate) param_type: ConfigParamType,
     pub(crate) value: String,
     pub(crate) description: Option<String>,
-}
-
-/// `type` of a config parameter.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub(crate) enum ConfigParamTypeJson {
-    Value,
-    Env,
-    EnvSecret,
 }
 
 /// `resources/<TYPE>/<resourceDefinitionId>.json`.
@@ -143,4 +124,9 @@ pub(crate) struct ResourceJson {
     pub(crate) name: String,
     /// Kept as written: the platform's document, opaque here.
     pub(crate) content: Box<RawValue>,
+}
+
+/// A build.json without `applicationType` is a project's.
+fn project() -> ApplicationKind {
+    ApplicationKind::Application
 }

@@ -1,7 +1,7 @@
 //! Errors returned by the use cases. Each refusal has a stable machine-readable code, so
 //! that every edge (HTTP, CLI) reports the same rule the same way.
 
-use crate::model::{ApplicationId, BranchName, BuildId, Checksum, ValidationError};
+use crate::model::{ApplicationId, BranchName, BuildId, Checksum, SubjectType, ValidationError};
 use crate::ports::PortError;
 
 /// Result type of every use case.
@@ -97,7 +97,7 @@ pub enum Conflict {
     #[error("{subject_type} `{subject_id}` has an override already")]
     OverrideExists {
         /// USER, GROUP or ROLE.
-        subject_type: &'static str,
+        subject_type: SubjectType,
         /// Subject.
         subject_id: String,
     },

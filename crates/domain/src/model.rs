@@ -9,10 +9,11 @@ mod page;
 mod policy;
 mod principal;
 mod validation;
+mod vocabulary;
 
 pub use crate::model::build::{
     ApplicationKind, Build, BuildDependency, BuildHeader, BuildOrigin, BuildResource,
-    BuildSettings, Checksum, ManifestEntry, NumberFormat, Platforms, RawJson, ResourceSummary,
+    BuildSettings, Checksum, ManifestEntry, NumberFormat, Platforms, RawJson,
 };
 pub use crate::model::config::{ConfigOverride, ConfigParam, ConfigParamType, ResolvedConfigParam};
 pub use crate::model::event::{AuditAction, AuditRecord, DomainEvent, OutboxRecord};
@@ -22,7 +23,9 @@ pub use crate::model::ids::{
 };
 pub use crate::model::page::{Page, PageRequest};
 pub use crate::model::policy::{
-    ActivePolicy, PolicyOverride, PolicyOverrideId, PolicySnapshot, PolicyTarget, SubjectType,
+    ActivePolicy, PolicyKind, PolicyOverride, PolicyOverrideId, PolicySnapshot, PolicyTarget,
+    SubjectType,
 };
 pub use crate::model::principal::Principal;
 pub use crate::model::validation::ValidationError;
+pub use crate::model::vocabulary::Vocabulary;

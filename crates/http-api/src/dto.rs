@@ -4,14 +4,15 @@
 use domain::DomainError;
 use domain::model::{
     ApplicationId, ApplicationKind, Build, BuildHeader, BuildId, BuildOrigin, BuildSettings,
-    ConfigParamType, ManifestEntry, Page, PageRequest, Platforms, ResourceDefinitionId,
-    ResourceName, ResourceType, ValidationError,
+    ManifestEntry, Page, PageRequest, Platforms, ResourceDefinitionId, ResourceName, ResourceType,
+    ValidationError,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::ApiError;
+use crate::word::Word;
 
 /// `?page=&size=` of every list; pages count from 0.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -91,25 +92,6 @@ pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
         .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
-/// `OMNICHANNEL`, `WEB` or `MOBILE`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub(crate) enum PlatformsDto {
-    Omnichannel,
-    Web,
-    Mobile,
-}
-
-impl From<Platforms> for PlatformsDto {
-    fn from(platforms: Platforms) -> Self {
-        match platforms {
-            Platforms::Omnichannel => Self::Omnichannel,
-            Platforms::Web => Self::Web,
-            Platforms::Mobile => Self::Mobile,
-        }
-    }
-}
-
 /// A display format by name.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct FormatDto {
@@ -131,7 +113,8 @@ pub(crate) struct NumberFormatDto {
 pub(crate) struct BuildSettingsDto {
     /// The committed version the build was made from.
     application_version_id: String,
-    platforms: PlatformsDto,
+    #[schema(schema_with = Word::<Platforms>::words)]
+    platforms: Word<Platforms>,
     theme_id: Option<String>,
     date_display_format: FormatDto,
     number_display_format: NumberFormatDto,
@@ -157,35 +140,6 @@ impl BuildSettingsDto {
     }
 }
 
-/// `VALUE`, `ENV` or `ENV_SECRET`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub(crate) enum ConfigParamTypeDto {
-    Value,
-    Env,
-    EnvSecret,
-}
-
-impl From<ConfigParamType> for ConfigParamTypeDto {
-    fn from(param_type: ConfigParamType) -> Self {
-        match param_type {
-            ConfigParamType::Value => Self::Value,
-            ConfigParamType::Env => Self::Env,
-            ConfigParamType::EnvSecret => Self::EnvSecret,
-        }
-    }
-}
-
-impl From<ConfigParamTypeDto> for ConfigParamType {
-    fn from(param_type: ConfigParamTypeDto) -> Self {
-        match param_type {
-            ConfigParamTypeDto::Value => Self::Value,
-            ConfigParamTypeDto::Env => Self::Env,
-            ConfigParamTypeDto::EnvSecret => Self::EnvSecret,
-        }
-    }
-}
-
 /// A build in a list: identity and origin.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -193,8 +147,8 @@ pub(crate) struct BuildSummaryDto {
     build_id: String,
     application_id: String,
     application_name: String,
-    /// `APPLICATION` or `LIBRARY`.
-    application_type: &'static str,
+    #[schema(schema_with = Word::<ApplicationKind>::words)]
+    application_type: Word<ApplicationKind>,
     workspace_id: Option<String>,
     application_version_id: String,
     branch: String,
@@ -202,8 +156,8 @@ pub(crate) struct BuildSummaryDto {
     version_tag: Option<String>,
     description: Option<String>,
     checksum: String,
-    /// `CREATED` or `IMPORTED`.
-    origin: &'static str,
+    #[schema(schema_with = Word::<BuildOrigin>::words)]
+    origin: Word<BuildOrigin>,
     /// RFC 3339.
     created_at: String,
     created_by: String,
@@ -217,10 +171,7 @@ impl From<&BuildHeader> for BuildSummaryDto {
             build_id: header.id.to_string(),
             application_id: header.application_id.to_string(),
             application_name: header.application_name.clone(),
-            application_type: match header.application_kind {
-                ApplicationKind::Application => "APPLICATION",
-                ApplicationKind::Library => "LIBRARY",
-            },
+            application_type: header.application_kind.into(),
             workspace_id: header.workspace_id.map(|id| id.to_string()),
             application_version_id: header.application_version_id.to_string(),
             branch: header.branch.to_string(),
@@ -228,10 +179,7 @@ impl From<&BuildHeader> for BuildSummaryDto {
             version_tag: header.version_tag.clone(),
             description: header.description.clone(),
             checksum: header.checksum.to_string(),
-            origin: match header.origin {
-                BuildOrigin::Created => "CREATED",
-                BuildOrigin::Imported => "IMPORTED",
-            },
+            origin: header.origin.into(),
             created_at: rfc3339(header.created_at),
             created_by: header.created_by.clone(),
             stored_at: rfc3339(header.stored_at),

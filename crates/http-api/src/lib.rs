@@ -21,6 +21,7 @@ mod openapi;
 mod runtime_manager;
 mod state;
 mod trace;
+mod word;
 
 pub use crate::error::ApiError;
 pub use crate::management::{Readiness, management_app};

@@ -11,7 +11,7 @@ use domain::ports::{BuildCatalog, PortResult};
 
 use crate::error::{PgError, Violation};
 use crate::repository::{PgAppDataRepository, record_events};
-use crate::rows::{BuildHeaderRow, parse_application_kind};
+use crate::rows::{BuildHeaderRow, parse_word};
 use crate::schema::build_headers;
 
 #[async_trait]
@@ -111,7 +111,7 @@ impl BuildCatalog for PgAppDataRepository {
             .await
             .optional()
             .map_err(PgError::from)?;
-        Ok(kind.as_deref().map(parse_application_kind).transpose()?)
+        Ok(kind.as_deref().map(|kind| parse_word("build header", kind)).transpose()?)
     }
 
     #[tracing::instrument(name = "pg.delete_build_header", skip_all, fields(build.id = %id))]

@@ -13,7 +13,7 @@ use domain::runtime::ports::PolicyRepository;
 
 use crate::error::{PgError, Violation};
 use crate::repository::{PgAppDataRepository, record_events};
-use crate::rows::{ActivePolicyRow, PolicyOverrideRow, subject_type_text};
+use crate::rows::{ActivePolicyRow, PolicyOverrideRow};
 use crate::schema::{active_policies, policy_overrides};
 
 /// The conflict message of a BUILD target the foreign key refused.
@@ -35,7 +35,7 @@ fn override_conflict(policy_override: &PolicyOverride, err: PgError) -> PortErro
         }
         Violation::Unique(_) => Some(format!(
             "{} `{}` has an override already",
-            subject_type_text(policy_override.subject_type),
+            policy_override.subject_type.as_str(),
             policy_override.subject_id
         )),
         Violation::ForeignKey(_) => {

@@ -19,6 +19,11 @@ pub enum ApplicationKind {
     Library,
 }
 
+crate::vocabulary!(ApplicationKind, field = "applicationType", {
+    Application => "APPLICATION",
+    Library => "LIBRARY",
+});
+
 /// Where a build came from in this installation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BuildOrigin {
@@ -27,6 +32,11 @@ pub enum BuildOrigin {
     /// Imported from a build archive.
     Imported,
 }
+
+crate::vocabulary!(BuildOrigin, field = "origin", {
+    Created => "CREATED",
+    Imported => "IMPORTED",
+});
 
 /// The platforms an application targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,6 +48,12 @@ pub enum Platforms {
     /// Mobile only.
     Mobile,
 }
+
+crate::vocabulary!(Platforms, field = "platforms", {
+    Omnichannel => "OMNICHANNEL",
+    Web => "WEB",
+    Mobile => "MOBILE",
+});
 
 /// Minimum and maximum decimals shown for numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -339,6 +355,3 @@ pub struct BuildResource {
     /// The resource definition, a JSON object.
     pub content: RawJson,
 }
-
-/// A resource without its content, for listings.
-pub type ResourceSummary = ManifestEntry;

@@ -15,6 +15,12 @@ pub enum ConfigParamType {
     EnvSecret,
 }
 
+crate::vocabulary!(ConfigParamType, field = "type", {
+    Value => "VALUE",
+    Env => "ENV",
+    EnvSecret => "ENV_SECRET",
+});
+
 /// A default configuration parameter of a build.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigParam {

@@ -16,6 +16,30 @@ pub enum PolicyTarget {
     LatestOnBranch(BranchName),
 }
 
+impl PolicyTarget {
+    /// The kind of target, without its build or branch.
+    pub fn kind(&self) -> PolicyKind {
+        match self {
+            Self::Build(_) => PolicyKind::Build,
+            Self::LatestOnBranch(_) => PolicyKind::LatestOnBranch,
+        }
+    }
+}
+
+/// The kind of a [`PolicyTarget`]: the `type` of a policy on every edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyKind {
+    /// A fixed build.
+    Build,
+    /// The newest build of a branch.
+    LatestOnBranch,
+}
+
+crate::vocabulary!(PolicyKind, field = "type", {
+    Build => "BUILD",
+    LatestOnBranch => "LATEST_ON_BRANCH",
+});
+
 /// The global policy of an application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivePolicy {
@@ -39,6 +63,12 @@ pub enum SubjectType {
     /// Deprecated: stored and listed, ignored by resolution.
     Role,
 }
+
+crate::vocabulary!(SubjectType, field = "subjectType", {
+    User => "USER",
+    Group => "GROUP",
+    Role => "ROLE",
+});
 
 /// Id of a policy override.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

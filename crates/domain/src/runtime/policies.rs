@@ -275,11 +275,7 @@ impl PolicyService {
 fn subject_conflict(err: PortError, policy_override: &PolicyOverride) -> DomainError {
     match err {
         PortError::Conflict(_) => Conflict::OverrideExists {
-            subject_type: match policy_override.subject_type {
-                SubjectType::User => "USER",
-                SubjectType::Group => "GROUP",
-                SubjectType::Role => "ROLE",
-            },
+            subject_type: policy_override.subject_type,
             subject_id: policy_override.subject_id.clone(),
         }
         .into(),

@@ -38,6 +38,12 @@ async fn the_openapi_document_lists_every_route() {
         document["components"]["securitySchemes"]["bearer"].is_object(),
         "bearer scheme documented"
     );
+    let value_body = &document["components"]["schemas"]["OverrideValueBody"]["properties"];
+    assert_eq!(
+        value_body["type"]["enum"],
+        serde_json::json!(["VALUE", "ENV", "ENV_SECRET"]),
+        "vocabularies are documented as their words: {value_body}"
+    );
 }
 
 #[actix_web::test]

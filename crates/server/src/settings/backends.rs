@@ -222,6 +222,17 @@ fn kafka(vars: &Vars) -> Result<KafkaConfig, SettingsError> {
     }
     let profiles = vars.get("CONFIG_PROFILE")?.unwrap_or_default();
     let protocol = vars.get("SPRING_KAFKA_SECURITY_PROTOCOL")?;
+    // Refused rather than run as plaintext: an operator who asks for TLS must never have
+    // credentials and payloads sent in the clear. TLS towards Kafka is not built yet.
+    if let Some(tls @ ("SSL" | "SASL_SSL")) = protocol.as_deref() {
+        return Err(SettingsError::new(
+            "SPRING_KAFKA_SECURITY_PROTOCOL",
+            format!(
+                "{tls} asks for TLS, which this version of rtm cannot use towards Kafka yet; \
+                 use PLAINTEXT or SASL_PLAINTEXT (for example inside a service mesh that encrypts)"
+            ),
+        ));
+    }
     let token_endpoint = vars.get("KAFKA_OAUTH_TOKEN_ENDPOINT_URI")?;
     let wants_oauth = profiles.split(',').any(|profile| profile.trim() == "kafka-auth")
         || protocol.as_deref().is_some_and(|protocol| protocol.starts_with("SASL"))
@@ -493,6 +504,21 @@ mod tests {
                 assert_eq!(client_id, "flowx-service-client")
             }
             KafkaSecurity::Plaintext => panic!("kafka-auth means OAUTHBEARER"),
+        }
+    }
+
+    #[test]
+    fn kafka_over_tls_is_refused_instead_of_run_in_the_clear() {
+        for protocol in ["SASL_SSL", "SSL"] {
+            let mut pairs = full();
+            pairs.extend([
+                ("SPRING_KAFKA_SECURITY_PROTOCOL", protocol),
+                ("KAFKA_OAUTH_TOKEN_ENDPOINT_URI", "https://idp/token"),
+                ("KAFKA_OAUTH_CLIENT_SECRET", "k"),
+            ]);
+            let err = read(&vars(&pairs)).unwrap_err().to_string();
+            assert!(err.starts_with("SPRING_KAFKA_SECURITY_PROTOCOL"), "{protocol}: {err}");
+            assert!(err.contains("TLS"), "{protocol}: {err}");
         }
     }
 

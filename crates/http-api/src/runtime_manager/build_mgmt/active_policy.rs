@@ -3,8 +3,8 @@
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use domain::access::{Authority, Scope};
 use domain::model::{
-    ActivePolicy, BranchName, PolicyOverride, PolicyOverrideId, PolicyTarget, SubjectType,
-    ValidationError,
+    ActivePolicy, BranchName, PolicyKind, PolicyOverride, PolicyOverrideId, PolicyTarget,
+    SubjectType, ValidationError,
 };
 use domain::runtime::OverrideInput;
 use serde::{Deserialize, Serialize};
@@ -13,44 +13,8 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::dto;
 use crate::error::ErrorBody;
+use crate::word::Word;
 use crate::{ApiError, AppState};
-
-/// `BUILD` (one fixed build) or `LATEST_ON_BRANCH` (the newest build of a branch).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub(crate) enum PolicyTypeDto {
-    Build,
-    LatestOnBranch,
-}
-
-/// `USER`, `GROUP`, or the deprecated `ROLE`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub(crate) enum SubjectTypeDto {
-    User,
-    Group,
-    Role,
-}
-
-impl From<SubjectTypeDto> for SubjectType {
-    fn from(subject_type: SubjectTypeDto) -> Self {
-        match subject_type {
-            SubjectTypeDto::User => Self::User,
-            SubjectTypeDto::Group => Self::Group,
-            SubjectTypeDto::Role => Self::Role,
-        }
-    }
-}
-
-impl From<SubjectType> for SubjectTypeDto {
-    fn from(subject_type: SubjectType) -> Self {
-        match subject_type {
-            SubjectType::User => Self::User,
-            SubjectType::Group => Self::Group,
-            SubjectType::Role => Self::Role,
-        }
-    }
-}
 
 /// The global policy as set: `{"type": "BUILD", "buildId": "…"}` or
 /// `{"type": "LATEST_ON_BRANCH", "branch": "main"}`.
@@ -58,43 +22,44 @@ impl From<SubjectType> for SubjectTypeDto {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct PolicyBody {
     #[serde(rename = "type")]
-    policy_type: PolicyTypeDto,
+    #[schema(schema_with = Word::<PolicyKind>::words)]
+    policy_type: Word<PolicyKind>,
     build_id: Option<String>,
     branch: Option<String>,
 }
 
 fn target(
-    policy_type: PolicyTypeDto,
+    Word(policy_type): Word<PolicyKind>,
     build_id: Option<&str>,
     branch: Option<&str>,
 ) -> Result<PolicyTarget, ApiError> {
     let refuse =
         |field, reason: &str| Err(ApiError::Domain(ValidationError::new(field, reason).into()));
     match (policy_type, build_id, branch) {
-        (PolicyTypeDto::Build, Some(build_id), None) => {
+        (PolicyKind::Build, Some(build_id), None) => {
             Ok(PolicyTarget::Build(dto::build_id(build_id)?))
         }
-        (PolicyTypeDto::Build, None, _) => refuse("buildId", "is required for type BUILD"),
-        (PolicyTypeDto::Build, Some(_), Some(_)) => {
-            refuse("branch", "is not allowed for type BUILD")
-        }
-        (PolicyTypeDto::LatestOnBranch, None, Some(branch)) => {
+        (PolicyKind::Build, None, _) => refuse("buildId", "is required for type BUILD"),
+        (PolicyKind::Build, Some(_), Some(_)) => refuse("branch", "is not allowed for type BUILD"),
+        (PolicyKind::LatestOnBranch, None, Some(branch)) => {
             Ok(PolicyTarget::LatestOnBranch(dto::parse(BranchName::parse(branch))?))
         }
-        (PolicyTypeDto::LatestOnBranch, _, None) => {
+        (PolicyKind::LatestOnBranch, _, None) => {
             refuse("branch", "is required for type LATEST_ON_BRANCH")
         }
-        (PolicyTypeDto::LatestOnBranch, Some(_), Some(_)) => {
+        (PolicyKind::LatestOnBranch, Some(_), Some(_)) => {
             refuse("buildId", "is not allowed for type LATEST_ON_BRANCH")
         }
     }
 }
 
-fn target_fields(target: &PolicyTarget) -> (PolicyTypeDto, Option<String>, Option<String>) {
+fn target_fields(target: &PolicyTarget) -> (Word<PolicyKind>, Option<String>, Option<String>) {
     match target {
-        PolicyTarget::Build(build_id) => (PolicyTypeDto::Build, Some(build_id.to_string()), None),
+        PolicyTarget::Build(build_id) => {
+            (PolicyKind::Build.into(), Some(build_id.to_string()), None)
+        }
         PolicyTarget::LatestOnBranch(branch) => {
-            (PolicyTypeDto::LatestOnBranch, None, Some(branch.to_string()))
+            (PolicyKind::LatestOnBranch.into(), None, Some(branch.to_string()))
         }
     }
 }
@@ -105,7 +70,8 @@ fn target_fields(target: &PolicyTarget) -> (PolicyTypeDto, Option<String>, Optio
 pub(crate) struct PolicyDto {
     application_id: String,
     #[serde(rename = "type")]
-    policy_type: PolicyTypeDto,
+    #[schema(schema_with = Word::<PolicyKind>::words)]
+    policy_type: Word<PolicyKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
     build_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -132,11 +98,13 @@ impl From<&ActivePolicy> for PolicyDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct OverrideBody {
-    subject_type: SubjectTypeDto,
+    #[schema(schema_with = Word::<SubjectType>::words)]
+    subject_type: Word<SubjectType>,
     /// Username (or subject) for USER, group name for GROUP.
     subject_id: String,
     #[serde(rename = "type")]
-    policy_type: PolicyTypeDto,
+    #[schema(schema_with = Word::<PolicyKind>::words)]
+    policy_type: Word<PolicyKind>,
     build_id: Option<String>,
     branch: Option<String>,
 }
@@ -144,7 +112,7 @@ pub(crate) struct OverrideBody {
 impl OverrideBody {
     fn into_input(self) -> Result<OverrideInput, ApiError> {
         Ok(OverrideInput {
-            subject_type: self.subject_type.into(),
+            subject_type: self.subject_type.0,
             target: target(self.policy_type, self.build_id.as_deref(), self.branch.as_deref())?,
             subject_id: self.subject_id,
         })
@@ -157,10 +125,12 @@ impl OverrideBody {
 pub(crate) struct OverrideDto {
     id: String,
     application_id: String,
-    subject_type: SubjectTypeDto,
+    #[schema(schema_with = Word::<SubjectType>::words)]
+    subject_type: Word<SubjectType>,
     subject_id: String,
     #[serde(rename = "type")]
-    policy_type: PolicyTypeDto,
+    #[schema(schema_with = Word::<PolicyKind>::words)]
+    policy_type: Word<PolicyKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
     build_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

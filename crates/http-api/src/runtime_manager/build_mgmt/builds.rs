@@ -3,16 +3,14 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, delete, get, web};
 use domain::access::{Authority, Scope};
-use domain::model::{Build, BuildDependency, ConfigParam};
+use domain::model::{Build, BuildDependency, ConfigParam, ConfigParamType};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::dto::{
-    self, BuildSettingsDto, BuildSummaryDto, ConfigParamTypeDto, ManifestEntryDto, PageDto,
-    PageQuery,
-};
+use crate::dto::{self, BuildSettingsDto, BuildSummaryDto, ManifestEntryDto, PageDto, PageQuery};
 use crate::error::ErrorBody;
+use crate::word::Word;
 use crate::{ApiError, AppState};
 
 /// A dependency on a library build.
@@ -39,7 +37,8 @@ impl From<&BuildDependency> for DependencyDto {
 pub(crate) struct ConfigParamDto {
     key: String,
     #[serde(rename = "type")]
-    param_type: ConfigParamTypeDto,
+    #[schema(schema_with = Word::<ConfigParamType>::words)]
+    param_type: Word<ConfigParamType>,
     value: String,
     description: Option<String>,
 }

@@ -2,14 +2,15 @@
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use domain::access::{Authority, Scope};
-use domain::model::{ConfigKey, ConfigOverride};
+use domain::model::{ConfigKey, ConfigOverride, ConfigParamType};
 use domain::runtime::ConfigOverrideInput;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::dto::{self, ConfigParamTypeDto};
+use crate::dto;
 use crate::error::ErrorBody;
+use crate::word::Word;
 use crate::{ApiError, AppState};
 
 /// An override. For `ENV` and `ENV_SECRET` the value is the name of an environment variable.
@@ -18,7 +19,8 @@ use crate::{ApiError, AppState};
 pub(crate) struct ConfigOverrideDto {
     key: String,
     #[serde(rename = "type")]
-    param_type: ConfigParamTypeDto,
+    #[schema(schema_with = Word::<ConfigParamType>::words)]
+    param_type: Word<ConfigParamType>,
     value: String,
     updated_by: String,
     updated_at: String,
@@ -41,7 +43,8 @@ impl From<&ConfigOverride> for ConfigOverrideDto {
 #[serde(deny_unknown_fields)]
 pub(crate) struct OverrideValueBody {
     #[serde(rename = "type")]
-    param_type: ConfigParamTypeDto,
+    #[schema(schema_with = Word::<ConfigParamType>::words)]
+    param_type: Word<ConfigParamType>,
     value: String,
 }
 
@@ -51,7 +54,8 @@ pub(crate) struct OverrideValueBody {
 pub(crate) struct OverrideImportItem {
     key: String,
     #[serde(rename = "type")]
-    param_type: ConfigParamTypeDto,
+    #[schema(schema_with = Word::<ConfigParamType>::words)]
+    param_type: Word<ConfigParamType>,
     value: String,
 }
 
@@ -96,7 +100,7 @@ pub(crate) async fn set_config_override(
     let body = body.into_inner();
     let input = ConfigOverrideInput {
         key: dto::parse(ConfigKey::parse(&key))?,
-        param_type: body.param_type.into(),
+        param_type: body.param_type.0,
         value: body.value,
     };
     let stored =
@@ -129,7 +133,7 @@ pub(crate) async fn import_config_overrides(
         .map(|item| {
             Ok(ConfigOverrideInput {
                 key: dto::parse(ConfigKey::parse(&item.key))?,
-                param_type: item.param_type.into(),
+                param_type: item.param_type.0,
                 value: item.value,
             })
         })

@@ -1,13 +1,14 @@
 //! `GET …/config-params`: a build's parameters as the runtime sees them.
 
 use actix_web::{HttpResponse, get, web};
-use domain::model::ResolvedConfigParam;
+use domain::model::{ConfigParamType, ResolvedConfigParam};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::dto::{self, ConfigParamTypeDto};
+use crate::dto;
 use crate::error::ErrorBody;
+use crate::word::Word;
 use crate::{ApiError, AppState};
 
 /// A resolved parameter.
@@ -16,7 +17,8 @@ use crate::{ApiError, AppState};
 pub(crate) struct ResolvedConfigParamDto {
     key: String,
     #[serde(rename = "type")]
-    param_type: ConfigParamTypeDto,
+    #[schema(schema_with = Word::<ConfigParamType>::words)]
+    param_type: Word<ConfigParamType>,
     /// The value, or (ENV) the name of the environment variable holding it.
     value: String,
     /// `OVERRIDE`, `BUILD` or `LIBRARY`: where the value came from.
