@@ -1,7 +1,7 @@
 //! The wire form of an outbox record: key, JSON payload (camelCase) and headers. The shapes
 //! are documented in the crate docs; the tests here pin them.
 
-use domain::model::{AuditAction, AuditRecord, DomainEvent, OutboxRecord};
+use domain::model::{AuditRecord, DomainEvent, OutboxRecord};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -116,35 +116,20 @@ fn audit_payload<'a>(
     sequence: u64,
     application_id: &'a str,
 ) -> Result<Audit<'a>, EncodeError> {
-    let (action, operation) = audit_action(audit.action);
     Ok(Audit {
         event_type: "AUDIT",
         sequence,
         timestamp: rfc3339(audit.at)?,
         user: &audit.username,
-        subject: Subject { kind: audit.entity_type, id: &audit.entity_id },
-        action,
+        subject: Subject { kind: audit.entity.kind().as_str(), id: audit.entity.id() },
+        // The original's coarse action; the exact operation goes in the details.
+        action: audit.action.verb().as_str(),
         app_id: application_id,
         workspace_id: audit.workspace_id.map(|id| id.to_string()),
-        build_id: (audit.entity_type == "BUILD").then_some(audit.entity_id.as_str()),
+        build_id: audit.entity.build_id().map(|id| id.to_string()),
         status: "SUCCESS",
-        details: AuditDetails { operation },
+        details: AuditDetails { operation: audit.action.as_str() },
     })
-}
-
-/// The coarse action of the original's audit trail, and our exact operation.
-const fn audit_action(action: AuditAction) -> (&'static str, &'static str) {
-    match action {
-        AuditAction::ImportBuild => ("IMPORT", "IMPORT_BUILD"),
-        AuditAction::ExportBuild => ("EXPORT", "EXPORT_BUILD"),
-        AuditAction::DeleteBuild => ("DELETE", "DELETE_BUILD"),
-        AuditAction::SetActivePolicy => ("ACTIVATE", "SET_ACTIVE_POLICY"),
-        AuditAction::CreatePolicyOverride => ("CREATE", "CREATE_POLICY_OVERRIDE"),
-        AuditAction::UpdatePolicyOverride => ("UPDATE", "UPDATE_POLICY_OVERRIDE"),
-        AuditAction::DeletePolicyOverride => ("DELETE", "DELETE_POLICY_OVERRIDE"),
-        AuditAction::SetConfigOverrides => ("UPDATE", "SET_CONFIG_OVERRIDES"),
-        AuditAction::DeleteConfigOverride => ("DELETE", "DELETE_CONFIG_OVERRIDE"),
-    }
 }
 
 #[derive(Serialize)]
@@ -196,22 +181,22 @@ struct Audit<'a> {
     sequence: u64,
     timestamp: String,
     user: &'a str,
-    subject: Subject<'a>,
+    subject: Subject,
     action: &'static str,
     app_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     workspace_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    build_id: Option<&'a str>,
+    build_id: Option<String>,
     status: &'static str,
     details: AuditDetails,
 }
 
 #[derive(Serialize)]
-struct Subject<'a> {
+struct Subject {
     #[serde(rename = "type")]
-    kind: &'a str,
-    id: &'a str,
+    kind: &'static str,
+    id: String,
 }
 
 #[derive(Serialize)]
@@ -229,7 +214,9 @@ pub(crate) struct ActivePolicyUpdatedIn {
 
 #[cfg(test)]
 mod tests {
-    use domain::model::{ApplicationId, BuildId, Checksum, ConfigKey, WorkspaceId};
+    use domain::model::{
+        ApplicationId, AuditAction, BuildId, Checksum, ConfigKey, EntityRef, WorkspaceId,
+    };
     use serde_json::{Value, json};
     use time::macros::datetime;
 
@@ -335,10 +322,9 @@ mod tests {
         let wire = encode(
             &record(DomainEvent::Audit(AuditRecord {
                 action: AuditAction::ImportBuild,
+                entity: EntityRef::Build(build_id),
                 application_id,
                 workspace_id: None,
-                entity_type: "BUILD",
-                entity_id: build_id.to_string(),
                 username: "alice".to_owned(),
                 at: datetime!(2026-11-24 10:15:29 UTC),
             })),
@@ -368,10 +354,9 @@ mod tests {
         let wire = encode(
             &record(DomainEvent::Audit(AuditRecord {
                 action: AuditAction::SetActivePolicy,
+                entity: EntityRef::ActivePolicy(application_id),
                 application_id,
                 workspace_id: Some(WorkspaceId::random()),
-                entity_type: "ACTIVE_POLICY",
-                entity_id: application_id.to_string(),
                 username: "bob".to_owned(),
                 at: datetime!(2026-11-24 10:15:29 UTC),
             })),

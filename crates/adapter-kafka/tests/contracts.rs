@@ -16,7 +16,7 @@ use adapter_kafka::{
     KafkaConfig, KafkaEventPublisher, PolicyUpdateListener, Topic, TopicNames, TopicNaming,
 };
 use domain::model::{
-    ApplicationId, AuditAction, AuditRecord, BuildId, Checksum, ConfigKey, DomainEvent,
+    ApplicationId, AuditAction, AuditRecord, BuildId, Checksum, ConfigKey, DomainEvent, EntityRef,
     OutboxRecord, WorkspaceId,
 };
 use domain::ports::{EventPublisher, PortError};
@@ -250,10 +250,9 @@ async fn an_audit_event_is_consumed_with_its_payload_and_headers() {
         sequence: 9,
         event: DomainEvent::Audit(AuditRecord {
             action: AuditAction::DeleteBuild,
+            entity: EntityRef::Build(build_id),
             application_id,
             workspace_id: Some(workspace_id),
-            entity_type: "BUILD",
-            entity_id: build_id.to_string(),
             username: "alice".to_owned(),
             at,
         }),

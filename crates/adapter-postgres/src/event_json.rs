@@ -4,13 +4,13 @@
 //! One object per event, tagged by `type` (`BUILD_IMPORTED`, `BUILD_DELETED`,
 //! `ACTIVE_POLICY_UPDATED`, `CONFIG_OVERRIDES_UPDATED`, `AUDIT`), fields in camelCase,
 //! timestamps as RFC 3339 text with nanoseconds. Unknown fields are ignored when reading,
-//! so a newer replica may add fields without stalling an older relay.
-
-use std::collections::BTreeSet;
-use std::sync::{Mutex, PoisonError};
+//! so a newer replica may add fields without stalling an older relay. Audit actions and
+//! entity references are written in the domain's own words (`AuditAction`, `EntityRef`),
+//! so a new action or entity needs no change here.
 
 use domain::model::{
-    ApplicationId, AuditAction, AuditRecord, BuildId, Checksum, ConfigKey, DomainEvent, WorkspaceId,
+    ApplicationId, AuditAction, AuditRecord, BuildId, Checksum, ConfigKey, DomainEvent, EntityRef,
+    WorkspaceId,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -41,7 +41,7 @@ enum EventJson {
         keys: Vec<String>,
     },
     Audit {
-        action: AuditActionJson,
+        action: String,
         application_id: Uuid,
         #[serde(default)]
         workspace_id: Option<Uuid>,
@@ -50,52 +50,6 @@ enum EventJson {
         username: String,
         at: String,
     },
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-enum AuditActionJson {
-    ImportBuild,
-    ExportBuild,
-    DeleteBuild,
-    SetActivePolicy,
-    CreatePolicyOverride,
-    UpdatePolicyOverride,
-    DeletePolicyOverride,
-    SetConfigOverrides,
-    DeleteConfigOverride,
-}
-
-impl From<AuditAction> for AuditActionJson {
-    fn from(action: AuditAction) -> Self {
-        match action {
-            AuditAction::ImportBuild => Self::ImportBuild,
-            AuditAction::ExportBuild => Self::ExportBuild,
-            AuditAction::DeleteBuild => Self::DeleteBuild,
-            AuditAction::SetActivePolicy => Self::SetActivePolicy,
-            AuditAction::CreatePolicyOverride => Self::CreatePolicyOverride,
-            AuditAction::UpdatePolicyOverride => Self::UpdatePolicyOverride,
-            AuditAction::DeletePolicyOverride => Self::DeletePolicyOverride,
-            AuditAction::SetConfigOverrides => Self::SetConfigOverrides,
-            AuditAction::DeleteConfigOverride => Self::DeleteConfigOverride,
-        }
-    }
-}
-
-impl From<AuditActionJson> for AuditAction {
-    fn from(action: AuditActionJson) -> Self {
-        match action {
-            AuditActionJson::ImportBuild => Self::ImportBuild,
-            AuditActionJson::ExportBuild => Self::ExportBuild,
-            AuditActionJson::DeleteBuild => Self::DeleteBuild,
-            AuditActionJson::SetActivePolicy => Self::SetActivePolicy,
-            AuditActionJson::CreatePolicyOverride => Self::CreatePolicyOverride,
-            AuditActionJson::UpdatePolicyOverride => Self::UpdatePolicyOverride,
-            AuditActionJson::DeletePolicyOverride => Self::DeletePolicyOverride,
-            AuditActionJson::SetConfigOverrides => Self::SetConfigOverrides,
-            AuditActionJson::DeleteConfigOverride => Self::DeleteConfigOverride,
-        }
-    }
 }
 
 /// The stored form of `event`.
@@ -123,11 +77,11 @@ pub(crate) fn encode(event: &DomainEvent) -> Result<serde_json::Value, PgError> 
             }
         }
         DomainEvent::Audit(record) => EventJson::Audit {
-            action: record.action.into(),
+            action: record.action.as_str().to_owned(),
             application_id: *record.application_id.as_uuid(),
             workspace_id: record.workspace_id.map(|id| *id.as_uuid()),
-            entity_type: record.entity_type.to_owned(),
-            entity_id: record.entity_id.clone(),
+            entity_type: record.entity.kind().as_str().to_owned(),
+            entity_id: record.entity.id(),
             username: record.username.clone(),
             at: record.at.format(&Rfc3339).map_err(|err| PgError::invalid_row("event", err))?,
         },
@@ -173,37 +127,15 @@ pub(crate) fn decode(value: serde_json::Value) -> Result<DomainEvent, PgError> {
             username,
             at,
         } => DomainEvent::Audit(AuditRecord {
-            action: action.into(),
+            action: AuditAction::parse(&action).map_err(|err| invalid(err.to_string()))?,
+            entity: EntityRef::parse(&entity_type, &entity_id)
+                .map_err(|err| invalid(err.to_string()))?,
             application_id: ApplicationId::from_uuid(application_id),
             workspace_id: workspace_id.map(WorkspaceId::from_uuid),
-            entity_type: static_entity_type(&entity_type),
-            entity_id,
             username,
             at: OffsetDateTime::parse(&at, &Rfc3339).map_err(|err| invalid(err.to_string()))?,
         }),
     })
-}
-
-/// The entity types the domain writes; read back without allocating.
-static KNOWN_ENTITY_TYPES: &[&str] =
-    &["BUILD", "ACTIVE_POLICY", "ACTIVE_POLICY_OVERRIDE", "CONFIG_PARAM_OVERRIDE"];
-
-/// Entity types read back that are not in [`KNOWN_ENTITY_TYPES`], each leaked once: the
-/// domain's `&'static str` admits no other way, and the set of types is small and fixed by
-/// the code that writes them.
-static OTHER_ENTITY_TYPES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
-
-fn static_entity_type(entity_type: &str) -> &'static str {
-    if let Some(known) = KNOWN_ENTITY_TYPES.iter().find(|known| **known == entity_type) {
-        return known;
-    }
-    let mut others = OTHER_ENTITY_TYPES.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(seen) = others.get(entity_type) {
-        return seen;
-    }
-    let leaked: &'static str = Box::leak(entity_type.to_owned().into_boxed_str());
-    others.insert(leaked);
-    leaked
 }
 
 #[cfg(test)]
@@ -244,19 +176,20 @@ mod tests {
             },
             DomainEvent::Audit(AuditRecord {
                 action: AuditAction::SetConfigOverrides,
+                entity: EntityRef::ConfigOverrides(vec![
+                    ConfigKey::parse("api.baseUrl").expect("valid key"),
+                    ConfigKey::parse("b").expect("valid key"),
+                ]),
                 application_id,
                 workspace_id: None,
-                entity_type: "CONFIG_PARAM_OVERRIDE",
-                entity_id: "api.baseUrl".to_owned(),
                 username: "alice".to_owned(),
                 at,
             }),
             DomainEvent::Audit(AuditRecord {
                 action: AuditAction::ImportBuild,
+                entity: EntityRef::Build(BuildId::random()),
                 application_id,
                 workspace_id: Some(WorkspaceId::random()),
-                entity_type: "SOMETHING_NEW",
-                entity_id: "x".to_owned(),
                 username: "bob".to_owned(),
                 at,
             }),
@@ -295,12 +228,12 @@ mod tests {
     fn an_audit_record_keeps_nanoseconds_and_its_action() {
         let at = OffsetDateTime::from_unix_timestamp_nanos(1_790_000_000_123_456_789)
             .expect("valid instant");
+        let override_id = domain::model::PolicyOverrideId::random();
         let event = DomainEvent::Audit(AuditRecord {
             action: AuditAction::DeletePolicyOverride,
+            entity: EntityRef::PolicyOverride(override_id),
             application_id: application_id(),
             workspace_id: None,
-            entity_type: "ACTIVE_POLICY_OVERRIDE",
-            entity_id: "o-1".to_owned(),
             username: "carol".to_owned(),
             at,
         });
@@ -310,6 +243,7 @@ mod tests {
         assert_eq!(stored["action"], "DELETE_POLICY_OVERRIDE");
         assert_eq!(stored["at"], "2026-09-21T14:13:20.123456789Z");
         assert_eq!(stored["entityType"], "ACTIVE_POLICY_OVERRIDE");
+        assert_eq!(stored["entityId"], override_id.to_string());
     }
 
     #[test]
@@ -332,16 +266,15 @@ mod tests {
             "keys": ["processInstanceId"],
         });
         assert!(matches!(decode(bad_key), Err(PgError::InvalidRow { .. })));
-    }
-
-    #[test]
-    fn an_unknown_entity_type_is_interned_once() {
-        let first = static_entity_type("SOMETHING_ELSE");
-        let second = static_entity_type(&String::from("SOMETHING_ELSE"));
-
-        assert!(std::ptr::eq(first, second), "the same leaked string is reused");
-        assert_eq!(static_entity_type("BUILD"), "BUILD");
-        let others = OTHER_ENTITY_TYPES.lock().unwrap();
-        assert!(!others.contains("BUILD"), "a known entity type is not leaked");
+        let unknown_action = json!({
+            "type": "AUDIT",
+            "action": "NO_SUCH_ACTION",
+            "applicationId": "0b6c3b0e-9f5e-4f57-9a39-6a8f0e1d2c3b",
+            "entityType": "BUILD",
+            "entityId": "0b6c3b0e-9f5e-4f57-9a39-6a8f0e1d2c3b",
+            "username": "x",
+            "at": "2026-09-21T14:13:20Z",
+        });
+        assert!(matches!(decode(unknown_action), Err(PgError::InvalidRow { .. })));
     }
 }

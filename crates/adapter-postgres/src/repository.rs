@@ -128,7 +128,7 @@ impl fmt::Debug for PgAppDataRepository {
 /// cannot commit their events in the opposite order of their sequence numbers: the relay
 /// reads in sequence order and would otherwise skip past an event that commits later with
 /// a smaller sequence. Writes without events take no lock.
-async fn record_events(
+pub(crate) async fn record_events(
     connection: &mut AsyncPgConnection,
     events: &[DomainEvent],
 ) -> Result<(), PgError> {

@@ -7,7 +7,7 @@ use crate::error::{Conflict, NotFound};
 use crate::lookups;
 use crate::model::{
     ApplicationId, ApplicationKind, AuditAction, AuditRecord, Build, BuildHeader, BuildId,
-    BuildResource, DomainEvent, Page, PageRequest, Principal, ValidationError,
+    BuildResource, DomainEvent, EntityRef, Page, PageRequest, Principal, ValidationError,
 };
 use crate::ports::{BlobKey, ImportClaim, PortError, Ports};
 use crate::{DomainError, DomainResult};
@@ -250,25 +250,30 @@ impl BuildService {
         lookups::build_of(&self.ports, application_id, build_id).await
     }
 
-    /// The archive of a build of an application, as it was imported.
+    /// The archive of a build of an application, as it was imported; the export is audited
+    /// (the archive leaves the installation) before it is handed out.
     ///
     /// # Errors
     ///
     /// `build_not_found` when the application has no such build; `internal_error` when its
-    /// archive is missing from the blob store.
+    /// archive is missing from the blob store; `service_unavailable` when the audit cannot
+    /// be recorded (nothing is handed out unaudited).
     pub async fn export(
         &self,
+        principal: &Principal,
         application_id: ApplicationId,
         build_id: BuildId,
     ) -> DomainResult<(BuildHeader, Bytes)> {
         let header = lookups::header_of(&self.ports, application_id, build_id).await?;
         let key = BlobKey::build_archive(build_id);
-        match self.ports.blobs.get(&key).await? {
-            Some(archive) => Ok((header, archive)),
-            None => Err(DomainError::Internal(PortError::Backend(
+        let Some(archive) = self.ports.blobs.get(&key).await? else {
+            return Err(DomainError::Internal(PortError::Backend(
                 format!("blob `{key}` is missing").into(),
-            ))),
-        }
+            )));
+        };
+        let audit = audit(AuditAction::ExportBuild, &header, principal, OffsetDateTime::now_utc());
+        self.ports.app_data.record_events(&[audit]).await?;
+        Ok((header, archive))
     }
 
     /// Deletes a build that no policy or override uses.
@@ -376,13 +381,12 @@ fn audit(
     principal: &Principal,
     at: OffsetDateTime,
 ) -> DomainEvent {
-    DomainEvent::Audit(AuditRecord {
+    AuditRecord::event(
         action,
-        application_id: header.application_id,
-        workspace_id: header.workspace_id,
-        entity_type: "BUILD",
-        entity_id: header.id.to_string(),
-        username: principal.name().to_owned(),
+        EntityRef::Build(header.id),
+        header.application_id,
+        header.workspace_id,
+        principal,
         at,
-    })
+    )
 }

@@ -16,15 +16,16 @@ pub use crate::model::build::{
     BuildSettings, Checksum, ManifestEntry, NumberFormat, Platforms, RawJson,
 };
 pub use crate::model::config::{ConfigOverride, ConfigParam, ConfigParamType, ResolvedConfigParam};
-pub use crate::model::event::{AuditAction, AuditRecord, DomainEvent, OutboxRecord};
+pub use crate::model::event::{
+    AuditAction, AuditRecord, AuditVerb, DomainEvent, EntityKind, EntityRef, OutboxRecord,
+};
 pub use crate::model::ids::{
-    ApplicationId, BranchName, BuildId, ConfigKey, ResourceDefinitionId, ResourceName,
-    ResourceType, ResourceVersionId, VersionId, WorkspaceId,
+    ApplicationId, BranchName, BuildId, ConfigKey, PolicyOverrideId, ResourceDefinitionId,
+    ResourceName, ResourceType, ResourceVersionId, VersionId, WorkspaceId,
 };
 pub use crate::model::page::{Page, PageRequest};
 pub use crate::model::policy::{
-    ActivePolicy, PolicyKind, PolicyOverride, PolicyOverrideId, PolicySnapshot, PolicyTarget,
-    SubjectType,
+    ActivePolicy, PolicyKind, PolicyOverride, PolicySnapshot, PolicyTarget, SubjectType,
 };
 pub use crate::model::principal::Principal;
 pub use crate::model::validation::ValidationError;

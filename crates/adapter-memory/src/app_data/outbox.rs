@@ -1,7 +1,7 @@
 //! `Outbox` of the in-memory repository.
 
 use async_trait::async_trait;
-use domain::model::OutboxRecord;
+use domain::model::{DomainEvent, OutboxRecord};
 use domain::ports::{Outbox, PortResult};
 
 use crate::app_data::InMemoryAppDataRepository;
@@ -17,6 +17,11 @@ impl Outbox for InMemoryAppDataRepository {
         for sequence in sequences {
             state.outbox.remove(sequence);
         }
+        Ok(())
+    }
+
+    async fn record_events(&self, events: &[DomainEvent]) -> PortResult<()> {
+        self.state()?.record(events);
         Ok(())
     }
 }

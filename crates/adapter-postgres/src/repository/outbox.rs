@@ -6,12 +6,12 @@ use async_trait::async_trait;
 use diesel::dsl::{now, sql};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Timestamptz};
-use diesel_async::RunQueryDsl;
-use domain::model::OutboxRecord;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use domain::model::{DomainEvent, OutboxRecord};
 use domain::ports::{Outbox, PortResult};
 
 use crate::error::PgError;
-use crate::repository::PgAppDataRepository;
+use crate::repository::{PgAppDataRepository, record_events};
 use crate::schema::outbox_events;
 
 /// How often a repository purges sent events.
@@ -54,6 +54,13 @@ impl Outbox for PgAppDataRepository {
             .map_err(PgError::from)?;
             tracing::debug!(purged, "purged outbox events sent over a day ago");
         }
+        Ok(())
+    }
+
+    #[tracing::instrument(name = "pg.record_events", skip_all, fields(count = events.len()))]
+    async fn record_events(&self, events: &[DomainEvent]) -> PortResult<()> {
+        let mut connection = self.connection().await?;
+        connection.transaction(async |connection| record_events(connection, events).await).await?;
         Ok(())
     }
 }

@@ -3,9 +3,13 @@
 
 use time::OffsetDateTime;
 
-use crate::model::{ApplicationId, BuildId, Checksum, ConfigKey, WorkspaceId};
+use crate::model::{
+    ApplicationId, BuildId, Checksum, ConfigKey, PolicyOverrideId, Principal, ValidationError,
+    WorkspaceId,
+};
 
-/// The kind of change an audit record describes.
+/// The kind of change an audit record describes. Its word is the exact operation; its
+/// [`verb`](Self::verb) is the original platform's coarse audit action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuditAction {
     /// A build was imported.
@@ -28,23 +32,184 @@ pub enum AuditAction {
     DeleteConfigOverride,
 }
 
+crate::vocabulary!(AuditAction, field = "action", {
+    ImportBuild => "IMPORT_BUILD",
+    ExportBuild => "EXPORT_BUILD",
+    DeleteBuild => "DELETE_BUILD",
+    SetActivePolicy => "SET_ACTIVE_POLICY",
+    CreatePolicyOverride => "CREATE_POLICY_OVERRIDE",
+    UpdatePolicyOverride => "UPDATE_POLICY_OVERRIDE",
+    DeletePolicyOverride => "DELETE_POLICY_OVERRIDE",
+    SetConfigOverrides => "SET_CONFIG_OVERRIDES",
+    DeleteConfigOverride => "DELETE_CONFIG_OVERRIDE",
+});
+
+impl AuditAction {
+    /// The coarse action of the original's audit trail (`core.trigger.save.audit`).
+    pub const fn verb(self) -> AuditVerb {
+        match self {
+            Self::ImportBuild => AuditVerb::Import,
+            Self::ExportBuild => AuditVerb::Export,
+            Self::DeleteBuild | Self::DeletePolicyOverride | Self::DeleteConfigOverride => {
+                AuditVerb::Delete
+            }
+            Self::SetActivePolicy => AuditVerb::Activate,
+            Self::CreatePolicyOverride => AuditVerb::Create,
+            Self::UpdatePolicyOverride | Self::SetConfigOverrides => AuditVerb::Update,
+        }
+    }
+}
+
+/// The original platform's audit actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditVerb {
+    /// Something was created.
+    Create,
+    /// Something was changed.
+    Update,
+    /// Something was removed.
+    Delete,
+    /// A version was committed.
+    Commit,
+    /// A build was created.
+    Build,
+    /// What is live changed.
+    Activate,
+    /// Something arrived from another installation.
+    Import,
+    /// Something left for another installation.
+    Export,
+}
+
+crate::vocabulary!(AuditVerb, field = "action", {
+    Create => "CREATE",
+    Update => "UPDATE",
+    Delete => "DELETE",
+    Commit => "COMMIT",
+    Build => "BUILD",
+    Activate => "ACTIVATE",
+    Import => "IMPORT",
+    Export => "EXPORT",
+});
+
+/// What an audit record is about: the entity's kind and its typed id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntityRef {
+    /// A build.
+    Build(BuildId),
+    /// The global active policy of an application.
+    ActivePolicy(ApplicationId),
+    /// One override of an active policy.
+    PolicyOverride(PolicyOverrideId),
+    /// Config overrides of an application, by key.
+    ConfigOverrides(Vec<ConfigKey>),
+}
+
+/// The kind of an [`EntityRef`], as the audit trail names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntityKind {
+    /// [`EntityRef::Build`].
+    Build,
+    /// [`EntityRef::ActivePolicy`].
+    ActivePolicy,
+    /// [`EntityRef::PolicyOverride`].
+    PolicyOverride,
+    /// [`EntityRef::ConfigOverrides`].
+    ConfigOverrides,
+}
+
+crate::vocabulary!(EntityKind, field = "entityType", {
+    Build => "BUILD",
+    ActivePolicy => "ACTIVE_POLICY",
+    PolicyOverride => "ACTIVE_POLICY_OVERRIDE",
+    ConfigOverrides => "CONFIG_PARAM_OVERRIDE",
+});
+
+impl EntityRef {
+    /// The kind of entity.
+    pub fn kind(&self) -> EntityKind {
+        match self {
+            Self::Build(_) => EntityKind::Build,
+            Self::ActivePolicy(_) => EntityKind::ActivePolicy,
+            Self::PolicyOverride(_) => EntityKind::PolicyOverride,
+            Self::ConfigOverrides(_) => EntityKind::ConfigOverrides,
+        }
+    }
+
+    /// The entity's id as text (several config keys are joined by `,`).
+    pub fn id(&self) -> String {
+        match self {
+            Self::Build(id) => id.to_string(),
+            Self::ActivePolicy(id) => id.to_string(),
+            Self::PolicyOverride(id) => id.to_string(),
+            Self::ConfigOverrides(keys) => {
+                keys.iter().map(ConfigKey::as_str).collect::<Vec<_>>().join(",")
+            }
+        }
+    }
+
+    /// The reference written as `kind` and `id` by [`kind`](Self::kind) and [`id`](Self::id).
+    ///
+    /// # Errors
+    ///
+    /// A [`ValidationError`] for an unknown kind or an id that is not one of that kind.
+    pub fn parse(kind: &str, id: &str) -> Result<Self, ValidationError> {
+        Ok(match EntityKind::parse(kind)? {
+            EntityKind::Build => Self::Build(BuildId::parse(id)?),
+            EntityKind::ActivePolicy => Self::ActivePolicy(ApplicationId::parse(id)?),
+            EntityKind::PolicyOverride => Self::PolicyOverride(PolicyOverrideId::parse(id)?),
+            EntityKind::ConfigOverrides => Self::ConfigOverrides(
+                id.split(',').map(ConfigKey::parse).collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+
+    /// The build the record is about, if it is about one.
+    pub fn build_id(&self) -> Option<BuildId> {
+        match self {
+            Self::Build(id) => Some(*id),
+            _ => None,
+        }
+    }
+}
+
 /// One entry of the audit trail (`core.trigger.save.audit`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {
     /// What was done.
     pub action: AuditAction,
+    /// What it was done to.
+    pub entity: EntityRef,
     /// The application concerned.
     pub application_id: ApplicationId,
     /// Its workspace, when known.
     pub workspace_id: Option<WorkspaceId>,
-    /// Type of the changed entity (`BUILD`, `ACTIVE_POLICY`, …).
-    pub entity_type: &'static str,
-    /// Id of the changed entity.
-    pub entity_id: String,
-    /// Who did it.
+    /// Who did it: the caller's username, else its subject.
     pub username: String,
-    /// When.
+    /// When it was done.
     pub at: OffsetDateTime,
+}
+
+impl AuditRecord {
+    /// The record of `principal` doing `action` to `entity` of an application at `at`,
+    /// as the event to record with the change: the one way every use case audits.
+    pub fn event(
+        action: AuditAction,
+        entity: EntityRef,
+        application_id: ApplicationId,
+        workspace_id: Option<WorkspaceId>,
+        principal: &Principal,
+        at: OffsetDateTime,
+    ) -> DomainEvent {
+        DomainEvent::Audit(Self {
+            action,
+            entity,
+            application_id,
+            workspace_id,
+            username: principal.name().to_owned(),
+            at,
+        })
+    }
 }
 
 /// An event recorded with a change.

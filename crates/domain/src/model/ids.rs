@@ -62,6 +62,12 @@ uuid_id!(
     "applicationId"
 );
 uuid_id!(
+    /// Id of an override of an active policy.
+    PolicyOverrideId,
+    "overrideId"
+);
+
+uuid_id!(
     /// Id of a build.
     BuildId,
     "buildId"

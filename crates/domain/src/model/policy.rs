@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::model::{
+    ApplicationId, BranchName, BuildId, PolicyOverrideId, Principal, ValidationError,
+};
 use time::OffsetDateTime;
-use uuid::Uuid;
-
-use crate::model::{ApplicationId, BranchName, BuildId, Principal, ValidationError};
 
 /// What a policy points at.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -69,44 +69,6 @@ crate::vocabulary!(SubjectType, field = "subjectType", {
     Group => "GROUP",
     Role => "ROLE",
 });
-
-/// Id of a policy override.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PolicyOverrideId(Uuid);
-
-impl PolicyOverrideId {
-    /// A fresh id.
-    pub fn random() -> Self {
-        Self(Uuid::new_v4())
-    }
-
-    /// Wraps a parsed UUID.
-    pub const fn from_uuid(uuid: Uuid) -> Self {
-        Self(uuid)
-    }
-
-    /// The UUID inside.
-    pub const fn as_uuid(&self) -> &Uuid {
-        &self.0
-    }
-
-    /// Parses the hyphenated form.
-    ///
-    /// # Errors
-    ///
-    /// A [`ValidationError`] on `overrideId` when `raw` is not a UUID.
-    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        Uuid::try_parse(raw)
-            .map(Self)
-            .map_err(|_| ValidationError::new("overrideId", format!("`{raw}` is not a uuid")))
-    }
-}
-
-impl std::fmt::Display for PolicyOverrideId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
 
 /// A policy for one user, group or (deprecated) role that takes precedence over the
 /// global policy.

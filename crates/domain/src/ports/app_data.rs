@@ -98,6 +98,10 @@ pub trait Outbox {
 
     /// Marks events delivered; they are never returned again. Unknown sequences are ignored.
     async fn mark_events_sent(&self, sequences: &[u64]) -> PortResult<()>;
+
+    /// Records `events` that go with no change of state (an export is audited, yet writes
+    /// nothing), in the order given, after every event recorded before.
+    async fn record_events(&self, events: &[DomainEvent]) -> PortResult<()>;
 }
 
 /// Durable, transactional application data: the kernel's role traits (build headers, the

@@ -9,7 +9,7 @@ use crate::DomainResult;
 use crate::error::{Conflict, NotFound};
 use crate::model::{
     ApplicationId, ApplicationKind, AuditAction, AuditRecord, ConfigKey, ConfigOverride,
-    ConfigParamType, DomainEvent, Principal, ValidationError,
+    ConfigParamType, DomainEvent, EntityRef, Principal, ValidationError,
 };
 use crate::ports::Ports;
 
@@ -107,15 +107,7 @@ impl ConfigOverrideService {
             .collect::<Result<Vec<_>, _>>()?;
         let keys: Vec<ConfigKey> =
             overrides.iter().map(|config_override| config_override.key.clone()).collect();
-        let entity_id = keys.iter().map(ConfigKey::as_str).collect::<Vec<_>>().join(",");
-        let events = events(
-            AuditAction::SetConfigOverrides,
-            application_id,
-            keys,
-            entity_id,
-            principal,
-            now,
-        );
+        let events = events(AuditAction::SetConfigOverrides, application_id, keys, principal, now);
         self.ports.app_data.put_config_overrides(&overrides, &events).await?;
         Ok(overrides)
     }
@@ -136,7 +128,6 @@ impl ConfigOverrideService {
             AuditAction::DeleteConfigOverride,
             application_id,
             vec![key.clone()],
-            key.to_string(),
             principal,
             now,
         );
@@ -148,24 +139,21 @@ impl ConfigOverrideService {
     }
 }
 
+/// What every config-override change records: which keys changed, and who changed them.
 fn events(
     action: AuditAction,
     application_id: ApplicationId,
     keys: Vec<ConfigKey>,
-    entity_id: String,
     principal: &Principal,
     at: OffsetDateTime,
 ) -> [DomainEvent; 2] {
-    [
-        DomainEvent::ConfigOverridesUpdated { application_id, keys },
-        DomainEvent::Audit(AuditRecord {
-            action,
-            application_id,
-            workspace_id: None,
-            entity_type: "CONFIG_PARAM_OVERRIDE",
-            entity_id,
-            username: principal.name().to_owned(),
-            at,
-        }),
-    ]
+    let audit = AuditRecord::event(
+        action,
+        EntityRef::ConfigOverrides(keys.clone()),
+        application_id,
+        None,
+        principal,
+        at,
+    );
+    [DomainEvent::ConfigOverridesUpdated { application_id, keys }, audit]
 }

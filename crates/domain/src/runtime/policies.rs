@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use crate::error::{Conflict, NotFound};
 use crate::lookups;
 use crate::model::{
-    ActivePolicy, ApplicationId, AuditAction, AuditRecord, DomainEvent, PolicyOverride,
+    ActivePolicy, ApplicationId, AuditAction, AuditRecord, DomainEvent, EntityRef, PolicyOverride,
     PolicyOverrideId, PolicyTarget, Principal, SubjectType,
 };
 use crate::ports::{PortError, Ports};
@@ -69,11 +69,10 @@ impl PolicyService {
             updated_by: principal.name().to_owned(),
             updated_at: now,
         };
-        let events = self.events(
+        let events = events(
             AuditAction::SetActivePolicy,
             application_id,
-            "ACTIVE_POLICY",
-            application_id.to_string(),
+            EntityRef::ActivePolicy(application_id),
             principal,
             now,
         );
@@ -118,11 +117,10 @@ impl PolicyService {
             updated_by: principal.name().to_owned(),
             updated_at: now,
         };
-        let events = self.events(
+        let events = events(
             AuditAction::CreatePolicyOverride,
             application_id,
-            "ACTIVE_POLICY_OVERRIDE",
-            created.id.to_string(),
+            EntityRef::PolicyOverride(created.id),
             principal,
             now,
         );
@@ -162,11 +160,10 @@ impl PolicyService {
             updated_at: now,
             ..existing
         };
-        let events = self.events(
+        let events = events(
             AuditAction::UpdatePolicyOverride,
             application_id,
-            "ACTIVE_POLICY_OVERRIDE",
-            id.to_string(),
+            EntityRef::PolicyOverride(id),
             principal,
             now,
         );
@@ -195,11 +192,10 @@ impl PolicyService {
         id: PolicyOverrideId,
     ) -> DomainResult<()> {
         let now = OffsetDateTime::now_utc();
-        let events = self.events(
+        let events = events(
             AuditAction::DeletePolicyOverride,
             application_id,
-            "ACTIVE_POLICY_OVERRIDE",
-            id.to_string(),
+            EntityRef::PolicyOverride(id),
             principal,
             now,
         );
@@ -247,29 +243,20 @@ impl PolicyService {
             PolicyTarget::LatestOnBranch(_) => Ok(()),
         }
     }
+}
 
-    fn events(
-        &self,
-        action: AuditAction,
-        application_id: ApplicationId,
-        entity_type: &'static str,
-        entity_id: String,
-        principal: &Principal,
-        at: OffsetDateTime,
-    ) -> [DomainEvent; 2] {
-        [
-            DomainEvent::ActivePolicyUpdated { application_id },
-            DomainEvent::Audit(AuditRecord {
-                action,
-                application_id,
-                workspace_id: None,
-                entity_type,
-                entity_id,
-                username: principal.name().to_owned(),
-                at,
-            }),
-        ]
-    }
+/// What every policy change records: the resolution changed, and who changed what.
+fn events(
+    action: AuditAction,
+    application_id: ApplicationId,
+    entity: EntityRef,
+    principal: &Principal,
+    at: OffsetDateTime,
+) -> [DomainEvent; 2] {
+    [
+        DomainEvent::ActivePolicyUpdated { application_id },
+        AuditRecord::event(action, entity, application_id, None, principal, at),
+    ]
 }
 
 fn subject_conflict(err: PortError, policy_override: &PolicyOverride) -> DomainError {

@@ -3,7 +3,10 @@
 use adapter_memory::FailureKind;
 use bytes::Bytes;
 use domain::builds::{ImportOutcome, ImportedBinary};
-use domain::model::{ApplicationId, BuildId, DomainEvent, PageRequest, PolicyTarget, SubjectType};
+use domain::model::{
+    ApplicationId, AuditAction, BuildId, DomainEvent, EntityRef, PageRequest, PolicyTarget,
+    SubjectType,
+};
 use domain::ports::{
     BlobKey, BlobStore, BuildCatalog, Cache, ImportClaim, ImportLedger, RuntimeDataStore,
 };
@@ -320,19 +323,27 @@ async fn an_export_returns_the_imported_archive_byte_for_byte() {
     let exported = build(application_id, 1);
     env.import(&exported).await;
 
-    let (header, archive) = env.builds.export(application_id, exported.id()).await.expect("export");
-    let foreign = env.builds.export(ApplicationId::random(), exported.id()).await;
+    let before = env.pending_for(application_id).await.len();
+    let (header, archive) =
+        env.builds.export(&admin(), application_id, exported.id()).await.expect("export");
+    let foreign = env.builds.export(&admin(), ApplicationId::random(), exported.id()).await;
 
     assert_eq!(header.id, exported.id());
     assert_eq!(archive, archive_of(&exported));
     assert_eq!(code_of(foreign), "build_not_found");
+    let events = env.pending_for(application_id).await;
+    assert!(
+        matches!(&events[before..], [DomainEvent::Audit(audit)] if audit.action == AuditAction::ExportBuild && audit.entity == EntityRef::Build(exported.id())),
+        "an export is audited once: {:?}",
+        &events[before..]
+    );
     env.fakes
         .blobs
         .delete(&BlobKey::build_archive(exported.id()))
         .await
         .expect("losing the archive");
     assert_eq!(
-        code_of(env.builds.export(application_id, exported.id()).await),
+        code_of(env.builds.export(&admin(), application_id, exported.id()).await),
         "internal_error",
         "a lost archive is a server fault"
     );

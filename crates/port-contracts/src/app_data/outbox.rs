@@ -11,6 +11,7 @@ pub async fn run_all(repo: &dyn AppDataRepository) {
     recorded_events_are_pending_oldest_first(repo).await;
     pending_events_honour_the_limit(repo).await;
     events_marked_sent_are_never_pending_again(repo).await;
+    events_recorded_on_their_own_are_pending_after_earlier_ones(repo).await;
 }
 
 /// Records three events about a fresh application in two writes; returns them in order.
@@ -75,4 +76,22 @@ pub async fn events_marked_sent_are_never_pending_again(repo: &dyn AppDataReposi
         .expect("marking again and unknown sequences");
     let left = pending_for(repo, application_id).await;
     assert!(left.is_empty(), "every marked event is gone, found {left:?}");
+}
+
+/// `record_events` records without a change of state, in order, after what came before.
+pub async fn events_recorded_on_their_own_are_pending_after_earlier_ones(
+    repo: &dyn AppDataRepository,
+) {
+    let (application_id, mut events) = record_three(repo).await;
+    let alone = [
+        DomainEvent::ActivePolicyUpdated { application_id },
+        DomainEvent::ConfigOverridesUpdated { application_id, keys: vec![fixtures::key("alone")] },
+    ];
+    repo.record_events(&alone).await.expect("record_events");
+    repo.record_events(&[]).await.expect("record_events of nothing");
+
+    let recorded: Vec<DomainEvent> =
+        pending_for(repo, application_id).await.into_iter().map(|record| record.event).collect();
+    events.extend(alone);
+    assert_eq!(recorded, events, "events recorded alone come after the earlier ones, in order");
 }

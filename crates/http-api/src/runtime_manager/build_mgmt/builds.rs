@@ -146,8 +146,10 @@ pub(crate) async fn export_build(
 ) -> Result<HttpResponse, ApiError> {
     state.require(&caller, Authority::Builds, Scope::Read)?;
     let (application_id, build_id) = path.into_inner();
-    let (header, archive) =
-        state.builds.export(dto::app_id(&application_id)?, dto::build_id(&build_id)?).await?;
+    let (header, archive) = state
+        .builds
+        .export(&caller.0, dto::app_id(&application_id)?, dto::build_id(&build_id)?)
+        .await?;
     let archive = if query.with_binaries.unwrap_or(true) {
         archive
     } else {
