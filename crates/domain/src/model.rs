@@ -17,8 +17,8 @@ pub use crate::model::build::{
 pub use crate::model::config::{ConfigOverride, ConfigParam, ConfigParamType, ResolvedConfigParam};
 pub use crate::model::event::{AuditAction, AuditRecord, DomainEvent, OutboxRecord};
 pub use crate::model::ids::{
-    ApplicationId, BranchName, BuildId, ConfigKey, ResourceDefinitionId, ResourceName,
-    ResourceType, ResourceVersionId, VersionId, WorkspaceId,
+    ApplicationId, ApplicationName, BranchName, BuildId, ConfigKey, ResourceDefinitionId,
+    ResourceName, ResourceType, ResourceVersionId, VersionId, WorkspaceId,
 };
 pub use crate::model::page::{Page, PageRequest};
 pub use crate::model::policy::{

@@ -26,6 +26,36 @@ pub enum AuditAction {
     SetConfigOverrides,
     /// A config override was removed.
     DeleteConfigOverride,
+    /// An application or library was created.
+    CreateApplication,
+    /// An application was renamed or described.
+    UpdateApplication,
+    /// An application was (soft) deleted.
+    DeleteApplication,
+    /// A branch was created.
+    CreateBranch,
+    /// A WIP version was started on a branch.
+    StartVersion,
+    /// The settings or commit message of a version changed.
+    UpdateVersion,
+    /// A WIP version was committed.
+    CommitVersion,
+    /// A WIP version was discarded.
+    DiscardVersion,
+    /// A resource was added to a WIP version.
+    CreateResource,
+    /// A resource of a WIP version changed.
+    UpdateResource,
+    /// A resource was unlinked from a WIP version.
+    DeleteResource,
+    /// A dependency of a WIP version was set.
+    SetDependency,
+    /// A dependency of a WIP version was removed.
+    DeleteDependency,
+    /// Config defaults of a WIP version were set (one or many).
+    SetConfigDefaults,
+    /// A config default of a WIP version was removed.
+    DeleteConfigDefault,
 }
 
 /// One entry of the audit trail (`core.trigger.save.audit`).
