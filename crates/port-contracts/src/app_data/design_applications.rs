@@ -34,7 +34,11 @@ pub async fn creating_an_application_stores_it_with_main_and_a_first_wip(
     let found = repo.find_application(application.id).await.expect("find_application");
     assert_eq!(found.as_ref(), Some(&application), "an application reads back as stored");
     let branches = repo.list_branches(application.id).await.expect("list_branches");
-    assert_eq!(branches, [main.clone()], "a new application has exactly its branch main");
+    assert_eq!(
+        branches,
+        std::slice::from_ref(&main),
+        "a new application has exactly its branch main"
+    );
     let wip = repo.find_wip(application.id, &main.name).await.expect("find_wip");
     assert_eq!(wip.as_ref(), Some(&first), "main starts with the first WIP");
     let recorded: Vec<_> =
