@@ -4,6 +4,13 @@
 
 mod catalog;
 mod config;
+mod design_applications;
+mod design_branches;
+mod design_config;
+mod design_dependencies;
+mod design_idempotency;
+mod design_resources;
+mod design_versions;
 mod imports;
 mod outbox;
 mod policies;
@@ -11,9 +18,11 @@ mod policies;
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
+use domain::design::model::{Application, Branch, IdempotencyKey, ResourceVersion, Version};
 use domain::model::{
-    ActivePolicy, ApplicationId, BuildHeader, BuildId, ConfigKey, ConfigOverride, DomainEvent,
-    OutboxRecord, PolicyOverride, PolicyOverrideId, PolicyTarget,
+    ActivePolicy, ApplicationId, BranchName, BuildHeader, BuildId, ConfigKey, ConfigOverride,
+    ConfigParam, DomainEvent, OutboxRecord, PolicyOverride, PolicyOverrideId, PolicyTarget,
+    ResourceDefinitionId, ResourceType, ResourceVersionId, VersionId,
 };
 use domain::ports::{ImportClaim, PortError, PortResult};
 use time::OffsetDateTime;
@@ -54,6 +63,16 @@ struct State {
     policies: BTreeMap<ApplicationId, ActivePolicy>,
     overrides: BTreeMap<PolicyOverrideId, PolicyOverride>,
     config_overrides: BTreeMap<(ApplicationId, ConfigKey), ConfigOverride>,
+    applications: BTreeMap<ApplicationId, Application>,
+    branches: BTreeMap<(ApplicationId, BranchName), Branch>,
+    versions: BTreeMap<VersionId, Version>,
+    /// The manifests: which resource version each version links for a type and definition id.
+    links: BTreeMap<(VersionId, ResourceType, ResourceDefinitionId), ResourceVersionId>,
+    resource_versions: BTreeMap<ResourceVersionId, ResourceVersion>,
+    /// One build per (version, library).
+    dependencies: BTreeMap<(VersionId, ApplicationId), BuildId>,
+    config_defaults: BTreeMap<(VersionId, ConfigKey), ConfigParam>,
+    idempotency_keys: BTreeMap<(ApplicationId, IdempotencyKey), BuildId>,
     /// Undelivered events only: a delivered event is dropped, so the outbox stays as small
     /// as the relay keeps it.
     outbox: BTreeMap<u64, OutboxRecord>,

@@ -46,6 +46,10 @@ impl BlobStore for InMemoryBlobStore {
         Ok(self.objects()?.get(key).cloned())
     }
 
+    async fn exists(&self, key: &BlobKey) -> PortResult<bool> {
+        Ok(self.objects()?.contains_key(key))
+    }
+
     async fn delete(&self, key: &BlobKey) -> PortResult<()> {
         self.objects()?.remove(key);
         Ok(())

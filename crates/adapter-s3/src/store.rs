@@ -229,6 +229,17 @@ impl BlobStore for S3BlobStore {
         }
     }
 
+    #[tracing::instrument(name = "s3.exists", skip_all, fields(blob.key = %key))]
+    async fn exists(&self, key: &BlobKey) -> PortResult<bool> {
+        let (_, status) = self.bounded(self.bucket.head_object(self.object_key(key))).await?;
+        match status {
+            200..=299 => Ok(true),
+            // A HEAD answer has no body, so no error code to tell a missing key by: 404 is.
+            404 => Ok(false),
+            status => Err(BlobError::Refused(Refusal::new("a head", status, &[])).into()),
+        }
+    }
+
     #[tracing::instrument(name = "s3.delete", skip_all, fields(blob.key = %key))]
     async fn delete(&self, key: &BlobKey) -> PortResult<()> {
         let response = self.bounded(self.bucket.delete_object(self.object_key(key))).await?;

@@ -1,7 +1,10 @@
 //! Errors returned by the use cases. Each refusal has a stable machine-readable code, so
 //! that every edge (HTTP, CLI) reports the same rule the same way.
 
-use crate::model::{ApplicationId, BranchName, BuildId, Checksum, SubjectType, ValidationError};
+use crate::model::{
+    ApplicationId, ApplicationName, BranchName, BuildId, Checksum, ConfigKey, ResourceDefinitionId,
+    ResourceName, ResourceType, SubjectType, ValidationError, VersionId,
+};
 use crate::ports::PortError;
 
 /// Result type of every use case.
@@ -45,6 +48,51 @@ pub enum NotFound {
         /// Definition id or name.
         reference: String,
     },
+    /// No application with that id, or it is deleted.
+    #[error("application {0} not found")]
+    Application(ApplicationId),
+    /// The application has no branch with that name.
+    #[error("branch `{branch}` of application {application_id} not found")]
+    Branch {
+        /// Application.
+        application_id: ApplicationId,
+        /// Branch asked for.
+        branch: BranchName,
+    },
+    /// The application has no version with that id.
+    #[error("version {version_id} of application {application_id} not found")]
+    Version {
+        /// Application.
+        application_id: ApplicationId,
+        /// Version asked for.
+        version_id: VersionId,
+    },
+    /// The version links no resource of that type and definition id.
+    #[error("{resource_type} resource {definition_id} not found in version {version_id}")]
+    VersionResource {
+        /// Version.
+        version_id: VersionId,
+        /// Type.
+        resource_type: ResourceType,
+        /// Definition id.
+        definition_id: ResourceDefinitionId,
+    },
+    /// The version does not depend on that library.
+    #[error("version {version_id} has no dependency on library {library_id}")]
+    Dependency {
+        /// Version.
+        version_id: VersionId,
+        /// Library.
+        library_id: ApplicationId,
+    },
+    /// The version has no config default with that key.
+    #[error("config parameter `{key}` not found in version {version_id}")]
+    ConfigParam {
+        /// Version.
+        version_id: VersionId,
+        /// Key.
+        key: ConfigKey,
+    },
 }
 
 impl NotFound {
@@ -56,7 +104,12 @@ impl NotFound {
             Self::BuildOnBranch { .. } => "no_build_on_branch",
             Self::PolicyOverride(_) => "policy_override_not_found",
             Self::ConfigOverride(_) => "config_override_not_found",
-            Self::Resource { .. } => "resource_not_found",
+            Self::Resource { .. } | Self::VersionResource { .. } => "resource_not_found",
+            Self::Application(_) => "application_not_found",
+            Self::Branch { .. } => "branch_not_found",
+            Self::Version { .. } => "version_not_found",
+            Self::Dependency { .. } => "dependency_not_found",
+            Self::ConfigParam { .. } => "config_param_not_found",
         }
     }
 }
@@ -121,6 +174,57 @@ pub enum Conflict {
         "ROLE overrides are deprecated: they can be listed and deleted, not created or changed"
     )]
     DeprecatedRoleOverride,
+    /// Another application of the workspace has the name.
+    #[error("an application named `{0}` exists in the workspace")]
+    ApplicationNameTaken(ApplicationName),
+    /// Another application's version depends on a build of the library.
+    #[error("library {0} is a dependency of another application; remove those dependencies first")]
+    LibraryInUse(ApplicationId),
+    /// The operation needs a committed version.
+    #[error("version {0} is not committed")]
+    VersionNotCommitted(VersionId),
+    /// The application has a branch with that name.
+    #[error("branch `{0}` exists")]
+    BranchExists(BranchName),
+    /// A committed version never changes.
+    #[error("version {0} is committed; start a WIP version to change it")]
+    VersionCommitted(VersionId),
+    /// A branch has at most one WIP version.
+    #[error("branch `{0}` has a WIP version already")]
+    WipExists(BranchName),
+    /// The WIP is identical to the version it was started from.
+    #[error("version {0} has no change since its parent")]
+    NothingToCommit(VersionId),
+    /// A branch keeps at least one version.
+    #[error("version {0} is the only version of its branch")]
+    LastVersion(VersionId),
+    /// Another resource of the type has the name in the version.
+    #[error("a {resource_type} resource named `{name}` exists in the version")]
+    ResourceNameTaken {
+        /// Type.
+        resource_type: ResourceType,
+        /// Name.
+        name: ResourceName,
+    },
+    /// The version links a resource of that type and definition id already.
+    #[error("{resource_type} resource {definition_id} exists in the version")]
+    ResourceExists {
+        /// Type.
+        resource_type: ResourceType,
+        /// Definition id.
+        definition_id: ResourceDefinitionId,
+    },
+    /// The resource changed since the caller read it (`If-Match`).
+    #[error("the resource changed: its etag is `{current}`, not `{expected}`")]
+    PreconditionFailed {
+        /// The etag the caller sent.
+        expected: String,
+        /// The etag of the resource now.
+        current: String,
+    },
+    /// Following the library's dependencies leads back to the application.
+    #[error("depending on library {0} would make a cycle")]
+    DependencyCycle(ApplicationId),
     /// A storage-level conflict the use case did not foresee.
     #[error("{0}")]
     Storage(String),
@@ -139,6 +243,18 @@ impl Conflict {
             Self::LibraryOverrides(_) => "library_overrides_forbidden",
             Self::ApplicationMismatch { .. } => "application_mismatch",
             Self::DeprecatedRoleOverride => "role_override_deprecated",
+            Self::ApplicationNameTaken(_) => "application_name_taken",
+            Self::LibraryInUse(_) => "library_in_use",
+            Self::VersionNotCommitted(_) => "version_not_committed",
+            Self::BranchExists(_) => "branch_exists",
+            Self::VersionCommitted(_) => "version_committed",
+            Self::WipExists(_) => "wip_exists",
+            Self::NothingToCommit(_) => "nothing_to_commit",
+            Self::LastVersion(_) => "last_version",
+            Self::ResourceNameTaken { .. } => "resource_name_taken",
+            Self::ResourceExists { .. } => "resource_exists",
+            Self::PreconditionFailed { .. } => "precondition_failed",
+            Self::DependencyCycle(_) => "dependency_cycle",
             Self::Storage(_) => "conflict",
         }
     }
@@ -168,7 +284,7 @@ impl DomainError {
     /// Stable, machine-readable code of the failure.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Invalid(_) => "invalid_request",
+            Self::Invalid(invalid) => invalid.code(),
             Self::NotFound(not_found) => not_found.code(),
             Self::Conflict(conflict) => conflict.code(),
             Self::Unavailable(_) => "service_unavailable",

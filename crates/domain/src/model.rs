@@ -20,8 +20,8 @@ pub use crate::model::event::{
     AuditAction, AuditRecord, AuditVerb, DomainEvent, EntityKind, EntityRef, OutboxRecord,
 };
 pub use crate::model::ids::{
-    ApplicationId, BranchName, BuildId, ConfigKey, PolicyOverrideId, ResourceDefinitionId,
-    ResourceName, ResourceType, ResourceVersionId, VersionId, WorkspaceId,
+    ApplicationId, ApplicationName, BranchName, BuildId, ConfigKey, PolicyOverrideId,
+    ResourceDefinitionId, ResourceName, ResourceType, ResourceVersionId, VersionId, WorkspaceId,
 };
 pub use crate::model::page::{Page, PageRequest};
 pub use crate::model::policy::{

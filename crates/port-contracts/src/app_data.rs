@@ -5,6 +5,14 @@
 
 pub mod catalog;
 pub mod config;
+pub mod design_applications;
+pub mod design_branches;
+pub mod design_config;
+pub mod design_dependencies;
+mod design_fixtures;
+pub mod design_idempotency;
+pub mod design_resources;
+pub mod design_versions;
 pub mod imports;
 pub mod outbox;
 pub mod policies;
@@ -21,6 +29,13 @@ pub async fn run_all(repo: &dyn AppDataRepository) {
     imports::run_all(repo).await;
     policies::run_all(repo).await;
     config::run_all(repo).await;
+    design_applications::run_all(repo).await;
+    design_branches::run_all(repo).await;
+    design_versions::run_all(repo).await;
+    design_resources::run_all(repo).await;
+    design_dependencies::run_all(repo).await;
+    design_config::run_all(repo).await;
+    design_idempotency::run_all(repo).await;
     outbox::run_all(repo).await;
 }
 

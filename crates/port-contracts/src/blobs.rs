@@ -13,6 +13,7 @@ pub async fn run_all(blobs: &dyn BlobStore) {
     a_put_replaces_the_object(blobs).await;
     a_deleted_object_is_gone_and_deleting_nothing_is_ok(blobs).await;
     keys_that_share_a_prefix_are_distinct_objects(blobs).await;
+    an_object_exists_from_its_put_until_its_delete(blobs).await;
 }
 
 /// A fresh prefix, so that runs sharing a bucket never meet.
@@ -108,4 +109,23 @@ pub async fn keys_that_share_a_prefix_are_distinct_objects(blobs: &dyn BlobStore
         Some(Bytes::from(vec![2; 3])),
         "a key with the same start is another object"
     );
+}
+
+/// `exists` is false before the put, true after it (even for an empty object), false after
+/// the delete; a key that only shares a prefix with an object does not exist.
+pub async fn an_object_exists_from_its_put_until_its_delete(blobs: &dyn BlobStore) {
+    let prefix = prefix();
+    let key = key(&format!("{prefix}/binaries/present"));
+    let empty = self::key(&format!("{prefix}/binaries/empty"));
+    assert!(!blobs.exists(&key).await.expect("exists"), "no object before the put");
+
+    blobs.put(&key, Bytes::from_static(b"present")).await.expect("put");
+    blobs.put(&empty, Bytes::new()).await.expect("put of an empty object");
+
+    assert!(blobs.exists(&key).await.expect("exists"), "an object exists after its put");
+    assert!(blobs.exists(&empty).await.expect("exists"), "an empty object exists too");
+    let sibling = self::key(&format!("{prefix}/binaries/pres"));
+    assert!(!blobs.exists(&sibling).await.expect("exists"), "a prefix of a key is not an object");
+    blobs.delete(&key).await.expect("delete");
+    assert!(!blobs.exists(&key).await.expect("exists"), "no object after the delete");
 }

@@ -91,6 +91,13 @@ impl NumberFormat {
     }
 }
 
+impl Default for NumberFormat {
+    /// No decimals required, two at most: what a new application starts with.
+    fn default() -> Self {
+        Self { min_decimals: 0, max_decimals: 2 }
+    }
+}
+
 /// The settings of the version a build was made from, frozen into the build.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildSettings {

@@ -4,8 +4,8 @@
 use time::OffsetDateTime;
 
 use crate::model::{
-    ApplicationId, BuildId, Checksum, ConfigKey, PolicyOverrideId, Principal, ValidationError,
-    WorkspaceId,
+    ApplicationId, BranchName, BuildId, Checksum, ConfigKey, PolicyOverrideId, Principal,
+    ResourceDefinitionId, ValidationError, VersionId, WorkspaceId,
 };
 
 /// The kind of change an audit record describes. Its word is the exact operation; its
@@ -30,6 +30,36 @@ pub enum AuditAction {
     SetConfigOverrides,
     /// A config override was removed.
     DeleteConfigOverride,
+    /// An application or library was created.
+    CreateApplication,
+    /// An application was renamed or described.
+    UpdateApplication,
+    /// An application was (soft) deleted.
+    DeleteApplication,
+    /// A branch was created.
+    CreateBranch,
+    /// A WIP version was started on a branch.
+    StartVersion,
+    /// The settings or commit message of a version changed.
+    UpdateVersion,
+    /// A WIP version was committed.
+    CommitVersion,
+    /// A WIP version was discarded.
+    DiscardVersion,
+    /// A resource was added to a WIP version.
+    CreateResource,
+    /// A resource of a WIP version changed.
+    UpdateResource,
+    /// A resource was unlinked from a WIP version.
+    DeleteResource,
+    /// A dependency of a WIP version was set.
+    SetDependency,
+    /// A dependency of a WIP version was removed.
+    DeleteDependency,
+    /// Config defaults of a WIP version were set (one or many).
+    SetConfigDefaults,
+    /// A config default of a WIP version was removed.
+    DeleteConfigDefault,
 }
 
 crate::vocabulary!(AuditAction, field = "action", {
@@ -42,6 +72,21 @@ crate::vocabulary!(AuditAction, field = "action", {
     DeletePolicyOverride => "DELETE_POLICY_OVERRIDE",
     SetConfigOverrides => "SET_CONFIG_OVERRIDES",
     DeleteConfigOverride => "DELETE_CONFIG_OVERRIDE",
+    CreateApplication => "CREATE_APPLICATION",
+    UpdateApplication => "UPDATE_APPLICATION",
+    DeleteApplication => "DELETE_APPLICATION",
+    CreateBranch => "CREATE_BRANCH",
+    StartVersion => "START_VERSION",
+    UpdateVersion => "UPDATE_VERSION",
+    CommitVersion => "COMMIT_VERSION",
+    DiscardVersion => "DISCARD_VERSION",
+    CreateResource => "CREATE_RESOURCE",
+    UpdateResource => "UPDATE_RESOURCE",
+    DeleteResource => "DELETE_RESOURCE",
+    SetDependency => "SET_DEPENDENCY",
+    DeleteDependency => "DELETE_DEPENDENCY",
+    SetConfigDefaults => "SET_CONFIG_DEFAULTS",
+    DeleteConfigDefault => "DELETE_CONFIG_DEFAULT",
 });
 
 impl AuditAction {
@@ -50,12 +95,28 @@ impl AuditAction {
         match self {
             Self::ImportBuild => AuditVerb::Import,
             Self::ExportBuild => AuditVerb::Export,
-            Self::DeleteBuild | Self::DeletePolicyOverride | Self::DeleteConfigOverride => {
-                AuditVerb::Delete
-            }
+            Self::DeleteBuild
+            | Self::DeletePolicyOverride
+            | Self::DeleteConfigOverride
+            | Self::DeleteApplication
+            | Self::DiscardVersion
+            | Self::DeleteResource
+            | Self::DeleteDependency
+            | Self::DeleteConfigDefault => AuditVerb::Delete,
             Self::SetActivePolicy => AuditVerb::Activate,
-            Self::CreatePolicyOverride => AuditVerb::Create,
-            Self::UpdatePolicyOverride | Self::SetConfigOverrides => AuditVerb::Update,
+            Self::CreatePolicyOverride
+            | Self::CreateApplication
+            | Self::CreateBranch
+            | Self::StartVersion
+            | Self::CreateResource => AuditVerb::Create,
+            Self::UpdatePolicyOverride
+            | Self::SetConfigOverrides
+            | Self::UpdateApplication
+            | Self::UpdateVersion
+            | Self::UpdateResource
+            | Self::SetDependency
+            | Self::SetConfigDefaults => AuditVerb::Update,
+            Self::CommitVersion => AuditVerb::Commit,
         }
     }
 }
@@ -103,6 +164,18 @@ pub enum EntityRef {
     PolicyOverride(PolicyOverrideId),
     /// Config overrides of an application, by key.
     ConfigOverrides(Vec<ConfigKey>),
+    /// An application or library.
+    Application(ApplicationId),
+    /// A branch of an application.
+    Branch(BranchName),
+    /// A version of an application.
+    Version(VersionId),
+    /// A resource of a version, by its stable id.
+    Resource(ResourceDefinitionId),
+    /// A version's dependency on a library, by the library.
+    Dependency(ApplicationId),
+    /// Config defaults of a version, by key.
+    ConfigDefaults(Vec<ConfigKey>),
 }
 
 /// The kind of an [`EntityRef`], as the audit trail names it.
@@ -116,6 +189,18 @@ pub enum EntityKind {
     PolicyOverride,
     /// [`EntityRef::ConfigOverrides`].
     ConfigOverrides,
+    /// [`EntityRef::Application`].
+    Application,
+    /// [`EntityRef::Branch`].
+    Branch,
+    /// [`EntityRef::Version`].
+    Version,
+    /// [`EntityRef::Resource`].
+    Resource,
+    /// [`EntityRef::Dependency`].
+    Dependency,
+    /// [`EntityRef::ConfigDefaults`].
+    ConfigDefaults,
 }
 
 crate::vocabulary!(EntityKind, field = "entityType", {
@@ -123,6 +208,12 @@ crate::vocabulary!(EntityKind, field = "entityType", {
     ActivePolicy => "ACTIVE_POLICY",
     PolicyOverride => "ACTIVE_POLICY_OVERRIDE",
     ConfigOverrides => "CONFIG_PARAM_OVERRIDE",
+    Application => "APPLICATION",
+    Branch => "APPLICATION_BRANCH",
+    Version => "APPLICATION_VERSION",
+    Resource => "RESOURCE",
+    Dependency => "DEPENDENCY",
+    ConfigDefaults => "CONFIG_PARAM",
 });
 
 impl EntityRef {
@@ -133,6 +224,12 @@ impl EntityRef {
             Self::ActivePolicy(_) => EntityKind::ActivePolicy,
             Self::PolicyOverride(_) => EntityKind::PolicyOverride,
             Self::ConfigOverrides(_) => EntityKind::ConfigOverrides,
+            Self::Application(_) => EntityKind::Application,
+            Self::Branch(_) => EntityKind::Branch,
+            Self::Version(_) => EntityKind::Version,
+            Self::Resource(_) => EntityKind::Resource,
+            Self::Dependency(_) => EntityKind::Dependency,
+            Self::ConfigDefaults(_) => EntityKind::ConfigDefaults,
         }
     }
 
@@ -140,9 +237,12 @@ impl EntityRef {
     pub fn id(&self) -> String {
         match self {
             Self::Build(id) => id.to_string(),
-            Self::ActivePolicy(id) => id.to_string(),
+            Self::ActivePolicy(id) | Self::Application(id) | Self::Dependency(id) => id.to_string(),
             Self::PolicyOverride(id) => id.to_string(),
-            Self::ConfigOverrides(keys) => {
+            Self::Branch(name) => name.to_string(),
+            Self::Version(id) => id.to_string(),
+            Self::Resource(id) => id.to_string(),
+            Self::ConfigOverrides(keys) | Self::ConfigDefaults(keys) => {
                 keys.iter().map(ConfigKey::as_str).collect::<Vec<_>>().join(",")
             }
         }
@@ -158,9 +258,13 @@ impl EntityRef {
             EntityKind::Build => Self::Build(BuildId::parse(id)?),
             EntityKind::ActivePolicy => Self::ActivePolicy(ApplicationId::parse(id)?),
             EntityKind::PolicyOverride => Self::PolicyOverride(PolicyOverrideId::parse(id)?),
-            EntityKind::ConfigOverrides => Self::ConfigOverrides(
-                id.split(',').map(ConfigKey::parse).collect::<Result<_, _>>()?,
-            ),
+            EntityKind::ConfigOverrides => Self::ConfigOverrides(keys(id)?),
+            EntityKind::Application => Self::Application(ApplicationId::parse(id)?),
+            EntityKind::Branch => Self::Branch(BranchName::parse(id)?),
+            EntityKind::Version => Self::Version(VersionId::parse(id)?),
+            EntityKind::Resource => Self::Resource(ResourceDefinitionId::parse(id)?),
+            EntityKind::Dependency => Self::Dependency(ApplicationId::parse(id)?),
+            EntityKind::ConfigDefaults => Self::ConfigDefaults(keys(id)?),
         })
     }
 
@@ -171,6 +275,13 @@ impl EntityRef {
             _ => None,
         }
     }
+}
+
+fn keys(joined: &str) -> Result<Vec<ConfigKey>, ValidationError> {
+    if joined.is_empty() {
+        return Ok(Vec::new());
+    }
+    joined.split(',').map(ConfigKey::parse).collect()
 }
 
 /// One entry of the audit trail (`core.trigger.save.audit`).

@@ -183,6 +183,20 @@ text_id!(
     }
 );
 text_id!(
+    /// The name of an application or library, unique per workspace among those not deleted.
+    ApplicationName,
+    "name",
+    |raw| {
+        length(raw, 255)?;
+        charset(raw, |c| !c.is_control(), "no control characters")?;
+        if raw.trim() == raw {
+            Ok(())
+        } else {
+            Err("must not start or end with white space".to_owned())
+        }
+    }
+);
+text_id!(
     /// A branch name: at most 16 characters.
     BranchName,
     "branch",

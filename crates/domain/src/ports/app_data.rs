@@ -9,6 +9,10 @@ use std::fmt;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::design::ports::{
+    ApplicationRepository, BranchRepository, ConfigDefaultsRepository, DependencyRepository,
+    IdempotencyLedger, ResourceRepository, VersionRepository,
+};
 use crate::model::{
     ApplicationId, ApplicationKind, BranchName, BuildHeader, BuildId, Checksum, DomainEvent,
     OutboxRecord, Page, PageRequest,
@@ -115,6 +119,13 @@ pub trait AppDataRepository:
     + ImportLedger
     + PolicyRepository
     + ConfigOverrideRepository
+    + ApplicationRepository
+    + BranchRepository
+    + VersionRepository
+    + ResourceRepository
+    + DependencyRepository
+    + ConfigDefaultsRepository
+    + IdempotencyLedger
     + Outbox
     + fmt::Debug
     + Send
@@ -128,6 +139,13 @@ impl<T> AppDataRepository for T where
         + ImportLedger
         + PolicyRepository
         + ConfigOverrideRepository
+        + ApplicationRepository
+        + BranchRepository
+        + VersionRepository
+        + ResourceRepository
+        + DependencyRepository
+        + ConfigDefaultsRepository
+        + IdempotencyLedger
         + Outbox
         + fmt::Debug
         + Send

@@ -66,6 +66,9 @@ pub trait BlobStore: fmt::Debug + Send + Sync + 'static {
     /// The object under `key`; `Ok(None)` when there is none.
     async fn get(&self, key: &BlobKey) -> PortResult<Option<Bytes>>;
 
+    /// Whether there is an object under `key`, without reading it.
+    async fn exists(&self, key: &BlobKey) -> PortResult<bool>;
+
     /// Removes the object under `key`; removing nothing is not an error.
     async fn delete(&self, key: &BlobKey) -> PortResult<()>;
 }

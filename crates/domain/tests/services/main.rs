@@ -2,6 +2,12 @@
 
 mod builds;
 mod config;
+mod design_applications;
+mod design_config;
+mod design_dependencies;
+mod design_helpers;
+mod design_resources;
+mod design_versions;
 mod helpers;
 mod policies;
 mod relay;
