@@ -12,13 +12,13 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
+use domain::access::{AccessRules, Authority, Permission, Scope};
 use domain::model::Principal;
 
 pub use crate::auth::issuer::{IssuerError, LocalIssuer, TokenRequest};
 pub use crate::auth::jwks::{JwksKeySource, JwksSettings};
 pub use crate::auth::validator::{KeySource, StaticKeys, TokenPolicy, TokenValidator};
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Why a request is not authenticated. Messages say what to fix, never echo the token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,22 +65,62 @@ impl AuthError {
     }
 }
 
+/// What authenticates and authorises every `/api/**` request: the token validator and the
+/// access rules. Registered once as `web::Data`, whatever roles the process serves.
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    tokens: TokenValidator,
+    access: AccessRules,
+}
+
+impl Authenticator {
+    /// Validates tokens with `tokens` and grants permissions by `access`.
+    pub fn new(tokens: TokenValidator, access: AccessRules) -> Self {
+        Self { tokens, access }
+    }
+}
+
 /// The authenticated caller of a route. Extracting it validates the bearer token; a route
 /// that takes a `Caller` can only run for a valid token.
 #[derive(Debug, Clone)]
-pub struct Caller(pub Principal);
+pub struct Caller {
+    principal: Principal,
+    authenticator: web::Data<Authenticator>,
+}
+
+impl Caller {
+    /// Who is calling.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// Refuses with 403 unless the caller holds `authority` at `scope` (or higher).
+    pub(crate) fn require(&self, authority: Authority, scope: Scope) -> Result<(), ApiError> {
+        let permission = Permission::new(authority, scope);
+        if self.authenticator.access.allows(&self.principal, permission) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(permission))
+        }
+    }
+}
 
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let authenticator = req.app_data::<web::Data<Authenticator>>().cloned();
         let token = bearer_token(req);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Unauthorized(AuthError::KeysUnavailable))?;
-            let token = token?;
-            Ok(Self(state.tokens.validate(&token).await?))
+            let Some(authenticator) = authenticator else {
+                // The server mounts the API with its authenticator; without one, nothing passes.
+                return Err(ApiError::internal(std::io::Error::other(
+                    "the API is mounted without an authenticator",
+                )));
+            };
+            let principal = authenticator.tokens.validate(&token?).await?;
+            Ok(Self { principal, authenticator })
         })
     }
 }

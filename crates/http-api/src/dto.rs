@@ -3,9 +3,8 @@
 
 use domain::DomainError;
 use domain::model::{
-    ApplicationId, ApplicationKind, Build, BuildHeader, BuildId, BuildOrigin, BuildSettings,
-    ManifestEntry, Page, PageRequest, Platforms, ResourceDefinitionId, ResourceName, ResourceType,
-    ValidationError,
+    ApplicationKind, Build, BuildHeader, BuildOrigin, BuildSettings, ManifestEntry, Page,
+    PageRequest, Platforms,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -61,30 +60,6 @@ impl<T> PageDto<T> {
             total_pages,
         }
     }
-}
-
-pub(crate) fn parse<T>(parsed: Result<T, ValidationError>) -> Result<T, ApiError> {
-    parsed.map_err(|err| ApiError::Domain(err.into()))
-}
-
-pub(crate) fn app_id(raw: &str) -> Result<ApplicationId, ApiError> {
-    parse(ApplicationId::parse(raw))
-}
-
-pub(crate) fn build_id(raw: &str) -> Result<BuildId, ApiError> {
-    parse(BuildId::parse(raw))
-}
-
-pub(crate) fn resource_type(raw: &str) -> Result<ResourceType, ApiError> {
-    parse(ResourceType::parse(raw))
-}
-
-pub(crate) fn definition_id(raw: &str) -> Result<ResourceDefinitionId, ApiError> {
-    parse(ResourceDefinitionId::parse(raw))
-}
-
-pub(crate) fn resource_name(raw: &str) -> Result<ResourceName, ApiError> {
-    parse(ResourceName::parse(raw))
 }
 
 pub(crate) fn rfc3339(at: OffsetDateTime) -> String {

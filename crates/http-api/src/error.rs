@@ -10,6 +10,7 @@ use actix_web::{HttpResponse, ResponseError};
 use build_archive::ArchiveError;
 use domain::DomainError;
 use domain::access::Permission;
+use domain::model::ValidationError;
 use serde::Serialize;
 
 use crate::auth::AuthError;
@@ -40,6 +41,12 @@ pub enum ApiError {
     /// A use case refused or failed.
     #[error(transparent)]
     Domain(#[from] DomainError),
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(err: ValidationError) -> Self {
+        Self::Domain(err.into())
+    }
 }
 
 /// The body of every error response.

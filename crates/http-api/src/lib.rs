@@ -6,7 +6,8 @@
 //! on a concrete adapter: the `server` crate builds the [`AppState`] from whatever adapters
 //! it wires. Layout:
 //!
-//! - [`AppState`] and [`api_app`] / [`management_app`]: what the server mounts;
+//! - [`Apis`] (the role states it serves, [`RuntimeManagerState`], and the
+//!   [`auth::Authenticator`]) and [`api_app`] / [`management_app`]: what the server mounts;
 //! - `auth`: token validation ([`auth::TokenValidator`]), the embedded issuer
 //!   ([`auth::LocalIssuer`]) and the [`auth::Caller`] extractor;
 //! - `runtime_manager` (`runtime_api`, `build_mgmt`): the Runtime Manager's APIs, one file
@@ -18,6 +19,7 @@ mod dto;
 mod error;
 mod management;
 mod openapi;
+mod path;
 mod runtime_manager;
 mod state;
 mod trace;
@@ -25,5 +27,5 @@ mod word;
 
 pub use crate::error::ApiError;
 pub use crate::management::{Readiness, management_app};
-pub use crate::openapi::{api_app, openapi_document};
-pub use crate::state::AppState;
+pub use crate::openapi::{Roles, api_app, openapi_document};
+pub use crate::state::{Apis, RuntimeManagerState};

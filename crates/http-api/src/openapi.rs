@@ -13,7 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{self, ErrorBody};
-use crate::{ApiError, AppState, runtime_manager, trace};
+use crate::{ApiError, Apis, runtime_manager, trace};
 
 /// Largest JSON body accepted (config override imports are the biggest).
 const JSON_LIMIT_BYTES: usize = 2 * 1024 * 1024;
@@ -46,21 +46,43 @@ impl Modify for BearerAuth {
     }
 }
 
-fn routes(cfg: &mut ServiceConfig<'_>) {
-    runtime_manager::configure(cfg);
+/// Which roles' routes to mount (and to describe).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    /// The Runtime Manager's runtime and build-management APIs.
+    pub runtime_manager: bool,
 }
 
-/// The OpenAPI document of both APIs.
-pub fn openapi_document() -> OpenApiDocument {
-    let (_, document) =
-        App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
+impl Apis {
+    /// The roles these APIs serve.
+    pub fn roles(&self) -> Roles {
+        Roles { runtime_manager: self.runtime_manager.is_some() }
+    }
+}
+
+fn routes(roles: Roles) -> impl FnOnce(&mut ServiceConfig<'_>) {
+    move |cfg| {
+        if roles.runtime_manager {
+            runtime_manager::configure(cfg);
+        }
+    }
+}
+
+/// The OpenAPI document of the roles' APIs: a role's routes are described only where it is
+/// served.
+pub fn openapi_document(roles: Roles) -> OpenApiDocument {
+    let (_, document) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes(roles))
+        .split_for_parts();
     document
 }
 
-/// The API application: both APIs, OpenAPI and Swagger UI, request tracing, and the error
-/// envelope for extractor failures and unknown routes.
+/// The API application: the roles' APIs, OpenAPI and Swagger UI, request tracing, and the
+/// error envelope for extractor failures and unknown routes (another role's paths included).
 pub fn api_app(
-    state: web::Data<AppState>,
+    apis: Apis,
     document: OpenApiDocument,
 ) -> App<
     impl ServiceFactory<
@@ -71,19 +93,22 @@ pub fn api_app(
         InitError = (),
     >,
 > {
-    App::new()
-        .app_data(state)
-        .app_data(
-            web::JsonConfig::default().limit(JSON_LIMIT_BYTES).error_handler(error::json_error),
-        )
-        .app_data(web::PathConfig::default().error_handler(error::path_error))
-        .app_data(web::QueryConfig::default().error_handler(error::query_error))
-        .configure(|cfg| routes(&mut ServiceConfig::new(cfg)))
-        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/v3/api-docs", document))
-        .default_service(web::to(|| async { ApiError::route_not_found() }))
-        .wrap_fn(|req, srv| {
-            let trace_id = trace::of(&req);
-            trace::scope(trace_id, srv.call(req))
-        })
-        .wrap(TracingLogger::default())
+    let roles = apis.roles();
+    let mut app = App::new().app_data(web::Data::new(apis.authenticator));
+    if let Some(state) = apis.runtime_manager {
+        app = app.app_data(web::Data::new(state));
+    }
+    app.app_data(
+        web::JsonConfig::default().limit(JSON_LIMIT_BYTES).error_handler(error::json_error),
+    )
+    .app_data(web::PathConfig::default().error_handler(error::path_error))
+    .app_data(web::QueryConfig::default().error_handler(error::query_error))
+    .configure(|cfg| routes(roles)(&mut ServiceConfig::new(cfg)))
+    .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/v3/api-docs", document))
+    .default_service(web::to(|| async { ApiError::route_not_found() }))
+    .wrap_fn(|req, srv| {
+        let trace_id = trace::of(&req);
+        trace::scope(trace_id, srv.call(req))
+    })
+    .wrap(TracingLogger::default())
 }

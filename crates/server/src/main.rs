@@ -7,6 +7,7 @@
 mod cli;
 mod embedded;
 mod real;
+mod roles;
 mod serve;
 mod settings;
 mod telemetry;

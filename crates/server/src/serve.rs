@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use actix_web::{HttpServer, web};
+use actix_web::HttpServer;
 use anyhow::Context as _;
 use domain::relay::OutboxRelay;
-use http_api::{AppState, Readiness};
+use http_api::Readiness;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::roles::{self, Served};
 use crate::settings::Settings;
 use crate::{embedded, real};
 
@@ -39,26 +40,21 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
             (embedded::ports(), embedded::token_validator(&issuer), "embedded", None)
         }
     };
-    let import_lease = i64::try_from(settings.import_lease_seconds).unwrap_or(i64::MAX);
-    let state = web::Data::new(
-        AppState::new(ports.clone(), settings.access.clone(), tokens, settings.archive_limits)
-            .with_import_lease(time::Duration::seconds(import_lease)),
-    );
-    let document = http_api::openapi_document();
+    let served =
+        if settings.backends.is_some() { Served::One(settings.role) } else { Served::Both };
+    let apis = roles::apis(served, &ports, &settings, tokens);
+    let document = http_api::openapi_document(apis.roles());
     let readiness = Readiness::default();
 
-    let api = HttpServer::new({
-        let state = state.clone();
-        move || http_api::api_app(state.clone(), document.clone())
-    })
-    .bind((settings.bind_address.as_str(), settings.server_port))
-    .with_context(|| format!("could not listen on SERVER_PORT {}", settings.server_port))?
-    .disable_signals()
-    .shutdown_timeout(settings.shutdown_timeout_seconds)
-    .run();
+    let api = HttpServer::new(move || http_api::api_app(apis.clone(), document.clone()))
+        .bind((settings.bind_address.as_str(), settings.server_port))
+        .with_context(|| format!("could not listen on SERVER_PORT {}", settings.server_port))?
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_timeout_seconds)
+        .run();
     let management = HttpServer::new({
         let readiness = readiness.clone();
-        let role = settings.role.as_str();
+        let role = served.describe();
         move || http_api::management_app(readiness.clone(), role, mode)
     })
     .bind((settings.bind_address.as_str(), settings.management_port))
@@ -75,7 +71,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     let relay_task = tokio::spawn(relay_loop(relay.clone()));
     readiness.set_ready(true);
     tracing::info!(
-        role = settings.role.as_str(),
+        role = served.describe(),
         mode,
         server.port = settings.server_port,
         management.port = settings.management_port,

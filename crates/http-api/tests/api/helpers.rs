@@ -13,10 +13,14 @@ use actix_web::web;
 use adapter_memory::Fakes;
 use build_archive::ArchiveLimits;
 use domain::access::AccessRules;
+use domain::builds::BuildService;
 use domain::model::{ApplicationId, PageRequest};
 use domain::ports::{BuildCatalog as _, Outbox as _};
-use http_api::AppState;
-use http_api::auth::{LocalIssuer, StaticKeys, TokenPolicy, TokenRequest, TokenValidator};
+use domain::runtime::{ConfigOverrideService, PolicyService, RuntimeService};
+use http_api::auth::{
+    Authenticator, LocalIssuer, StaticKeys, TokenPolicy, TokenRequest, TokenValidator,
+};
+use http_api::{Apis, RuntimeManagerState};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
@@ -30,7 +34,7 @@ pub(crate) const LIBRARY_BUILD: &str = "11b0a001-0000-4000-8000-000000000001";
 pub(crate) struct TestApp {
     pub(crate) fakes: Fakes,
     pub(crate) issuer: Arc<LocalIssuer>,
-    state: web::Data<AppState>,
+    apis: Apis,
 }
 
 fn shared_issuer() -> Arc<LocalIssuer> {
@@ -59,8 +63,19 @@ impl TestApp {
             Arc::new(StaticKeys::new(issuer.key_set())),
             TokenPolicy { issuers, audience: None, leeway_seconds: 0 },
         );
-        let state = web::Data::new(AppState::new(fakes.ports(), access, validator, limits));
-        Self { fakes, issuer, state }
+        let ports = fakes.ports();
+        let runtime_manager = RuntimeManagerState::new(
+            RuntimeService::new(ports.clone()),
+            BuildService::new(ports.clone()),
+            PolicyService::new(ports.clone()),
+            ConfigOverrideService::new(ports),
+            limits,
+        );
+        let apis = Apis {
+            authenticator: Authenticator::new(validator, access),
+            runtime_manager: Some(runtime_manager),
+        };
+        Self { fakes, issuer, apis }
     }
 
     /// The service under test.
@@ -71,8 +86,8 @@ impl TestApp {
         Response = ServiceResponse<impl MessageBody>,
         Error = actix_web::Error,
     > {
-        test::init_service(http_api::api_app(self.state.clone(), http_api::openapi_document()))
-            .await
+        let document = http_api::openapi_document(self.apis.roles());
+        test::init_service(http_api::api_app(self.apis.clone(), document)).await
     }
 
     pub(crate) fn token(&self, subject: &str, groups: &[&str], roles: &[&str]) -> String {

@@ -3,18 +3,20 @@
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use domain::access::{Authority, Scope};
 use domain::model::{
-    ActivePolicy, BranchName, PolicyKind, PolicyOverride, PolicyOverrideId, PolicyTarget,
-    SubjectType, ValidationError,
+    ActivePolicy, BranchName, BuildId, PolicyKind, PolicyOverride, PolicyTarget, SubjectType,
+    ValidationError,
 };
 use domain::runtime::OverrideInput;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::ApiError;
 use crate::auth::Caller;
 use crate::dto;
 use crate::error::ErrorBody;
+use crate::path::{AppPath, OverridePath};
+use crate::state::RuntimeManagerState;
 use crate::word::Word;
-use crate::{ApiError, AppState};
 
 /// The global policy as set: `{"type": "BUILD", "buildId": "…"}` or
 /// `{"type": "LATEST_ON_BRANCH", "branch": "main"}`.
@@ -37,12 +39,12 @@ fn target(
         |field, reason: &str| Err(ApiError::Domain(ValidationError::new(field, reason).into()));
     match (policy_type, build_id, branch) {
         (PolicyKind::Build, Some(build_id), None) => {
-            Ok(PolicyTarget::Build(dto::build_id(build_id)?))
+            Ok(PolicyTarget::Build(BuildId::parse(build_id)?))
         }
         (PolicyKind::Build, None, _) => refuse("buildId", "is required for type BUILD"),
         (PolicyKind::Build, Some(_), Some(_)) => refuse("branch", "is not allowed for type BUILD"),
         (PolicyKind::LatestOnBranch, None, Some(branch)) => {
-            Ok(PolicyTarget::LatestOnBranch(dto::parse(BranchName::parse(branch))?))
+            Ok(PolicyTarget::LatestOnBranch(BranchName::parse(branch)?))
         }
         (PolicyKind::LatestOnBranch, _, None) => {
             refuse("branch", "is required for type LATEST_ON_BRANCH")
@@ -168,12 +170,12 @@ impl From<&PolicyOverride> for OverrideDto {
 )]
 #[get("/app/{appId}/active-policy")]
 pub(crate) async fn get_active_policy(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
-    path: web::Path<String>,
+    path: AppPath,
 ) -> Result<HttpResponse, ApiError> {
-    state.require(&caller, Authority::ActivePolicy, Scope::Read)?;
-    let policy = state.policies.get(dto::app_id(&path)?).await?;
+    caller.require(Authority::ActivePolicy, Scope::Read)?;
+    let policy = state.policies.get(path.application_id).await?;
     Ok(HttpResponse::Ok().json(PolicyDto::from(&policy)))
 }
 
@@ -190,16 +192,16 @@ pub(crate) async fn get_active_policy(
 )]
 #[put("/app/{appId}/active-policy")]
 pub(crate) async fn set_active_policy(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
-    path: web::Path<String>,
+    path: AppPath,
     body: web::Json<PolicyBody>,
 ) -> Result<HttpResponse, ApiError> {
-    state.require(&caller, Authority::ActivePolicy, Scope::Edit)?;
-    let application_id = dto::app_id(&path)?;
+    caller.require(Authority::ActivePolicy, Scope::Edit)?;
+    let application_id = path.application_id;
     let body = body.into_inner();
     let target = target(body.policy_type, body.build_id.as_deref(), body.branch.as_deref())?;
-    let policy = state.policies.set(&caller.0, application_id, target).await?;
+    let policy = state.policies.set(caller.principal(), application_id, target).await?;
     Ok(HttpResponse::Ok().json(PolicyDto::from(&policy)))
 }
 
@@ -212,12 +214,12 @@ pub(crate) async fn set_active_policy(
 )]
 #[get("/app/{appId}/active-policy/overrides")]
 pub(crate) async fn list_overrides(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
-    path: web::Path<String>,
+    path: AppPath,
 ) -> Result<HttpResponse, ApiError> {
-    state.require(&caller, Authority::ActivePolicy, Scope::Read)?;
-    let overrides = state.policies.list_overrides(dto::app_id(&path)?).await?;
+    caller.require(Authority::ActivePolicy, Scope::Read)?;
+    let overrides = state.policies.list_overrides(path.application_id).await?;
     Ok(HttpResponse::Ok().json(overrides.iter().map(OverrideDto::from).collect::<Vec<_>>()))
 }
 
@@ -235,15 +237,15 @@ pub(crate) async fn list_overrides(
 )]
 #[post("/app/{appId}/active-policy/overrides")]
 pub(crate) async fn add_override(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
-    path: web::Path<String>,
+    path: AppPath,
     body: web::Json<OverrideBody>,
 ) -> Result<HttpResponse, ApiError> {
-    state.require(&caller, Authority::ActivePolicy, Scope::Edit)?;
+    caller.require(Authority::ActivePolicy, Scope::Edit)?;
     let created = state
         .policies
-        .add_override(&caller.0, dto::app_id(&path)?, body.into_inner().into_input()?)
+        .add_override(caller.principal(), path.application_id, body.into_inner().into_input()?)
         .await?;
     Ok(HttpResponse::Created().json(OverrideDto::from(&created)))
 }
@@ -261,20 +263,18 @@ pub(crate) async fn add_override(
 )]
 #[put("/app/{appId}/active-policy/overrides/{overrideId}")]
 pub(crate) async fn update_override(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
-    path: web::Path<(String, String)>,
+    path: OverridePath,
     body: web::Json<OverrideBody>,
 ) -> Result<HttpResponse, ApiError> {
-    state.require(&caller, Authority::ActivePolicy, Scope::Edit)?;
-    let (application_id, override_id) = path.into_inner();
-    let override_id = dto::parse(PolicyOverrideId::parse(&override_id))?;
+    caller.require(Authority::ActivePolicy, Scope::Edit)?;
     let updated = state
         .policies
         .update_override(
-            &caller.0,
-            dto::app_id(&application_id)?,
-            override_id,
+            caller.principal(),
+            path.application_id,
+            path.override_id,
             body.into_inner().into_input()?,
         )
         .await?;
@@ -290,13 +290,14 @@ pub(crate) async fn update_override(
 )]
 #[delete("/app/{appId}/active-policy/overrides/{overrideId}")]
 pub(crate) async fn delete_override(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
-    path: web::Path<(String, String)>,
+    path: OverridePath,
 ) -> Result<HttpResponse, ApiError> {
-    state.require(&caller, Authority::ActivePolicy, Scope::Edit)?;
-    let (application_id, override_id) = path.into_inner();
-    let override_id = dto::parse(PolicyOverrideId::parse(&override_id))?;
-    state.policies.delete_override(&caller.0, dto::app_id(&application_id)?, override_id).await?;
+    caller.require(Authority::ActivePolicy, Scope::Edit)?;
+    state
+        .policies
+        .delete_override(caller.principal(), path.application_id, path.override_id)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,11 +7,13 @@ use domain::model::{Build, BuildDependency, ConfigParam, ConfigParamType};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::ApiError;
 use crate::auth::Caller;
-use crate::dto::{self, BuildSettingsDto, BuildSummaryDto, ManifestEntryDto, PageDto, PageQuery};
+use crate::dto::{BuildSettingsDto, BuildSummaryDto, ManifestEntryDto, PageDto, PageQuery};
 use crate::error::ErrorBody;
+use crate::path::{AppPath, BuildPath};
+use crate::state::RuntimeManagerState;
 use crate::word::Word;
-use crate::{ApiError, AppState};
 
 /// A dependency on a library build.
 #[derive(Debug, Serialize, ToSchema)]
@@ -89,13 +91,13 @@ impl From<&Build> for BuildDetailDto {
 )]
 #[get("/app/{appId}/builds")]
 pub(crate) async fn list_builds(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
-    path: web::Path<String>,
+    path: AppPath,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    state.require(&caller, Authority::Builds, Scope::Read)?;
-    let page = state.builds.list(dto::app_id(&path)?, query.to_request()?).await?;
+    caller.require(Authority::Builds, Scope::Read)?;
+    let page = state.builds.list(path.application_id, query.to_request()?).await?;
     Ok(HttpResponse::Ok().json(PageDto::from_page(page, |header| BuildSummaryDto::from(&header))))
 }
 
@@ -108,13 +110,12 @@ pub(crate) async fn list_builds(
 )]
 #[get("/app/{appId}/builds/{buildId}")]
 pub(crate) async fn get_build(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
-    path: web::Path<(String, String)>,
+    path: BuildPath,
 ) -> Result<HttpResponse, ApiError> {
-    state.require(&caller, Authority::Builds, Scope::Read)?;
-    let (application_id, build_id) = path.into_inner();
-    let build = state.builds.get(dto::app_id(&application_id)?, dto::build_id(&build_id)?).await?;
+    caller.require(Authority::Builds, Scope::Read)?;
+    let build = state.builds.get(path.application_id, path.build_id).await?;
     Ok(HttpResponse::Ok().json(BuildDetailDto::from(&build)))
 }
 
@@ -139,17 +140,14 @@ pub(crate) struct ExportQuery {
 )]
 #[get("/app/{appId}/builds/{buildId}/export")]
 pub(crate) async fn export_build(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
-    path: web::Path<(String, String)>,
+    path: BuildPath,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    state.require(&caller, Authority::Builds, Scope::Read)?;
-    let (application_id, build_id) = path.into_inner();
-    let (header, archive) = state
-        .builds
-        .export(&caller.0, dto::app_id(&application_id)?, dto::build_id(&build_id)?)
-        .await?;
+    caller.require(Authority::Builds, Scope::Read)?;
+    let (header, archive) =
+        state.builds.export(caller.principal(), path.application_id, path.build_id).await?;
     let archive = if query.with_binaries.unwrap_or(true) {
         archive
     } else {
@@ -179,15 +177,11 @@ pub(crate) async fn export_build(
 )]
 #[delete("/app/{appId}/builds/{buildId}")]
 pub(crate) async fn delete_build(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
-    path: web::Path<(String, String)>,
+    path: BuildPath,
 ) -> Result<HttpResponse, ApiError> {
-    state.require(&caller, Authority::Builds, Scope::Admin)?;
-    let (application_id, build_id) = path.into_inner();
-    state
-        .builds
-        .delete(&caller.0, dto::app_id(&application_id)?, dto::build_id(&build_id)?)
-        .await?;
+    caller.require(Authority::Builds, Scope::Admin)?;
+    state.builds.delete(caller.principal(), path.application_id, path.build_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,11 +7,13 @@ use domain::runtime::ConfigOverrideInput;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::ApiError;
 use crate::auth::Caller;
 use crate::dto;
 use crate::error::ErrorBody;
+use crate::path::{AppPath, ConfigKeyPath};
+use crate::state::RuntimeManagerState;
 use crate::word::Word;
-use crate::{ApiError, AppState};
 
 /// An override. For `ENV` and `ENV_SECRET` the value is the name of an environment variable.
 #[derive(Debug, Serialize, ToSchema)]
@@ -68,12 +70,12 @@ pub(crate) struct OverrideImportItem {
 )]
 #[get("/app/{appId}/config-params/overrides")]
 pub(crate) async fn list_config_overrides(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
-    path: web::Path<String>,
+    path: AppPath,
 ) -> Result<HttpResponse, ApiError> {
-    state.require(&caller, Authority::AppConfigOverrides, Scope::Read)?;
-    let overrides = state.config_overrides.list(dto::app_id(&path)?).await?;
+    caller.require(Authority::AppConfigOverrides, Scope::Read)?;
+    let overrides = state.config_overrides.list(path.application_id).await?;
     Ok(HttpResponse::Ok().json(overrides.iter().map(ConfigOverrideDto::from).collect::<Vec<_>>()))
 }
 
@@ -90,21 +92,19 @@ pub(crate) async fn list_config_overrides(
 )]
 #[put("/app/{appId}/config-params/overrides/{key}")]
 pub(crate) async fn set_config_override(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
-    path: web::Path<(String, String)>,
+    path: ConfigKeyPath,
     body: web::Json<OverrideValueBody>,
 ) -> Result<HttpResponse, ApiError> {
-    state.require(&caller, Authority::AppConfigOverrides, Scope::Edit)?;
-    let (application_id, key) = path.into_inner();
+    caller.require(Authority::AppConfigOverrides, Scope::Edit)?;
     let body = body.into_inner();
     let input = ConfigOverrideInput {
-        key: dto::parse(ConfigKey::parse(&key))?,
+        key: path.key.clone(),
         param_type: body.param_type.0,
         value: body.value,
     };
-    let stored =
-        state.config_overrides.set(&caller.0, dto::app_id(&application_id)?, input).await?;
+    let stored = state.config_overrides.set(caller.principal(), path.application_id, input).await?;
     Ok(HttpResponse::Ok().json(ConfigOverrideDto::from(&stored)))
 }
 
@@ -121,24 +121,25 @@ pub(crate) async fn set_config_override(
 )]
 #[post("/app/{appId}/config-params/overrides/import")]
 pub(crate) async fn import_config_overrides(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
-    path: web::Path<String>,
+    path: AppPath,
     body: web::Json<Vec<OverrideImportItem>>,
 ) -> Result<HttpResponse, ApiError> {
-    state.require(&caller, Authority::AppConfigOverrides, Scope::Import)?;
+    caller.require(Authority::AppConfigOverrides, Scope::Import)?;
     let inputs = body
         .into_inner()
         .into_iter()
         .map(|item| {
             Ok(ConfigOverrideInput {
-                key: dto::parse(ConfigKey::parse(&item.key))?,
+                key: ConfigKey::parse(&item.key)?,
                 param_type: item.param_type.0,
                 value: item.value,
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let stored = state.config_overrides.set_many(&caller.0, dto::app_id(&path)?, inputs).await?;
+    let stored =
+        state.config_overrides.set_many(caller.principal(), path.application_id, inputs).await?;
     Ok(HttpResponse::Ok().json(stored.iter().map(ConfigOverrideDto::from).collect::<Vec<_>>()))
 }
 
@@ -151,15 +152,11 @@ pub(crate) async fn import_config_overrides(
 )]
 #[delete("/app/{appId}/config-params/overrides/{key}")]
 pub(crate) async fn delete_config_override(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
-    path: web::Path<(String, String)>,
+    path: ConfigKeyPath,
 ) -> Result<HttpResponse, ApiError> {
-    state.require(&caller, Authority::AppConfigOverrides, Scope::Admin)?;
-    let (application_id, key) = path.into_inner();
-    state
-        .config_overrides
-        .delete(&caller.0, dto::app_id(&application_id)?, &dto::parse(ConfigKey::parse(&key))?)
-        .await?;
+    caller.require(Authority::AppConfigOverrides, Scope::Admin)?;
+    state.config_overrides.delete(caller.principal(), path.application_id, &path.key).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,10 +10,11 @@ use futures_util::StreamExt as _;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::ApiError;
 use crate::auth::Caller;
-use crate::dto;
 use crate::error::ErrorBody;
-use crate::{ApiError, AppState};
+use crate::path::AppPath;
+use crate::state::RuntimeManagerState;
 
 /// What an import did.
 #[derive(Debug, Serialize, ToSchema)]
@@ -51,7 +52,7 @@ pub(crate) struct ImportForm {
 )]
 #[post("/builds/import")]
 pub(crate) async fn import_build(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
     form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
@@ -73,22 +74,22 @@ pub(crate) async fn import_build(
 )]
 #[post("/app/{appId}/builds/import")]
 pub(crate) async fn import_application_build(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
-    path: web::Path<String>,
+    path: AppPath,
     form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    let application_id = dto::app_id(&path)?;
+    let application_id = path.application_id;
     import(state, caller, form, Some(application_id)).await
 }
 
 async fn import(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
     form: Multipart,
     expected_application: Option<ApplicationId>,
 ) -> Result<HttpResponse, ApiError> {
-    state.require(&caller, Authority::Builds, Scope::Import)?;
+    caller.require(Authority::Builds, Scope::Import)?;
     let archive = read_file_field(form, state.archive_limits.max_archive_bytes).await?;
     let limits = state.archive_limits;
     // Inflating and hashing is CPU work: keep it off the async workers.
@@ -96,7 +97,7 @@ async fn import(
         .await
         .map_err(ApiError::internal)??;
     request.expected_application = expected_application;
-    let (status, header, label) = match state.builds.import(&caller.0, request).await? {
+    let (status, header, label) = match state.builds.import(caller.principal(), request).await? {
         ImportOutcome::Created(header) => (actix_web::http::StatusCode::CREATED, header, "CREATED"),
         ImportOutcome::Unchanged(header) => (actix_web::http::StatusCode::OK, header, "UNCHANGED"),
     };

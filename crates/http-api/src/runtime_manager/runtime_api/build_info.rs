@@ -5,10 +5,12 @@ use domain::model::{Build, WorkspaceId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::ApiError;
 use crate::auth::Caller;
-use crate::dto::{self, BuildSettingsDto};
+use crate::dto::BuildSettingsDto;
 use crate::error::ErrorBody;
-use crate::{ApiError, AppState};
+use crate::path::{AppPath, WorkspaceAppPath};
+use crate::state::RuntimeManagerState;
 
 /// The original's `BuildInfoDTO`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,12 +48,12 @@ impl BuildInfoDto {
 )]
 #[get("/app/{appId}/build/info")]
 pub(crate) async fn build_info(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
-    path: web::Path<String>,
+    path: AppPath,
 ) -> Result<HttpResponse, ApiError> {
-    let application_id = dto::app_id(&path)?;
-    let build = state.runtime.active_build(application_id, None, &caller.0).await?;
+    let application_id = path.application_id;
+    let build = state.runtime.active_build(application_id, None, caller.principal()).await?;
     Ok(HttpResponse::Ok().json(BuildInfoDto::new(&build, None)))
 }
 
@@ -68,13 +70,13 @@ pub(crate) async fn build_info(
 )]
 #[get("/wks/{workspaceId}/app/{appId}/build/info")]
 pub(crate) async fn workspace_build_info(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     caller: Caller,
-    path: web::Path<(String, String)>,
+    path: WorkspaceAppPath,
 ) -> Result<HttpResponse, ApiError> {
-    let (workspace_id, application_id) = path.into_inner();
-    let workspace_id = dto::parse(WorkspaceId::parse(&workspace_id))?;
-    let application_id = dto::app_id(&application_id)?;
-    let build = state.runtime.active_build(application_id, Some(workspace_id), &caller.0).await?;
+    let workspace_id = path.workspace_id;
+    let application_id = path.application_id;
+    let build =
+        state.runtime.active_build(application_id, Some(workspace_id), caller.principal()).await?;
     Ok(HttpResponse::Ok().json(BuildInfoDto::new(&build, Some(workspace_id))))
 }

@@ -5,11 +5,12 @@ use domain::model::{ConfigParamType, ResolvedConfigParam};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::ApiError;
 use crate::auth::Caller;
-use crate::dto;
 use crate::error::ErrorBody;
+use crate::path::BuildPath;
+use crate::state::RuntimeManagerState;
 use crate::word::Word;
-use crate::{ApiError, AppState};
 
 /// A resolved parameter.
 #[derive(Debug, Serialize, ToSchema)]
@@ -54,15 +55,11 @@ impl From<ResolvedConfigParam> for ResolvedConfigParamDto {
 )]
 #[get("/app/{appId}/build/{buildId}/config-params")]
 pub(crate) async fn config_params(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     _caller: Caller,
-    path: web::Path<(String, String)>,
+    path: BuildPath,
 ) -> Result<HttpResponse, ApiError> {
-    let (application_id, build_id) = path.into_inner();
-    let params = state
-        .runtime
-        .config_params(dto::app_id(&application_id)?, dto::build_id(&build_id)?, false)
-        .await?;
+    let params = state.runtime.config_params(path.application_id, path.build_id, false).await?;
     Ok(HttpResponse::Ok()
         .json(params.into_iter().map(ResolvedConfigParamDto::from).collect::<Vec<_>>()))
 }

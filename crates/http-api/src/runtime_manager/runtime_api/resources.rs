@@ -6,10 +6,12 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
+use crate::ApiError;
 use crate::auth::Caller;
-use crate::dto::{self, PageDto, PageQuery};
+use crate::dto::{PageDto, PageQuery};
 use crate::error::ErrorBody;
-use crate::{ApiError, AppState};
+use crate::path::{BuildResourceNamePath, BuildResourcePath, BuildResourcesPath};
+use crate::state::RuntimeManagerState;
 
 /// A resource snapshot of a build.
 #[derive(Debug, Serialize, ToSchema)]
@@ -49,18 +51,17 @@ impl ResourceDto {
 )]
 #[get("/app/{appId}/build/{buildId}/resources/{type}")]
 pub(crate) async fn list_resources(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     _caller: Caller,
-    path: web::Path<(String, String, String)>,
+    path: BuildResourcesPath,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (application_id, build_id, resource_type) = path.into_inner();
     let page = state
         .runtime
         .list_resources(
-            dto::app_id(&application_id)?,
-            dto::build_id(&build_id)?,
-            &dto::resource_type(&resource_type)?,
+            path.application_id,
+            path.build_id,
+            &path.resource_type,
             query.to_request()?,
         )
         .await?;
@@ -80,19 +81,13 @@ pub(crate) async fn list_resources(
 )]
 #[get("/app/{appId}/build/{buildId}/resources/{type}/{definitionId}")]
 pub(crate) async fn get_resource(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     _caller: Caller,
-    path: web::Path<(String, String, String, String)>,
+    path: BuildResourcePath,
 ) -> Result<HttpResponse, ApiError> {
-    let (application_id, build_id, resource_type, definition_id) = path.into_inner();
     let resource = state
         .runtime
-        .resource(
-            dto::app_id(&application_id)?,
-            dto::build_id(&build_id)?,
-            &dto::resource_type(&resource_type)?,
-            &dto::definition_id(&definition_id)?,
-        )
+        .resource(path.application_id, path.build_id, &path.resource_type, &path.definition_id)
         .await?;
     Ok(HttpResponse::Ok().json(ResourceDto::new(resource)?))
 }
@@ -106,19 +101,13 @@ pub(crate) async fn get_resource(
 )]
 #[get("/app/{appId}/build/{buildId}/resources/{type}/by-name/{name}")]
 pub(crate) async fn get_resource_by_name(
-    state: web::Data<AppState>,
+    state: web::Data<RuntimeManagerState>,
     _caller: Caller,
-    path: web::Path<(String, String, String, String)>,
+    path: BuildResourceNamePath,
 ) -> Result<HttpResponse, ApiError> {
-    let (application_id, build_id, resource_type, name) = path.into_inner();
     let resource = state
         .runtime
-        .resource_by_name(
-            dto::app_id(&application_id)?,
-            dto::build_id(&build_id)?,
-            &dto::resource_type(&resource_type)?,
-            &dto::resource_name(&name)?,
-        )
+        .resource_by_name(path.application_id, path.build_id, &path.resource_type, &path.name)
         .await?;
     Ok(HttpResponse::Ok().json(ResourceDto::new(resource)?))
 }

@@ -1,0 +1,59 @@
+//! Composition per role: which use cases a process builds and which APIs it mounts.
+//! `SPRING_APPLICATION_NAME` picks the role with real backends; embedded mode serves both
+//! roles in one process (docs/CONFIGURATION.md, "Roles").
+
+use domain::builds::BuildService;
+use domain::ports::Ports;
+use domain::runtime::{ConfigOverrideService, PolicyService, RuntimeService};
+use http_api::auth::{Authenticator, TokenValidator};
+use http_api::{Apis, RuntimeManagerState};
+
+use crate::settings::{Role, Settings};
+
+/// Which roles a process serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Served {
+    /// One role, with real backends.
+    One(Role),
+    /// Both roles: embedded mode.
+    Both,
+}
+
+impl Served {
+    fn includes(self, role: Role) -> bool {
+        match self {
+            Self::One(served) => served == role,
+            Self::Both => true,
+        }
+    }
+
+    /// For `/actuator/info` and the log.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Self::One(role) => role.as_str(),
+            Self::Both => "application-manager+runtime-manager",
+        }
+    }
+}
+
+/// The APIs of the served roles over `ports`.
+pub(crate) fn apis(
+    served: Served,
+    ports: &Ports,
+    settings: &Settings,
+    tokens: TokenValidator,
+) -> Apis {
+    let import_lease = i64::try_from(settings.import_lease_seconds).unwrap_or(i64::MAX);
+    let builds =
+        BuildService::new(ports.clone()).with_import_lease(time::Duration::seconds(import_lease));
+    let runtime_manager = served.includes(Role::RuntimeManager).then(|| {
+        RuntimeManagerState::new(
+            RuntimeService::new(ports.clone()),
+            builds.clone(),
+            PolicyService::new(ports.clone()),
+            ConfigOverrideService::new(ports.clone()),
+            settings.archive_limits,
+        )
+    });
+    Apis { authenticator: Authenticator::new(tokens, settings.access.clone()), runtime_manager }
+}
