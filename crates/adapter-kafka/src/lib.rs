@@ -12,13 +12,14 @@
 //! `KAFKA_TOPIC_NAMING_ENVIRONMENT` (default empty, e.g. `dev.`) + name +
 //! `KAFKA_TOPIC_NAMING_VERSION` (default `.v1`), concatenated as given, like the original;
 //! each topic's override variable replaces the whole name. Where the original has a topic
-//! for the event (audit, build import) rtm uses it and its variable; the others are rtm's
+//! for the event (audit, build import, build creation) rtm uses it and its variable; the others are rtm's
 //! own and get `RTM_` variables.
 //!
 //! | Event | Topic | Default name | Override variable |
 //! |---|---|---|---|
 //! | `Audit` | `core.trigger.save.audit` | `ai.flowx.core.trigger.save.audit.v1` | `KAFKA_TOPIC_AUDIT_OUT` (original; 4.6 called it `KAFKA_TOPIC_AUDIT_OUTPUT`) |
 //! | `BuildImported` | `build.import` | `ai.flowx.build.import.v1` | `KAFKA_TOPIC_BUILD_RESOURCE_IMPORT` (original) |
+//! | `BuildCreated` | `build.create` | `ai.flowx.build.create.v1` | `KAFKA_TOPIC_BUILD_CREATE` (original) |
 //! | `BuildDeleted` | `build.delete` | `ai.flowx.build.delete.v1` | `RTM_KAFKA_TOPIC_BUILD_DELETE` |
 //! | `ConfigOverridesUpdated` | `runtime.config-overrides.updated` | `ai.flowx.runtime.config-overrides.updated.v1` | `RTM_KAFKA_TOPIC_CONFIG_OVERRIDES_UPDATED` |
 //! | `ActivePolicyUpdated` | `runtime.active-policy.updated` | `ai.flowx.runtime.active-policy.updated.v1` | `RTM_KAFKA_TOPIC_ACTIVE_POLICY_UPDATED` |
@@ -35,6 +36,7 @@
 //!
 //! ```text
 //! BuildImported           {"eventType":"BUILD_IMPORTED","sequence":7,"timestamp":"…","appId":"…","workspaceId":"…"?,"buildId":"…","checksum":"<sha-256 hex>"}
+//! BuildCreated            {"eventType":"BUILD_CREATED","sequence":7,"timestamp":"…","appId":"…","workspaceId":"…"?,"buildId":"…","versionId":"…","checksum":"<sha-256 hex>"}
 //! BuildDeleted            {"eventType":"BUILD_DELETED","sequence":7,"timestamp":"…","appId":"…","buildId":"…"}
 //! ConfigOverridesUpdated  {"eventType":"CONFIG_OVERRIDES_UPDATED","sequence":7,"timestamp":"…","appId":"…","keys":["api.url"]}
 //! ActivePolicyUpdated     {"eventType":"ACTIVE_POLICY_UPDATED","sequence":7,"timestamp":"…","appId":"…"}
@@ -46,7 +48,8 @@
 //!
 //! The audit message follows the fields of the original's audit log (timestamp, user,
 //! subject with type and identifier, event/action, status); `action` is the original's
-//! coarse verb (`IMPORT`, `EXPORT`, `DELETE`, `ACTIVATE`, `CREATE`, `UPDATE`) and
+//! coarse verb (`IMPORT`, `EXPORT`, `DELETE`, `ACTIVATE`, `CREATE`, `UPDATE`, `COMMIT`,
+//! `BUILD`) and
 //! `details.operation` rtm's exact one.
 //!
 //! # Authentication

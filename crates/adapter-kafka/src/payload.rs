@@ -56,6 +56,22 @@ pub(crate) fn encode(
                 checksum: checksum.as_str(),
             })?
         }
+        DomainEvent::BuildCreated {
+            application_id: _,
+            workspace_id,
+            build_id,
+            application_version_id,
+            checksum,
+        } => serde_json::to_vec(&BuildCreated {
+            event_type: "BUILD_CREATED",
+            sequence,
+            timestamp: recorded_at,
+            app_id: &application_id,
+            workspace_id: workspace_id.map(|id| id.to_string()),
+            build_id: build_id.to_string(),
+            version_id: application_version_id.to_string(),
+            checksum: checksum.as_str(),
+        })?,
         DomainEvent::BuildDeleted { application_id: _, build_id } => {
             serde_json::to_vec(&BuildDeleted {
                 event_type: "BUILD_DELETED",
@@ -99,7 +115,8 @@ pub(crate) fn encode(
 
 fn workspace_id(event: &DomainEvent) -> Option<String> {
     match event {
-        DomainEvent::BuildImported { workspace_id, .. } => workspace_id.map(|id| id.to_string()),
+        DomainEvent::BuildImported { workspace_id, .. }
+        | DomainEvent::BuildCreated { workspace_id, .. } => workspace_id.map(|id| id.to_string()),
         DomainEvent::Audit(audit) => audit.workspace_id.map(|id| id.to_string()),
         DomainEvent::BuildDeleted { .. }
         | DomainEvent::ActivePolicyUpdated { .. }
@@ -142,6 +159,22 @@ struct BuildImported<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     workspace_id: Option<String>,
     build_id: String,
+    checksum: &'a str,
+}
+
+/// `build.create`: the original's build-creation message names the build, its application
+/// and the version it was made from.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BuildCreated<'a> {
+    event_type: &'static str,
+    sequence: u64,
+    timestamp: String,
+    app_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workspace_id: Option<String>,
+    build_id: String,
+    version_id: String,
     checksum: &'a str,
 }
 

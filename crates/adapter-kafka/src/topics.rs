@@ -15,6 +15,8 @@ pub enum Topic {
     Audit,
     /// A build was imported (`DomainEvent::BuildImported`).
     BuildImported,
+    /// A build was created from a committed version (`DomainEvent::BuildCreated`).
+    BuildCreated,
     /// A build was deleted (`DomainEvent::BuildDeleted`).
     BuildDeleted,
     /// Config overrides of an application changed (`DomainEvent::ConfigOverridesUpdated`).
@@ -26,9 +28,10 @@ pub enum Topic {
 
 impl Topic {
     /// Every topic, in the order of the table in the crate documentation.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Audit,
         Self::BuildImported,
+        Self::BuildCreated,
         Self::BuildDeleted,
         Self::ConfigOverridesUpdated,
         Self::ActivePolicyUpdated,
@@ -39,6 +42,7 @@ impl Topic {
         match self {
             Self::Audit => "core.trigger.save.audit",
             Self::BuildImported => "build.import",
+            Self::BuildCreated => "build.create",
             Self::BuildDeleted => "build.delete",
             Self::ConfigOverridesUpdated => "runtime.config-overrides.updated",
             Self::ActivePolicyUpdated => "runtime.active-policy.updated",
@@ -51,6 +55,7 @@ impl Topic {
         match self {
             Self::Audit => "KAFKA_TOPIC_AUDIT_OUT",
             Self::BuildImported => "KAFKA_TOPIC_BUILD_RESOURCE_IMPORT",
+            Self::BuildCreated => "KAFKA_TOPIC_BUILD_CREATE",
             Self::BuildDeleted => "RTM_KAFKA_TOPIC_BUILD_DELETE",
             Self::ConfigOverridesUpdated => "RTM_KAFKA_TOPIC_CONFIG_OVERRIDES_UPDATED",
             Self::ActivePolicyUpdated => "RTM_KAFKA_TOPIC_ACTIVE_POLICY_UPDATED",
@@ -62,6 +67,7 @@ impl Topic {
         match event {
             DomainEvent::Audit(_) => Self::Audit,
             DomainEvent::BuildImported { .. } => Self::BuildImported,
+            DomainEvent::BuildCreated { .. } => Self::BuildCreated,
             DomainEvent::BuildDeleted { .. } => Self::BuildDeleted,
             DomainEvent::ConfigOverridesUpdated { .. } => Self::ConfigOverridesUpdated,
             DomainEvent::ActivePolicyUpdated { .. } => Self::ActivePolicyUpdated,
@@ -72,9 +78,10 @@ impl Topic {
         match self {
             Self::Audit => 0,
             Self::BuildImported => 1,
-            Self::BuildDeleted => 2,
-            Self::ConfigOverridesUpdated => 3,
-            Self::ActivePolicyUpdated => 4,
+            Self::BuildCreated => 2,
+            Self::BuildDeleted => 3,
+            Self::ConfigOverridesUpdated => 4,
+            Self::ActivePolicyUpdated => 5,
         }
     }
 }
@@ -244,6 +251,7 @@ mod tests {
         let names = TopicNames::default();
         assert_eq!(names.get(Topic::Audit), "ai.flowx.core.trigger.save.audit.v1");
         assert_eq!(names.get(Topic::BuildImported), "ai.flowx.build.import.v1");
+        assert_eq!(names.get(Topic::BuildCreated), "ai.flowx.build.create.v1");
         assert_eq!(names.get(Topic::BuildDeleted), "ai.flowx.build.delete.v1");
         assert_eq!(
             names.get(Topic::ConfigOverridesUpdated),

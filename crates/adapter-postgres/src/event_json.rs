@@ -1,7 +1,7 @@
 //! The JSON that `outbox_events.event` holds: a serde mirror of `DomainEvent`, owned by this
 //! adapter, so that the domain stays free of wire formats.
 //!
-//! One object per event, tagged by `type` (`BUILD_IMPORTED`, `BUILD_DELETED`,
+//! One object per event, tagged by `type` (`BUILD_IMPORTED`, `BUILD_CREATED`, `BUILD_DELETED`,
 //! `ACTIVE_POLICY_UPDATED`, `CONFIG_OVERRIDES_UPDATED`, `AUDIT`), fields in camelCase,
 //! timestamps as RFC 3339 text with nanoseconds. Unknown fields are ignored when reading,
 //! so a newer replica may add fields without stalling an older relay. Audit actions and
@@ -10,7 +10,7 @@
 
 use domain::model::{
     ApplicationId, AuditAction, AuditRecord, BuildId, Checksum, ConfigKey, DomainEvent, EntityRef,
-    WorkspaceId,
+    VersionId, WorkspaceId,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -27,6 +27,14 @@ enum EventJson {
         #[serde(default)]
         workspace_id: Option<Uuid>,
         build_id: Uuid,
+        checksum: String,
+    },
+    BuildCreated {
+        application_id: Uuid,
+        #[serde(default)]
+        workspace_id: Option<Uuid>,
+        build_id: Uuid,
+        application_version_id: Uuid,
         checksum: String,
     },
     BuildDeleted {
@@ -63,6 +71,19 @@ pub(crate) fn encode(event: &DomainEvent) -> Result<serde_json::Value, PgError> 
                 checksum: checksum.as_str().to_owned(),
             }
         }
+        DomainEvent::BuildCreated {
+            application_id,
+            workspace_id,
+            build_id,
+            application_version_id,
+            checksum,
+        } => EventJson::BuildCreated {
+            application_id: *application_id.as_uuid(),
+            workspace_id: workspace_id.map(|id| *id.as_uuid()),
+            build_id: *build_id.as_uuid(),
+            application_version_id: *application_version_id.as_uuid(),
+            checksum: checksum.as_str().to_owned(),
+        },
         DomainEvent::BuildDeleted { application_id, build_id } => EventJson::BuildDeleted {
             application_id: *application_id.as_uuid(),
             build_id: *build_id.as_uuid(),
@@ -102,6 +123,19 @@ pub(crate) fn decode(value: serde_json::Value) -> Result<DomainEvent, PgError> {
                 checksum: Checksum::parse(&checksum).map_err(|err| invalid(err.to_string()))?,
             }
         }
+        EventJson::BuildCreated {
+            application_id,
+            workspace_id,
+            build_id,
+            application_version_id,
+            checksum,
+        } => DomainEvent::BuildCreated {
+            application_id: ApplicationId::from_uuid(application_id),
+            workspace_id: workspace_id.map(WorkspaceId::from_uuid),
+            build_id: BuildId::from_uuid(build_id),
+            application_version_id: VersionId::from_uuid(application_version_id),
+            checksum: Checksum::parse(&checksum).map_err(|err| invalid(err.to_string()))?,
+        },
         EventJson::BuildDeleted { application_id, build_id } => DomainEvent::BuildDeleted {
             application_id: ApplicationId::from_uuid(application_id),
             build_id: BuildId::from_uuid(build_id),
@@ -164,6 +198,13 @@ mod tests {
                 workspace_id: None,
                 build_id: BuildId::random(),
                 checksum: Checksum::parse(&"cd".repeat(32)).expect("valid checksum"),
+            },
+            DomainEvent::BuildCreated {
+                application_id,
+                workspace_id: None,
+                build_id: BuildId::random(),
+                application_version_id: VersionId::random(),
+                checksum: Checksum::parse(&"ef".repeat(32)).expect("valid checksum"),
             },
             DomainEvent::BuildDeleted { application_id, build_id: BuildId::random() },
             DomainEvent::ActivePolicyUpdated { application_id },

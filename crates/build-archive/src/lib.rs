@@ -6,6 +6,8 @@
 //!   [`ImportRequest`](domain::builds::ImportRequest) that the build service imports;
 //! - [`pack_directory`] turns a directory of the archive's shape (builds as code) into an
 //!   archive that [`read_archive`] accepts;
+//! - [`ArchivePackager`] packs a build made from a committed version (the domain's
+//!   `BuildPackager` port) and reads it back as an import would;
 //! - [`strip_binaries`] drops the binaries from an archive without changing its checksum.
 //!
 //! This crate may depend on `domain` and on format crates (zip, serde, hashing); it depends on
@@ -20,6 +22,7 @@ mod layout;
 mod limits;
 mod manifest;
 mod pack;
+mod package;
 mod read;
 mod strip;
 mod wire;
@@ -27,5 +30,6 @@ mod wire;
 pub use crate::error::{ArchiveError, PackError};
 pub use crate::limits::ArchiveLimits;
 pub use crate::pack::{PackedBuild, pack_directory};
+pub use crate::package::ArchivePackager;
 pub use crate::read::read_archive;
 pub use crate::strip::strip_binaries;

@@ -159,7 +159,7 @@ pub(crate) fn entry_options() -> SimpleFileOptions {
         .unix_permissions(0o644)
 }
 
-fn write_zip(files: &BTreeMap<String, Vec<u8>>) -> zip::result::ZipResult<Vec<u8>> {
+pub(crate) fn write_zip(files: &BTreeMap<String, Vec<u8>>) -> zip::result::ZipResult<Vec<u8>> {
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     for (name, bytes) in files {
         zip.start_file(name.as_str(), entry_options())?;

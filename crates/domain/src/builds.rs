@@ -1,4 +1,6 @@
-//! Build management: import, list, read, export and delete.
+//! Builds in the shared kernel: the one write path that stores a build (imported by the
+//! runtime role, created from a version by design time), and build management: list, read,
+//! export and delete.
 
 use bytes::Bytes;
 use time::{Duration, OffsetDateTime};
@@ -7,7 +9,8 @@ use crate::error::{Conflict, NotFound};
 use crate::lookups;
 use crate::model::{
     ApplicationId, ApplicationKind, AuditAction, AuditRecord, Build, BuildHeader, BuildId,
-    BuildResource, DomainEvent, EntityRef, Page, PageRequest, Principal, ValidationError,
+    BuildOrigin, BuildResource, DomainEvent, EntityRef, Page, PageRequest, Principal,
+    ValidationError,
 };
 use crate::ports::{BlobKey, ImportClaim, PortError, Ports};
 use crate::{DomainError, DomainResult};
@@ -88,6 +91,30 @@ impl BuildService {
         principal: &Principal,
         request: ImportRequest,
     ) -> DomainResult<ImportOutcome> {
+        self.store(principal, request, BuildOrigin::Imported).await
+    }
+
+    /// Stores a build made here from a committed version, through the very path an import
+    /// takes (same checks, same writes, same commit point); only its origin and its events
+    /// (`BuildCreated`, a `CreateBuild` audit) differ.
+    ///
+    /// # Errors
+    ///
+    /// As [`import`](Self::import).
+    pub async fn store_created(
+        &self,
+        principal: &Principal,
+        request: ImportRequest,
+    ) -> DomainResult<ImportOutcome> {
+        self.store(principal, request, BuildOrigin::Created).await
+    }
+
+    async fn store(
+        &self,
+        principal: &Principal,
+        request: ImportRequest,
+        origin: BuildOrigin,
+    ) -> DomainResult<ImportOutcome> {
         let ImportRequest { mut build, resources, binaries, archive, expected_application } =
             request;
         build.validate()?;
@@ -113,6 +140,7 @@ impl BuildService {
         let now = OffsetDateTime::now_utc();
         let now = now.replace_microsecond(now.microsecond()).unwrap_or(now);
         build.header.stored_at = now;
+        build.header.origin = origin;
         let claim = ImportClaim {
             build_id,
             checksum: build.header.checksum.clone(),
@@ -124,21 +152,37 @@ impl BuildService {
             other => DomainError::from(other),
         })?;
 
+        let (stored, action) = match origin {
+            BuildOrigin::Imported => (
+                DomainEvent::BuildImported {
+                    application_id,
+                    workspace_id: build.header.workspace_id,
+                    build_id,
+                    checksum: build.header.checksum.clone(),
+                },
+                AuditAction::ImportBuild,
+            ),
+            BuildOrigin::Created => (
+                DomainEvent::BuildCreated {
+                    application_id,
+                    workspace_id: build.header.workspace_id,
+                    build_id,
+                    application_version_id: build.header.application_version_id,
+                    checksum: build.header.checksum.clone(),
+                },
+                AuditAction::CreateBuild,
+            ),
+        };
         let events = [
-            DomainEvent::BuildImported {
-                application_id,
-                workspace_id: build.header.workspace_id,
-                build_id,
-                checksum: build.header.checksum.clone(),
-            },
+            stored,
             // The newest build of a branch may have changed, so resolution may have too.
             DomainEvent::ActivePolicyUpdated { application_id },
-            audit(AuditAction::ImportBuild, &build.header, principal, now),
+            audit(action, &build.header, principal, now),
         ];
         match self.write_build(&build, &resources, &binaries, archive, &events).await {
             Ok(()) => {
                 lookups::evict_snapshot(&self.ports, application_id).await;
-                tracing::info!(build.id = %build_id, app.id = %application_id, n_resources = resources.len(), "build imported");
+                tracing::info!(build.id = %build_id, app.id = %application_id, origin = origin.as_str(), n_resources = resources.len(), "build stored");
                 Ok(ImportOutcome::Created(build.header))
             }
             Err(WriteFailure::HeaderExists) => {

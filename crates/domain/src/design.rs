@@ -7,11 +7,14 @@
 //! - [`ResourceService`]: the manifest and the resources of a version, copy on write;
 //! - [`DependencyService`]: a version's dependencies on library builds;
 //! - [`ConfigDefaultsService`]: a version's default config parameters;
+//! - [`BuildCreationService`]: builds made from committed versions, stored by the kernel's
+//!   one build write path;
 //! - [`model`]: the design-time types; [`ports`]: the role traits of the app-data port
 //!   only this context uses.
 
 mod applications;
 mod audit;
+mod builds;
 mod config_defaults;
 mod dependencies;
 mod loading;
@@ -21,6 +24,7 @@ mod resources;
 mod versions;
 
 pub use crate::design::applications::{ApplicationDetails, ApplicationService, NewApplication};
+pub use crate::design::builds::{BuildCreationService, CreatedBuild, NewBuild};
 pub use crate::design::config_defaults::ConfigDefaultsService;
 pub use crate::design::dependencies::DependencyService;
 pub use crate::design::resources::{NewResource, ResourceEdit, ResourceService};

@@ -8,6 +8,7 @@ mod app_data;
 mod blobs;
 mod cache;
 mod events;
+mod packager;
 mod runtime_data;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ pub use crate::ports::app_data::{
 pub use crate::ports::blobs::{BlobKey, BlobStore};
 pub use crate::ports::cache::Cache;
 pub use crate::ports::events::EventPublisher;
+pub use crate::ports::packager::{BuildDraft, BuildPackager};
 pub use crate::ports::runtime_data::RuntimeDataStore;
 
 /// Boxed source error carried by [`PortError`].

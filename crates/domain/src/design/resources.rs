@@ -310,7 +310,7 @@ impl ResourceService {
 /// reference is a JSON string, and the only way JSON can spell it otherwise is with the
 /// slash escaped (`binaries\/…`), which is matched too. A longer run of hex digits is not a
 /// reference.
-fn binary_references(json: &str) -> Vec<&str> {
+pub(crate) fn binary_references(json: &str) -> Vec<&str> {
     let mut found: Vec<&str> = Vec::new();
     for prefix in ["binaries/", "binaries\\/"] {
         for (at, _) in json.match_indices(prefix) {

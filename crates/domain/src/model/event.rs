@@ -60,6 +60,8 @@ pub enum AuditAction {
     SetConfigDefaults,
     /// A config default of a WIP version was removed.
     DeleteConfigDefault,
+    /// A build was created from a committed version.
+    CreateBuild,
 }
 
 crate::vocabulary!(AuditAction, field = "action", {
@@ -87,6 +89,7 @@ crate::vocabulary!(AuditAction, field = "action", {
     DeleteDependency => "DELETE_DEPENDENCY",
     SetConfigDefaults => "SET_CONFIG_DEFAULTS",
     DeleteConfigDefault => "DELETE_CONFIG_DEFAULT",
+    CreateBuild => "CREATE_BUILD",
 });
 
 impl AuditAction {
@@ -117,6 +120,7 @@ impl AuditAction {
             | Self::SetDependency
             | Self::SetConfigDefaults => AuditVerb::Update,
             Self::CommitVersion => AuditVerb::Commit,
+            Self::CreateBuild => AuditVerb::Build,
         }
     }
 }
@@ -337,6 +341,20 @@ pub enum DomainEvent {
         /// Its checksum.
         checksum: Checksum,
     },
+    /// A build was created here from a committed version and is visible to readers
+    /// (`build.create`).
+    BuildCreated {
+        /// The application.
+        application_id: ApplicationId,
+        /// Its workspace, when known.
+        workspace_id: Option<WorkspaceId>,
+        /// The build.
+        build_id: BuildId,
+        /// The committed version it was made from.
+        application_version_id: VersionId,
+        /// Its checksum.
+        checksum: Checksum,
+    },
     /// A build was deleted.
     BuildDeleted {
         /// The application.
@@ -366,6 +384,7 @@ impl DomainEvent {
     pub fn application_id(&self) -> ApplicationId {
         match self {
             Self::BuildImported { application_id, .. }
+            | Self::BuildCreated { application_id, .. }
             | Self::BuildDeleted { application_id, .. }
             | Self::ActivePolicyUpdated { application_id }
             | Self::ConfigOverridesUpdated { application_id, .. } => *application_id,

@@ -82,7 +82,8 @@ macro_rules! vocabulary {
 #[cfg(test)]
 mod tests {
     use crate::model::{
-        ApplicationKind, BuildOrigin, ConfigParamType, Platforms, SubjectType, Vocabulary,
+        ApplicationKind, AuditAction, AuditVerb, BuildOrigin, ConfigParamType, EntityKind,
+        Platforms, PolicyKind, SubjectType, Vocabulary,
     };
 
     fn round_trips<T: Vocabulary + std::fmt::Debug>() {
@@ -101,6 +102,12 @@ mod tests {
         round_trips::<ApplicationKind>();
         round_trips::<BuildOrigin>();
         round_trips::<Platforms>();
+        round_trips::<PolicyKind>();
+        round_trips::<AuditAction>();
+        round_trips::<AuditVerb>();
+        round_trips::<EntityKind>();
+        round_trips::<crate::design::model::VersionStatus>();
+        round_trips::<crate::design::model::ResourceStatus>();
     }
 
     #[test]
