@@ -7,6 +7,7 @@
 //! - [`ResourceService`]: the manifest and the resources of a version, copy on write;
 //! - [`DependencyService`]: a version's dependencies on library builds;
 //! - [`ConfigDefaultsService`]: a version's default config parameters;
+//! - [`BinaryService`]: media binaries, content-addressed in the blob store;
 //! - [`BuildCreationService`]: builds made from committed versions, stored by the kernel's
 //!   one build write path;
 //! - [`model`]: the design-time types; [`ports`]: the role traits of the app-data port
@@ -14,6 +15,7 @@
 
 mod applications;
 mod audit;
+mod binaries;
 mod builds;
 mod config_defaults;
 mod dependencies;
@@ -24,6 +26,7 @@ mod resources;
 mod versions;
 
 pub use crate::design::applications::{ApplicationDetails, ApplicationService, NewApplication};
+pub use crate::design::binaries::BinaryService;
 pub use crate::design::builds::{BuildCreationService, CreatedBuild, NewBuild};
 pub use crate::design::config_defaults::ConfigDefaultsService;
 pub use crate::design::dependencies::DependencyService;

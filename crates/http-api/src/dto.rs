@@ -3,8 +3,8 @@
 
 use domain::DomainError;
 use domain::model::{
-    ApplicationKind, Build, BuildHeader, BuildOrigin, BuildSettings, ManifestEntry, Page,
-    PageRequest, Platforms,
+    ApplicationKind, Build, BuildHeader, BuildOrigin, BuildSettings, ConfigKey, ConfigParam,
+    ConfigParamType, ManifestEntry, Page, PageRequest, Platforms, ValidationError,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -25,6 +25,12 @@ pub(crate) struct PageQuery {
 }
 
 impl PageQuery {
+    /// The paging fields of a query that has filters of its own (serde cannot flatten into
+    /// a struct that denies unknown fields).
+    pub(crate) fn new(page: Option<u32>, size: Option<u32>) -> Self {
+        Self { page, size }
+    }
+
     pub(crate) fn to_request(&self) -> Result<PageRequest, ApiError> {
         Ok(PageRequest::new(self.page.unwrap_or(0), self.size.unwrap_or(PageRequest::DEFAULT_SIZE))
             .map_err(DomainError::from)?)
@@ -179,6 +185,44 @@ impl From<&ManifestEntry> for ManifestEntryDto {
             resource_definition_id: entry.definition_id.to_string(),
             resource_version_id: entry.version_id.to_string(),
             name: entry.name.to_string(),
+        }
+    }
+}
+
+/// A default parameter of a build or a version. For `ENV` and `ENV_SECRET` the value is the
+/// name of an environment variable, never a secret itself.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct ConfigParamDto {
+    key: String,
+    #[serde(rename = "type")]
+    #[schema(schema_with = Word::<ConfigParamType>::words)]
+    param_type: Word<ConfigParamType>,
+    value: String,
+    description: Option<String>,
+}
+
+impl ConfigParamDto {
+    /// The parameter this body describes.
+    pub(crate) fn into_param(self) -> Result<ConfigParam, ValidationError> {
+        let param = ConfigParam {
+            key: ConfigKey::parse(&self.key)?,
+            param_type: self.param_type.0,
+            value: self.value,
+            description: self.description,
+        };
+        param.validate()?;
+        Ok(param)
+    }
+}
+
+impl From<&ConfigParam> for ConfigParamDto {
+    fn from(param: &ConfigParam) -> Self {
+        Self {
+            key: param.key.to_string(),
+            param_type: param.param_type.into(),
+            value: param.value.clone(),
+            description: param.description.clone(),
         }
     }
 }

@@ -102,6 +102,10 @@ impl ResponseError for ApiError {
                 DomainError::Conflict(domain::error::Conflict::ApplicationMismatch { .. }) => {
                     StatusCode::BAD_REQUEST
                 }
+                // `If-Match` named an older version of the resource (RFC 9110 §13.1.1).
+                DomainError::Conflict(domain::error::Conflict::PreconditionFailed { .. }) => {
+                    StatusCode::PRECONDITION_FAILED
+                }
                 DomainError::Conflict(_) => StatusCode::CONFLICT,
                 DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 DomainError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -10,14 +10,17 @@
 //!   [`auth::Authenticator`]) and [`api_app`] / [`management_app`]: what the server mounts;
 //! - `auth`: token validation ([`auth::TokenValidator`]), the embedded issuer
 //!   ([`auth::LocalIssuer`]) and the [`auth::Caller`] extractor;
+//! - `app_manager`: the Application Manager's API, one file per resource;
 //! - `runtime_manager` (`runtime_api`, `build_mgmt`): the Runtime Manager's APIs, one file
 //!   per resource, DTOs beside their handlers;
 //! - [`ApiError`]: `{status, code, message, traceId}` for every failure.
 
+mod app_manager;
 pub mod auth;
 mod dto;
 mod error;
 mod management;
+mod multipart;
 mod openapi;
 mod path;
 mod runtime_manager;
@@ -28,4 +31,4 @@ mod word;
 pub use crate::error::ApiError;
 pub use crate::management::{Readiness, management_app};
 pub use crate::openapi::{Roles, api_app, openapi_document};
-pub use crate::state::{Apis, RuntimeManagerState};
+pub use crate::state::{Apis, AppManagerServices, AppManagerState, RuntimeManagerState};

@@ -13,7 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{self, ErrorBody};
-use crate::{ApiError, Apis, runtime_manager, trace};
+use crate::{ApiError, Apis, app_manager, runtime_manager, trace};
 
 /// Largest JSON body accepted (config override imports are the biggest).
 const JSON_LIMIT_BYTES: usize = 2 * 1024 * 1024;
@@ -22,7 +22,8 @@ const JSON_LIMIT_BYTES: usize = 2 * 1024 * 1024;
 #[openapi(
     info(
         title = "rtm",
-        description = "Runtime Manager API: the runtime API renderers and services call, and the build-management API. \
+        description = "rtm: the Application Manager API (design time) and the Runtime Manager APIs (the runtime API renderers \
+                       and services call, and the build-management API); a process describes the roles it serves. \
                        Errors are `{status, code, message, traceId}`; codes are listed in docs/API.md.",
     ),
     components(schemas(ErrorBody)),
@@ -32,6 +33,12 @@ const JSON_LIMIT_BYTES: usize = 2 * 1024 * 1024;
         (name = "build-mgmt", description = "Import, list, export and delete builds"),
         (name = "active-policy", description = "Which build is live, globally and per user or group"),
         (name = "config-overrides", description = "Per-installation config overrides"),
+        (name = "applications", description = "Application Manager: projects and libraries"),
+        (name = "versions", description = "Application Manager: branches, versions, commits, manifests"),
+        (name = "resources", description = "Application Manager: resources of versions (copy on write) and media binaries"),
+        (name = "dependencies", description = "Application Manager: dependencies of versions on library builds"),
+        (name = "config-params", description = "Application Manager: config defaults of versions"),
+        (name = "builds", description = "Application Manager: builds made from committed versions"),
     )
 )]
 struct ApiDoc;
@@ -51,12 +58,17 @@ impl Modify for BearerAuth {
 pub struct Roles {
     /// The Runtime Manager's runtime and build-management APIs.
     pub runtime_manager: bool,
+    /// The Application Manager's API.
+    pub app_manager: bool,
 }
 
 impl Apis {
     /// The roles these APIs serve.
     pub fn roles(&self) -> Roles {
-        Roles { runtime_manager: self.runtime_manager.is_some() }
+        Roles {
+            runtime_manager: self.runtime_manager.is_some(),
+            app_manager: self.app_manager.is_some(),
+        }
     }
 }
 
@@ -64,6 +76,9 @@ fn routes(roles: Roles) -> impl FnOnce(&mut ServiceConfig<'_>) {
     move |cfg| {
         if roles.runtime_manager {
             runtime_manager::configure(cfg);
+        }
+        if roles.app_manager {
+            app_manager::configure(cfg);
         }
     }
 }
@@ -96,6 +111,9 @@ pub fn api_app(
     let roles = apis.roles();
     let mut app = App::new().app_data(web::Data::new(apis.authenticator));
     if let Some(state) = apis.runtime_manager {
+        app = app.app_data(web::Data::new(state));
+    }
+    if let Some(state) = apis.app_manager {
         app = app.app_data(web::Data::new(state));
     }
     app.app_data(

@@ -4,6 +4,10 @@
 
 use build_archive::ArchiveLimits;
 use domain::builds::BuildService;
+use domain::design::{
+    ApplicationService, BinaryService, BuildCreationService, ConfigDefaultsService,
+    DependencyService, ResourceService, VersionService,
+};
 use domain::runtime::{ConfigOverrideService, PolicyService, RuntimeService};
 
 use crate::auth::Authenticator;
@@ -31,6 +35,64 @@ impl RuntimeManagerState {
     }
 }
 
+/// The Application Manager's use cases, for its handlers.
+#[derive(Debug, Clone)]
+pub struct AppManagerState {
+    pub(crate) applications: ApplicationService,
+    pub(crate) versions: VersionService,
+    pub(crate) resources: ResourceService,
+    pub(crate) binaries: BinaryService,
+    pub(crate) dependencies: DependencyService,
+    pub(crate) config_defaults: ConfigDefaultsService,
+    pub(crate) builds: BuildCreationService,
+    pub(crate) max_binary_bytes: u64,
+}
+
+/// The Application Manager's use cases, as the server builds them.
+#[derive(Debug, Clone)]
+pub struct AppManagerServices {
+    /// Applications and libraries.
+    pub applications: ApplicationService,
+    /// Branches and versions.
+    pub versions: VersionService,
+    /// Resources of versions.
+    pub resources: ResourceService,
+    /// Media binaries.
+    pub binaries: BinaryService,
+    /// Dependencies of versions.
+    pub dependencies: DependencyService,
+    /// Config defaults of versions.
+    pub config_defaults: ConfigDefaultsService,
+    /// Build creation.
+    pub builds: BuildCreationService,
+}
+
+impl AppManagerState {
+    /// The state of the Application Manager's API over `services`; uploads of binaries
+    /// are refused past `max_binary_bytes`.
+    pub fn new(services: AppManagerServices, max_binary_bytes: u64) -> Self {
+        let AppManagerServices {
+            applications,
+            versions,
+            resources,
+            binaries,
+            dependencies,
+            config_defaults,
+            builds,
+        } = services;
+        Self {
+            applications,
+            versions,
+            resources,
+            binaries,
+            dependencies,
+            config_defaults,
+            builds,
+            max_binary_bytes,
+        }
+    }
+}
+
 /// The APIs one process serves: the authenticator every route uses, and the state of each
 /// role it serves (`None` for a role it does not serve: its routes are not mounted).
 #[derive(Debug, Clone)]
@@ -39,4 +101,6 @@ pub struct Apis {
     pub authenticator: Authenticator,
     /// The Runtime Manager's APIs, when served.
     pub runtime_manager: Option<RuntimeManagerState>,
+    /// The Application Manager's API, when served.
+    pub app_manager: Option<AppManagerState>,
 }

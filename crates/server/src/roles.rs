@@ -2,11 +2,18 @@
 //! `SPRING_APPLICATION_NAME` picks the role with real backends; embedded mode serves both
 //! roles in one process (docs/CONFIGURATION.md, "Roles").
 
+use std::sync::Arc;
+
+use build_archive::ArchivePackager;
 use domain::builds::BuildService;
+use domain::design::{
+    ApplicationService, BinaryService, BuildCreationService, ConfigDefaultsService,
+    DependencyService, ResourceService, VersionService,
+};
 use domain::ports::Ports;
 use domain::runtime::{ConfigOverrideService, PolicyService, RuntimeService};
 use http_api::auth::{Authenticator, TokenValidator};
-use http_api::{Apis, RuntimeManagerState};
+use http_api::{Apis, AppManagerServices, AppManagerState, RuntimeManagerState};
 
 use crate::settings::{Role, Settings};
 
@@ -55,5 +62,24 @@ pub(crate) fn apis(
             settings.archive_limits,
         )
     });
-    Apis { authenticator: Authenticator::new(tokens, settings.access.clone()), runtime_manager }
+    let app_manager = served.includes(Role::ApplicationManager).then(|| {
+        // Built within the import limits: a build that could not be imported could not be
+        // promoted to another installation either.
+        let packager = Arc::new(ArchivePackager::new(settings.archive_limits));
+        let services = AppManagerServices {
+            applications: ApplicationService::new(ports.clone()),
+            versions: VersionService::new(ports.clone()),
+            resources: ResourceService::new(ports.clone()),
+            binaries: BinaryService::new(ports.clone()),
+            dependencies: DependencyService::new(ports.clone()),
+            config_defaults: ConfigDefaultsService::new(ports.clone()),
+            builds: BuildCreationService::new(ports.clone(), builds, packager),
+        };
+        AppManagerState::new(services, settings.archive_limits.max_archive_bytes)
+    });
+    Apis {
+        authenticator: Authenticator::new(tokens, settings.access.clone()),
+        runtime_manager,
+        app_manager,
+    }
 }

@@ -62,6 +62,8 @@ pub enum AuditAction {
     DeleteConfigDefault,
     /// A build was created from a committed version.
     CreateBuild,
+    /// A media binary was uploaded.
+    UploadBinary,
 }
 
 crate::vocabulary!(AuditAction, field = "action", {
@@ -90,6 +92,7 @@ crate::vocabulary!(AuditAction, field = "action", {
     SetConfigDefaults => "SET_CONFIG_DEFAULTS",
     DeleteConfigDefault => "DELETE_CONFIG_DEFAULT",
     CreateBuild => "CREATE_BUILD",
+    UploadBinary => "UPLOAD_BINARY",
 });
 
 impl AuditAction {
@@ -111,7 +114,8 @@ impl AuditAction {
             | Self::CreateApplication
             | Self::CreateBranch
             | Self::StartVersion
-            | Self::CreateResource => AuditVerb::Create,
+            | Self::CreateResource
+            | Self::UploadBinary => AuditVerb::Create,
             Self::UpdatePolicyOverride
             | Self::SetConfigOverrides
             | Self::UpdateApplication
@@ -180,6 +184,8 @@ pub enum EntityRef {
     Dependency(ApplicationId),
     /// Config defaults of a version, by key.
     ConfigDefaults(Vec<ConfigKey>),
+    /// A media binary, by its SHA-256.
+    Binary(Checksum),
 }
 
 /// The kind of an [`EntityRef`], as the audit trail names it.
@@ -205,6 +211,8 @@ pub enum EntityKind {
     Dependency,
     /// [`EntityRef::ConfigDefaults`].
     ConfigDefaults,
+    /// [`EntityRef::Binary`].
+    Binary,
 }
 
 crate::vocabulary!(EntityKind, field = "entityType", {
@@ -218,6 +226,7 @@ crate::vocabulary!(EntityKind, field = "entityType", {
     Resource => "RESOURCE",
     Dependency => "DEPENDENCY",
     ConfigDefaults => "CONFIG_PARAM",
+    Binary => "MEDIA_BINARY",
 });
 
 impl EntityRef {
@@ -234,6 +243,7 @@ impl EntityRef {
             Self::Resource(_) => EntityKind::Resource,
             Self::Dependency(_) => EntityKind::Dependency,
             Self::ConfigDefaults(_) => EntityKind::ConfigDefaults,
+            Self::Binary(_) => EntityKind::Binary,
         }
     }
 
@@ -246,6 +256,7 @@ impl EntityRef {
             Self::Branch(name) => name.to_string(),
             Self::Version(id) => id.to_string(),
             Self::Resource(id) => id.to_string(),
+            Self::Binary(sha256) => sha256.to_string(),
             Self::ConfigOverrides(keys) | Self::ConfigDefaults(keys) => {
                 keys.iter().map(ConfigKey::as_str).collect::<Vec<_>>().join(",")
             }
@@ -269,6 +280,7 @@ impl EntityRef {
             EntityKind::Resource => Self::Resource(ResourceDefinitionId::parse(id)?),
             EntityKind::Dependency => Self::Dependency(ApplicationId::parse(id)?),
             EntityKind::ConfigDefaults => Self::ConfigDefaults(keys(id)?),
+            EntityKind::Binary => Self::Binary(Checksum::parse(id)?),
         })
     }
 

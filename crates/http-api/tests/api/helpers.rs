@@ -11,16 +11,20 @@ use actix_web::http::header::HeaderMap;
 use actix_web::test::{self, TestRequest};
 use actix_web::web;
 use adapter_memory::Fakes;
-use build_archive::ArchiveLimits;
+use build_archive::{ArchiveLimits, ArchivePackager};
 use domain::access::AccessRules;
 use domain::builds::BuildService;
+use domain::design::{
+    ApplicationService, BinaryService, BuildCreationService, ConfigDefaultsService,
+    DependencyService, ResourceService, VersionService,
+};
 use domain::model::{ApplicationId, PageRequest};
 use domain::ports::{BuildCatalog as _, Outbox as _};
 use domain::runtime::{ConfigOverrideService, PolicyService, RuntimeService};
 use http_api::auth::{
     Authenticator, LocalIssuer, StaticKeys, TokenPolicy, TokenRequest, TokenValidator,
 };
-use http_api::{Apis, RuntimeManagerState};
+use http_api::{Apis, AppManagerServices, AppManagerState, Roles, RuntimeManagerState};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
@@ -55,6 +59,18 @@ impl TestApp {
         Self::with(limits, AccessRules::default(), vec![LocalIssuer::ISSUER.to_owned()])
     }
 
+    /// The API of the given roles only, as a process of one role serves it.
+    pub(crate) fn serving(roles: Roles) -> Self {
+        let mut app = Self::new();
+        if !roles.runtime_manager {
+            app.apis.runtime_manager = None;
+        }
+        if !roles.app_manager {
+            app.apis.app_manager = None;
+        }
+        app
+    }
+
     pub(crate) fn with(limits: ArchiveLimits, access: AccessRules, issuers: Vec<String>) -> Self {
         test_support::init_tracing();
         let fakes = Fakes::new();
@@ -64,16 +80,34 @@ impl TestApp {
             TokenPolicy { issuers, audience: None, leeway_seconds: 0 },
         );
         let ports = fakes.ports();
+        let builds = BuildService::new(ports.clone());
         let runtime_manager = RuntimeManagerState::new(
             RuntimeService::new(ports.clone()),
-            BuildService::new(ports.clone()),
+            builds.clone(),
             PolicyService::new(ports.clone()),
-            ConfigOverrideService::new(ports),
+            ConfigOverrideService::new(ports.clone()),
             limits,
+        );
+        let app_manager = AppManagerState::new(
+            AppManagerServices {
+                applications: ApplicationService::new(ports.clone()),
+                versions: VersionService::new(ports.clone()),
+                resources: ResourceService::new(ports.clone()),
+                binaries: BinaryService::new(ports.clone()),
+                dependencies: DependencyService::new(ports.clone()),
+                config_defaults: ConfigDefaultsService::new(ports.clone()),
+                builds: BuildCreationService::new(
+                    ports,
+                    builds,
+                    Arc::new(ArchivePackager::new(limits)),
+                ),
+            },
+            limits.max_archive_bytes,
         );
         let apis = Apis {
             authenticator: Authenticator::new(validator, access),
             runtime_manager: Some(runtime_manager),
+            app_manager: Some(app_manager),
         };
         Self { fakes, issuer, apis }
     }
@@ -110,6 +144,9 @@ impl TestApp {
                 "ROLE_BUILDS_MANAGE_ADMIN",
                 "ROLE_ACTIVE_POLICY_MANAGE_EDIT",
                 "ROLE_APP_CONFIG_OVERRIDES_MANAGE_ADMIN",
+                "ROLE_APPS_MANAGE_ADMIN",
+                "ROLE_APP_CONFIG_MANAGE_ADMIN",
+                "ROLE_APP_DEPENDENCIES_MANAGE_ADMIN",
             ],
         )
     }

@@ -6,6 +6,7 @@
 )]
 
 mod active_policy;
+mod app_manager;
 mod auth;
 mod builds;
 mod config_overrides;

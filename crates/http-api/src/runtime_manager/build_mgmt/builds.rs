@@ -3,17 +3,18 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, delete, get, web};
 use domain::access::{Authority, Scope};
-use domain::model::{Build, BuildDependency, ConfigParam, ConfigParamType};
+use domain::model::{Build, BuildDependency};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::ApiError;
 use crate::auth::Caller;
-use crate::dto::{BuildSettingsDto, BuildSummaryDto, ManifestEntryDto, PageDto, PageQuery};
+use crate::dto::{
+    BuildSettingsDto, BuildSummaryDto, ConfigParamDto, ManifestEntryDto, PageDto, PageQuery,
+};
 use crate::error::ErrorBody;
 use crate::path::{AppPath, BuildPath};
 use crate::state::RuntimeManagerState;
-use crate::word::Word;
 
 /// A dependency on a library build.
 #[derive(Debug, Serialize, ToSchema)]
@@ -28,30 +29,6 @@ impl From<&BuildDependency> for DependencyDto {
         Self {
             application_id: dependency.application_id.to_string(),
             build_id: dependency.build_id.to_string(),
-        }
-    }
-}
-
-/// A default parameter of a build. For `ENV` and `ENV_SECRET` the value is the name of an
-/// environment variable, never a secret itself.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ConfigParamDto {
-    key: String,
-    #[serde(rename = "type")]
-    #[schema(schema_with = Word::<ConfigParamType>::words)]
-    param_type: Word<ConfigParamType>,
-    value: String,
-    description: Option<String>,
-}
-
-impl From<&ConfigParam> for ConfigParamDto {
-    fn from(param: &ConfigParam) -> Self {
-        Self {
-            key: param.key.to_string(),
-            param_type: param.param_type.into(),
-            value: param.value.clone(),
-            description: param.description.clone(),
         }
     }
 }

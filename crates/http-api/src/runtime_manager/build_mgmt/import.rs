@@ -2,17 +2,16 @@
 
 use actix_multipart::Multipart;
 use actix_web::{HttpResponse, post, web};
-use bytes::BytesMut;
 use domain::access::{Authority, Scope};
 use domain::builds::ImportOutcome;
 use domain::model::{ApplicationId, BuildHeader};
-use futures_util::StreamExt as _;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::ApiError;
 use crate::auth::Caller;
 use crate::error::ErrorBody;
+use crate::multipart::read_file_field;
 use crate::path::AppPath;
 use crate::state::RuntimeManagerState;
 
@@ -90,7 +89,7 @@ async fn import(
     expected_application: Option<ApplicationId>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Authority::Builds, Scope::Import)?;
-    let archive = read_file_field(form, state.archive_limits.max_archive_bytes).await?;
+    let archive = read_file_field(form, state.archive_limits.max_archive_bytes, "archive").await?;
     let limits = state.archive_limits;
     // Inflating and hashing is CPU work: keep it off the async workers.
     let mut request = web::block(move || build_archive::read_archive(archive, &limits))
@@ -111,42 +110,4 @@ fn result(header: &BuildHeader, status: &'static str) -> ImportResultDto {
         checksum: header.checksum.to_string(),
         status,
     }
-}
-
-/// Reads the `file` field, refusing more than `limit` bytes while they arrive.
-async fn read_file_field(mut form: Multipart, limit: u64) -> Result<bytes::Bytes, ApiError> {
-    let mut file = None;
-    while let Some(field) = form.next().await {
-        let mut field = field.map_err(|err| {
-            ApiError::malformed("malformed_multipart", format!("invalid multipart body: {err}"))
-        })?;
-        let is_file = field.name() == Some("file");
-        let mut bytes = BytesMut::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|err| {
-                ApiError::malformed("malformed_multipart", format!("invalid multipart body: {err}"))
-            })?;
-            if !is_file {
-                continue;
-            }
-            if (bytes.len() + chunk.len()) as u64 > limit {
-                return Err(ApiError::TooLarge(format!(
-                    "the archive is larger than the limit of {limit} bytes"
-                )));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        if is_file {
-            if file.is_some() {
-                return Err(ApiError::malformed(
-                    "malformed_multipart",
-                    "the form has more than one `file` field",
-                ));
-            }
-            file = Some(bytes.freeze());
-        }
-    }
-    file.ok_or_else(|| {
-        ApiError::malformed("missing_file", "the form has no `file` field with the build archive")
-    })
 }
