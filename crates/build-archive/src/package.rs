@@ -10,6 +10,7 @@ use domain::builds::ImportRequest;
 use domain::model::ValidationError;
 use domain::ports::{BuildDraft, BuildPackager, PortError};
 use domain::{DomainError, DomainResult};
+use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
@@ -19,6 +20,17 @@ use crate::limits::ArchiveLimits;
 use crate::manifest::{FORMAT_VERSION, Manifest, ManifestFile};
 use crate::pack::write_zip;
 use crate::read::read_archive;
+
+/// `resources/<TYPE>/<resourceDefinitionId>.json`. A struct, not a `json!` value: the
+/// content must stay a raw fragment, written byte for byte.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResourceFile<'a> {
+    resource_definition_id: &'a str,
+    resource_version_id: &'a str,
+    name: &'a str,
+    content: &'a RawValue,
+}
 
 /// Packs drafts into archives within `limits` (those of this installation's imports: a
 /// build that could not be imported here is not made here either).
@@ -70,14 +82,16 @@ pub(crate) fn package(draft: &BuildDraft, limits: &ArchiveLimits) -> DomainResul
         // The content goes in as the designer stored it, byte for byte.
         let content = RawValue::from_string(resource.content.as_str().to_owned())
             .map_err(|err| internal(format!("stored content is not JSON: {err}")))?;
-        let json = json!({
-            "resourceDefinitionId": entry.definition_id.as_str(),
-            "resourceVersionId": entry.version_id.as_str(),
-            "name": entry.name.as_str(),
-            "content": content,
-        });
+        let file = ResourceFile {
+            resource_definition_id: entry.definition_id.as_str(),
+            resource_version_id: entry.version_id.as_str(),
+            name: entry.name.as_str(),
+            content: &content,
+        };
+        let mut text = serde_json::to_vec_pretty(&file).map_err(|err| internal(err.to_string()))?;
+        text.push(b'\n');
         let name = format!("resources/{}/{}.json", entry.resource_type, entry.definition_id);
-        files.insert(name, pretty(&json)?);
+        files.insert(name, text);
     }
     for binary in &draft.binaries {
         files.insert(format!("{BINARIES_PREFIX}{}", binary.sha256), binary.bytes.to_vec());

@@ -3,6 +3,7 @@
 mod builds;
 mod config;
 mod design_applications;
+mod design_builds;
 mod design_config;
 mod design_dependencies;
 mod design_helpers;
