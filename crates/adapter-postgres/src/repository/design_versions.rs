@@ -158,7 +158,7 @@ async fn stored_status(
 ) -> Result<Option<VersionStatus>, PgError> {
     let status: Option<String> =
         versions::table.find(id).select(versions::status).first(connection).await.optional()?;
-    status.as_deref().map(|status| parse_status(status)).transpose()
+    status.as_deref().map(parse_status).transpose()
 }
 
 fn parse_status(status: &str) -> Result<VersionStatus, PgError> {
