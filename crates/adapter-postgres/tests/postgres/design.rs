@@ -13,8 +13,8 @@ use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::RunQueryDsl;
 use domain::design::model::{
-    Application, Branch, CommitMessage, ResourceStatus, ResourceVersion, Version, VersionStatus,
-    default_settings,
+    Application, Branch, CommitMessage, ResourceChange, ResourceStatus, ResourceUpdate,
+    ResourceVersion, Version, VersionStatus, default_settings,
 };
 use domain::design::ports::{
     ApplicationRepository, BranchRepository, ResourceRepository, VersionRepository,
@@ -290,6 +290,79 @@ async fn of_racing_resource_creations_with_one_name_in_one_version_exactly_one_w
 
     drop(repository);
     schema.drop().await;
+}
+
+/// Racers that all read one etag: one change goes through, every other is told the etag is
+/// stale, both for a change in place and for a copy on write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_racing_updates_with_one_etag_exactly_one_changes_the_resource() {
+    let Some(schema) = TestSchema::migrated().await else { return };
+    let repository = racing_repository(&schema).await;
+
+    for _ in 0..ROUNDS {
+        let (_, _, first) = stored(&repository).await;
+        let original = resource("guarded");
+        repository.create_resource(first.id, &original, &[]).await.unwrap();
+        let in_place = race(&repository, |repository, index| {
+            let change = change(&original, index);
+            async move { repository.update_resource(first.id, &change, &[]).await }
+        })
+        .await;
+        let parent = committed(&first);
+        assert!(repository.commit_version(&parent, &[]).await.unwrap());
+        let wip = wip_after(&parent);
+        repository.start_wip(&wip, &[]).await.unwrap();
+        let frozen = repository
+            .find_resource(wip.id, &original.resource_type, &original.definition_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let copied = race(&repository, |repository, index| {
+            let change = change(&frozen, index);
+            async move { repository.update_resource(wip.id, &change, &[]).await }
+        })
+        .await;
+
+        for (results, context) in [(in_place, "in place"), (copied, "copy on write")] {
+            let updated: Vec<_> = results
+                .iter()
+                .filter(|result| matches!(result, Ok(ResourceUpdate::Updated(_))))
+                .collect();
+            assert_eq!(updated.len(), 1, "{context}: one change wins: {results:?}");
+            for result in &results {
+                assert!(
+                    matches!(
+                        result,
+                        Ok(ResourceUpdate::Updated(_) | ResourceUpdate::StaleEtag { .. })
+                    ),
+                    "{context}: every other racer sees a stale etag: {result:?}"
+                );
+            }
+        }
+        let stored = count(
+            &schema,
+            "SELECT count(*) AS n FROM manifest_links WHERE version_id = $1::uuid",
+            &wip.id.to_string(),
+        )
+        .await;
+        assert_eq!(stored, 1, "the WIP links one copy");
+    }
+
+    drop(repository);
+    schema.drop().await;
+}
+
+/// A change of `resource`'s content expecting its etag, with a copy id of its own.
+fn change(resource: &ResourceVersion, index: usize) -> ResourceChange {
+    ResourceChange {
+        resource_type: resource.resource_type.clone(),
+        definition_id: resource.definition_id.clone(),
+        name: resource.name.clone(),
+        content: RawJson::from_validated(format!(r#"{{"racer":{index}}}"#)),
+        expected_etag: Some(resource.etag()),
+        copy_id: ResourceVersionId::parse(&uuid::Uuid::new_v4().to_string()).unwrap(),
+        at: now(),
+    }
 }
 
 #[tokio::test]
