@@ -24,9 +24,6 @@ use crate::schema::{
     manifest_links, resource_versions, version_config_defaults, version_dependencies, versions,
 };
 
-const WIP: &str = "WIP";
-const COMMITTED: &str = "COMMITTED";
-
 /// Takes a share lock on a WIP version's row, held until the transaction ends, and refuses
 /// (the port's conflict) when there is no such version or it is committed.
 ///
@@ -45,9 +42,11 @@ pub(super) async fn lock_wip(
         .first(connection)
         .await
         .optional()?;
-    match status.as_deref() {
-        Some(WIP) => Ok(()),
-        Some(_) => Err(PgError::Refused(format!("version {version_id} is committed"))),
+    match status.as_deref().map(parse_status).transpose()? {
+        Some(VersionStatus::Wip) => Ok(()),
+        Some(VersionStatus::Committed) => {
+            Err(PgError::Refused(format!("version {version_id} is committed")))
+        }
         None => Err(PgError::Refused(format!("version {version_id} does not exist"))),
     }
 }
@@ -65,7 +64,7 @@ pub(super) async fn require_committed_parent(
     let parent_id = *wip.parent_id.ok_or_else(refused)?.as_uuid();
     let mut query = versions::table
         .find(parent_id)
-        .filter(versions::status.eq(COMMITTED))
+        .filter(versions::status.eq(VersionStatus::Committed.as_str()))
         .filter(versions::application_id.eq(wip.application_id.as_uuid()))
         .into_boxed::<Pg>();
     if let Some(branch) = branch {
@@ -234,7 +233,7 @@ impl VersionRepository for PgAppDataRepository {
         let row: Option<VersionRow> = versions::table
             .filter(versions::application_id.eq(application_id.as_uuid()))
             .filter(versions::branch.eq(branch.as_str()))
-            .filter(versions::status.eq(WIP))
+            .filter(versions::status.eq(VersionStatus::Wip.as_str()))
             .select(VersionRow::as_select())
             .first(&mut *connection)
             .await
@@ -253,7 +252,7 @@ impl VersionRepository for PgAppDataRepository {
         let row: Option<VersionRow> = versions::table
             .filter(versions::application_id.eq(application_id.as_uuid()))
             .filter(versions::branch.eq(branch.as_str()))
-            .filter(versions::status.eq(COMMITTED))
+            .filter(versions::status.eq(VersionStatus::Committed.as_str()))
             .order((versions::created_at.desc(), versions::id.desc()))
             .select(VersionRow::as_select())
             .first(&mut *connection)
@@ -328,20 +327,21 @@ impl VersionRepository for PgAppDataRepository {
             .transaction(async |connection| {
                 // The row lock makes racing commits take turns; each re-reads the row once
                 // the one before has committed, and the later ones no longer find it WIP.
-                let updated =
-                    diesel::update(versions::table.find(id).filter(versions::status.eq(WIP)))
-                        .set((
-                            versions::status.eq(COMMITTED),
-                            versions::commit_message.eq(committed
-                                .commit_message
-                                .as_ref()
-                                .map(|message| message.as_str())),
-                            versions::committed_by.eq(committed.committed_by.as_deref()),
-                            versions::committed_at.eq(committed.committed_at),
-                            versions::last_changed_at.eq(committed.last_changed_at),
-                        ))
-                        .execute(connection)
-                        .await?;
+                let updated = diesel::update(
+                    versions::table
+                        .find(id)
+                        .filter(versions::status.eq(VersionStatus::Wip.as_str())),
+                )
+                .set((
+                    versions::status.eq(VersionStatus::Committed.as_str()),
+                    versions::commit_message
+                        .eq(committed.commit_message.as_ref().map(|message| message.as_str())),
+                    versions::committed_by.eq(committed.committed_by.as_deref()),
+                    versions::committed_at.eq(committed.committed_at),
+                    versions::last_changed_at.eq(committed.last_changed_at),
+                ))
+                .execute(connection)
+                .await?;
                 if updated == 0 {
                     return match stored_status(connection, id).await? {
                         Some(_) => {
