@@ -493,3 +493,31 @@ async fn starting_a_wip_from_ten_thousand_resources_copies_links_only() {
     drop(repository);
     schema.drop().await;
 }
+
+/// What jsonb would re-spell (key order, white space, duplicate keys, number forms, escapes)
+/// reads back byte for byte.
+#[tokio::test]
+async fn resource_content_reads_back_byte_for_byte() {
+    let Some(schema) = TestSchema::migrated().await else { return };
+    let repository = schema.repository().await;
+    let (_, _, first) = stored(&repository).await;
+    let content = "{\"z\" : 1.50e0,\n\t\"a\":[1, 2 ],\"a\":\"\\u00e9\", \"n\": -0 }";
+    let written = ResourceVersion {
+        content: RawJson::from_validated(content.to_owned()),
+        ..resource("verbatim")
+    };
+
+    repository.create_resource(first.id, &written, &[]).await.unwrap();
+
+    let read = repository
+        .find_resource(first.id, &written.resource_type, &written.definition_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.content.as_str(), content);
+    let page = repository.list_resource_contents(first.id, PageRequest::default()).await.unwrap();
+    assert_eq!(page.items[0].content.as_str(), content);
+
+    drop(repository);
+    schema.drop().await;
+}
