@@ -37,6 +37,12 @@ pub(crate) enum PgError {
     InvalidRow { what: &'static str, reason: String },
     #[error("could not encode an event")]
     EncodeEvent(#[source] serde_json::Error),
+    #[error("could not encode the settings of a version")]
+    EncodeSettings(#[source] serde_json::Error),
+    /// A rule of the port that the adapter checks itself, under a lock, in the transaction
+    /// of the write: always the port's conflict, with this message.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl From<DieselError> for PgError {
@@ -93,7 +99,11 @@ impl PgError {
                 _ => false,
             },
             Self::Query(DieselError::BrokenTransactionManager) => true,
-            Self::Query(_) | Self::InvalidRow { .. } | Self::EncodeEvent(_) => false,
+            Self::Query(_)
+            | Self::InvalidRow { .. }
+            | Self::EncodeEvent(_)
+            | Self::EncodeSettings(_)
+            | Self::Refused(_) => false,
         }
     }
 
@@ -103,6 +113,9 @@ impl PgError {
         self,
         conflict: impl FnOnce(Violation<'_>) -> Option<String>,
     ) -> PortError {
+        if let Self::Refused(message) = self {
+            return PortError::Conflict(message);
+        }
         if let Some(message) = self.violation().and_then(conflict) {
             return PortError::Conflict(message);
         }
@@ -115,7 +128,7 @@ impl PgError {
 }
 
 impl From<PgError> for PortError {
-    /// For calls whose port contract has no conflict.
+    /// For calls whose port contract has no conflict but the ones the adapter refuses itself.
     fn from(err: PgError) -> Self {
         err.into_port(|_| None)
     }

@@ -1,7 +1,8 @@
 //! PostgreSQL adapter of rtm's application data: [`PgAppDataRepository`] implements
 //! `domain::ports::AppDataRepository` (build headers, active policies and overrides, config
-//! overrides, import claims and the transactional outbox) with diesel and diesel-async over
-//! a deadpool pool. It depends on `domain` and its own driver (diesel, diesel-async,
+//! overrides, import claims, the transactional outbox, and the design time's applications,
+//! branches, versions, resources, dependencies, config defaults and idempotency keys) with
+//! diesel and diesel-async over a deadpool pool. It depends on `domain` and its own driver (diesel, diesel-async,
 //! diesel_migrations) only, never on another adapter, `http-api`, `server` or
 //! `build-archive`.
 //!
@@ -29,6 +30,17 @@
 //! refuses a policy naming an unknown or foreign build and the delete of a build in use;
 //! `config_overrides` (key `(application_id, key)`), `import_claims` (one lease per build id)
 //! and `outbox_events`.
+//!
+//! The design time's tables keep its race rules themselves: `applications` (a partial unique
+//! index keeps one live name per workspace), `branches` (one per name), `versions` (a
+//! partial unique index keeps one WIP per branch; a commit is an update `WHERE status =
+//! 'WIP'`, so of racing commits one finds the row), `resource_versions` (content as `text`,
+//! byte-exact), `manifest_links` (unique name per version and type; a composite foreign key
+//! keeps the link's name the resource version's), `version_dependencies`,
+//! `version_config_defaults` (both removed with their version by cascade) and
+//! `idempotency_keys`. Every write to a version's content takes a share lock on the version
+//! row first, so a commit waits for it and nothing lands in a committed version. Copying a
+//! version copies links, never contents, in set-based statements.
 //!
 //! # Migrations
 //!

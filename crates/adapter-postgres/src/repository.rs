@@ -4,6 +4,13 @@
 
 mod catalog;
 mod config;
+mod design_applications;
+mod design_branches;
+mod design_config;
+mod design_dependencies;
+mod design_idempotency;
+mod design_resources;
+mod design_versions;
 mod imports;
 mod outbox;
 mod policies;

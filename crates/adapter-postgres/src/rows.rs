@@ -1,6 +1,10 @@
 //! Table rows and their conversions to and from the domain model. A row read back goes
 //! through the model's validating constructors; one that fails is a backend failure.
 
+mod design;
+
+pub(crate) use design::*;
+
 use diesel::prelude::*;
 use domain::model::{
     ActivePolicy, ApplicationId, BranchName, BuildHeader, BuildId, Checksum, ConfigKey,

@@ -74,3 +74,112 @@ diesel::table! {
         sent_at -> Nullable<Timestamptz>,
     }
 }
+
+diesel::table! {
+    applications (id) {
+        id -> Uuid,
+        workspace_id -> Nullable<Uuid>,
+        name -> Text,
+        kind -> Text,
+        description -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamptz,
+        updated_by -> Text,
+        updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    branches (application_id, name) {
+        application_id -> Uuid,
+        name -> Text,
+        created_from -> Nullable<Uuid>,
+        created_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    versions (id) {
+        id -> Uuid,
+        application_id -> Uuid,
+        branch -> Text,
+        status -> Text,
+        parent_id -> Nullable<Uuid>,
+        commit_message -> Nullable<Text>,
+        settings -> Jsonb,
+        created_by -> Text,
+        created_at -> Timestamptz,
+        committed_by -> Nullable<Text>,
+        committed_at -> Nullable<Timestamptz>,
+        last_changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    resource_versions (id) {
+        id -> Text,
+        definition_id -> Text,
+        resource_type -> Text,
+        name -> Text,
+        content -> Text,
+        status -> Text,
+        revision -> Int8,
+        created_at -> Timestamptz,
+        last_changed_at -> Timestamptz,
+        committed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    manifest_links (version_id, resource_type, definition_id) {
+        version_id -> Uuid,
+        resource_type -> Text,
+        definition_id -> Text,
+        name -> Text,
+        resource_version_id -> Text,
+    }
+}
+
+diesel::table! {
+    version_dependencies (version_id, library_id) {
+        version_id -> Uuid,
+        library_id -> Uuid,
+        build_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    version_config_defaults (version_id, key) {
+        version_id -> Uuid,
+        key -> Text,
+        param_type -> Text,
+        value -> Text,
+        description -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (application_id, key) {
+        application_id -> Uuid,
+        key -> Text,
+        build_id -> Uuid,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(manifest_links -> resource_versions (resource_version_id));
+diesel::joinable!(manifest_links -> versions (version_id));
+diesel::joinable!(version_dependencies -> versions (version_id));
+diesel::joinable!(versions -> applications (application_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    applications,
+    branches,
+    versions,
+    resource_versions,
+    manifest_links,
+    version_dependencies,
+    version_config_defaults,
+);

@@ -65,3 +65,50 @@ async fn builds_pending_events_and_the_newest_of_a_branch_are_read_through_their
     drop(connection);
     schema.drop().await;
 }
+
+#[tokio::test]
+async fn pages_of_contents_versions_of_a_branch_and_applications_are_read_through_their_indexes() {
+    let Some(schema) = TestSchema::migrated().await else { return };
+    let mut connection = schema.admin_connection().await;
+    connection
+        .batch_execute("SET enable_seqscan = off; SET enable_bitmapscan = off")
+        .await
+        .unwrap();
+    let id = "'0b6c3b0e-9f5e-4f57-9a39-6a8f0e1d2c3b'::uuid";
+
+    // What `list_resource_contents` asks for its last page of a 10 000-resource version.
+    let contents = plan(
+        &mut connection,
+        &format!(
+            "SELECT r.* FROM manifest_links l JOIN resource_versions r \
+             ON r.id = l.resource_version_id WHERE l.version_id = {id} \
+             ORDER BY l.resource_type, l.definition_id LIMIT 500 OFFSET 9500"
+        ),
+    )
+    .await;
+    let versions = plan(
+        &mut connection,
+        &format!(
+            "SELECT * FROM versions WHERE application_id = {id} AND branch = 'main' \
+             ORDER BY created_at DESC, id DESC LIMIT 20"
+        ),
+    )
+    .await;
+    let applications = plan(
+        &mut connection,
+        "SELECT * FROM applications WHERE deleted_at IS NULL ORDER BY name, id LIMIT 20",
+    )
+    .await;
+
+    assert!(contents.contains("manifest_links_pkey") && !contents.contains("Sort"), "{contents}");
+    assert!(
+        versions.contains("versions_newest_on_branch") && !versions.contains("Sort"),
+        "{versions}"
+    );
+    assert!(
+        applications.contains("applications_live_by_name") && !applications.contains("Sort"),
+        "{applications}"
+    );
+    drop(connection);
+    schema.drop().await;
+}

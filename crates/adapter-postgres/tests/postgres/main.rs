@@ -1,5 +1,6 @@
 //! What the port contract cannot see of the PostgreSQL repository: migrations under
-//! concurrency, claims racing, relay leadership across replicas, timeouts and indexes.
+//! concurrency, claims racing, design-time races (commits, WIP starts, resource names) and
+//! all-or-nothing writes, relay leadership across replicas, timeouts and indexes.
 //!
 //! Tests that need PostgreSQL read `APP_TEST_POSTGRES_URL` (e.g.
 //! `postgres://root@127.0.0.1:5432/test`) and each work in a fresh schema; the tests of an
@@ -11,6 +12,7 @@
 
 mod availability;
 mod claims;
+mod design;
 mod indexes;
 mod migrations;
 mod references;

@@ -13,20 +13,37 @@ struct Name {
     name: String,
 }
 
-const TABLES: [&str; 6] = [
+/// How many migrations the crate embeds.
+const MIGRATIONS: usize = 2;
+
+const TABLES: [&str; 14] = [
     "active_policies",
+    "applications",
+    "branches",
     "build_headers",
     "config_overrides",
+    "idempotency_keys",
     "import_claims",
+    "manifest_links",
     "outbox_events",
     "policy_overrides",
+    "resource_versions",
+    "version_config_defaults",
+    "version_dependencies",
+    "versions",
 ];
 
-const INDEXES: [&str; 4] = [
+const INDEXES: [&str; 10] = [
+    "applications_live_name_key",
+    "applications_live_by_name",
     "build_headers_newest_first",
     "build_headers_newest_on_branch",
+    "manifest_links_resource_version",
     "outbox_events_pending",
     "policy_overrides_build",
+    "version_dependencies_library",
+    "versions_newest_on_branch",
+    "versions_one_wip_per_branch",
 ];
 
 async fn names(schema: &TestSchema, query: &str) -> Vec<String> {
@@ -47,7 +64,11 @@ async fn two_concurrent_migrations_of_a_fresh_schema_both_succeed_and_apply_it_o
     let second = second.expect("the second concurrent migrate");
     let mut applied = [first.applied.len(), second.applied.len()];
     applied.sort_unstable();
-    assert_eq!(applied, [0, 1], "one call applies the migration, the other finds it done");
+    assert_eq!(
+        applied,
+        [0, MIGRATIONS],
+        "one call applies the migrations, the other finds them done"
+    );
 
     let tables = names(
         &schema,
@@ -76,6 +97,6 @@ async fn migrating_works_on_a_multi_thread_runtime_too() {
 
     let report = migrate(&schema.config()).await.expect("migrate");
 
-    assert_eq!(report.applied.len(), 1, "{report:?}");
+    assert_eq!(report.applied.len(), MIGRATIONS, "{report:?}");
     schema.drop().await;
 }
