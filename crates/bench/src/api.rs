@@ -13,7 +13,8 @@ pub(crate) const OPERATOR_ROLES: &[&str] =
 
 /// An import of tens of megabytes on a busy 2-core machine may take a while, not forever.
 const IMPORT_WITHIN: Duration = Duration::from_secs(600);
-const CALL_WITHIN: Duration = Duration::from_secs(30);
+/// The longest single call: a build of 10 000 resources is made in one request.
+const CALL_WITHIN: Duration = Duration::from_secs(600);
 
 /// A client for one run.
 #[derive(Debug, Clone)]
@@ -28,6 +29,11 @@ impl Api {
             .build()
             .context("cannot build an HTTP client")?;
         Ok(Self { client })
+    }
+
+    /// The HTTP client, for calls this module has no helper for.
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.client
     }
 
     /// A client-credentials token of the OIDC mock for `subject` with `roles`.

@@ -9,7 +9,11 @@
 //! 2. the import of a generated archive of 10 000 resources (about 50 MB of JSON): wall time
 //!    and the process's peak RSS, side by side with a raw S3 PUT of the same bytes plus a raw
 //!    MongoDB `insert_many` of the same resource documents;
-//! 3. idle RSS, and the time from spawn to the first readiness 200, on a first start (fresh
+//! 3. design time with an Application Manager on the same backends: the generated resources
+//!    put into an application over HTTP, committed; a WIP started from that committed
+//!    version and committed with one resource edited; a build created from it; and that
+//!    build's archive imported into a Runtime Manager of a fresh isolation, side by side;
+//! 4. idle RSS, and the time from spawn to the first readiness 200, on a first start (fresh
 //!    schema) and on a restart.
 //!
 //! It prints a Markdown table with a pass/miss per target and writes the numbers to
@@ -25,6 +29,7 @@
 mod api;
 mod archive;
 mod baseline;
+mod design;
 mod load;
 mod procfs;
 mod report;
@@ -224,9 +229,10 @@ async fn measure(
 
     step(started, "raw baseline: one S3 PUT of the archive, one insert_many of the resources");
     let raw_build_id = uuid::Uuid::new_v4().to_string();
-    let resources = generated.resources;
-    let documents = tokio::task::spawn_blocking(move || {
-        baseline::resource_documents(&raw_build_id, &resources)
+    let resources = std::sync::Arc::new(generated.resources);
+    let documents = tokio::task::spawn_blocking({
+        let resources = std::sync::Arc::clone(&resources);
+        move || baseline::resource_documents(&raw_build_id, &resources)
     })
     .await??;
     let s3_put = baseline::s3_put(stack, isolation, &generated.archive).await?;
@@ -237,6 +243,43 @@ async fn measure(
         mongo_insert_seconds: mongo_insert.as_secs_f64(),
     };
     step(started, &format!("raw: {:.2} s", raw.seconds()));
+
+    step(started, "design time: an Application Manager on the same backends");
+    let mut manager_env = env.clone();
+    for (name, value) in &mut manager_env {
+        if name == "SPRING_APPLICATION_NAME" {
+            "application-manager".clone_into(value);
+        }
+    }
+    let manager = Rtm::start(
+        &args.rtm,
+        &manager_env,
+        &out_dir.join("rtm-application-manager.log"),
+        &out_dir.join("rtm-application-manager.pid"),
+    )
+    .await?;
+    let designer = api.token(&stack.token_url(), "bench-designer", design::DESIGNER_ROLES).await?;
+    step(
+        started,
+        &format!("design time: filling an application with {} resources", resources.len()),
+    );
+    let design =
+        design::measure(&api, stack, &args.rtm, out_dir, &manager, &rtm, &designer, &resources)
+            .await
+            .with_context(|| {
+                format!("the Application Manager's log ends with:\n{}", manager.log_tail())
+            })?;
+    manager.stop()?;
+    step(
+        started,
+        &format!(
+            "design time: WIP start {:.3} s, commit {:.3} s, build {:.2} s vs import {:.2} s",
+            design.wip_start_seconds,
+            design.commit_seconds,
+            design.build_seconds,
+            design.import_seconds
+        ),
+    );
 
     step(started, "resolution: importing the examples and setting the active policy");
     let (application_id, build_id) = prepare_resolution(&api, &rtm, &operator).await?;
@@ -295,6 +338,7 @@ async fn measure(
             rss_after_bytes: after.rss_bytes,
         },
         raw,
+        design,
         idle_rss_bytes,
         idle: Duration::from_secs(args.idle),
         ready_first,

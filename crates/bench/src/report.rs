@@ -84,6 +84,32 @@ impl RawMeasure {
     }
 }
 
+/// Design time on an application of `resources` resources (docs/PERFORMANCE.md).
+#[derive(Debug, Clone)]
+pub(crate) struct DesignMeasure {
+    pub(crate) resources: usize,
+    /// Setup: creating every resource over HTTP, 8 at a time.
+    pub(crate) fill_seconds: f64,
+    /// Setup: the first commit (every resource version becomes COMMITTED).
+    pub(crate) first_commit_seconds: f64,
+    /// Starting a WIP from the committed version (copies links, not contents).
+    pub(crate) wip_start_seconds: f64,
+    /// Committing that WIP (one resource edited).
+    pub(crate) commit_seconds: f64,
+    /// Creating a build of it.
+    pub(crate) build_seconds: f64,
+    /// Importing that build's archive into a fresh Runtime Manager.
+    pub(crate) import_seconds: f64,
+    pub(crate) archive_bytes: u64,
+}
+
+impl DesignMeasure {
+    /// Build creation over the import of the same build.
+    pub(crate) fn build_ratio(&self) -> f64 {
+        ratio(self.build_seconds, self.import_seconds)
+    }
+}
+
 /// Everything one run measured.
 #[derive(Debug, Clone)]
 pub(crate) struct Measurements {
@@ -104,6 +130,7 @@ pub(crate) struct Measurements {
     pub(crate) trivial_cpu: CpuUse,
     pub(crate) import: ImportMeasure,
     pub(crate) raw: RawMeasure,
+    pub(crate) design: DesignMeasure,
     pub(crate) idle_rss_bytes: u64,
     /// How long rtm idled before its idle RSS was read.
     pub(crate) idle: Duration,
@@ -248,6 +275,33 @@ impl Measurements {
             )
             .target("< 200 MB", mb(import.peak_bytes) < 200.0),
             Row::new(
+                format!(
+                    "Design time: start a WIP from a committed version of {} resources",
+                    self.design.resources
+                ),
+                format!("{:.3} s", self.design.wip_start_seconds),
+            )
+            .target("< 1 s", self.design.wip_start_seconds < 1.0),
+            Row::new(
+                "Design time: commit that WIP (one resource edited)",
+                format!("{:.3} s", self.design.commit_seconds),
+            )
+            .baseline(format!(
+                "first commit of all {} resources {:.3} s; filled over HTTP in {:.1} s",
+                self.design.resources, self.design.first_commit_seconds, self.design.fill_seconds
+            ))
+            .target("< 1 s", self.design.commit_seconds < 1.0),
+            Row::new(
+                format!(
+                    "Build creation from that version ({:.1} MB zip)",
+                    mb(self.design.archive_bytes)
+                ),
+                format!("{:.2} s", self.design.build_seconds),
+            )
+            .baseline(format!("{:.2} s (import of the same build)", self.design.import_seconds))
+            .ratio(self.design.build_ratio())
+            .target("≤ 1.5 × import", self.design.build_ratio() <= 1.5),
+            Row::new(
                 format!("Idle RSS (VmRSS, ready and idle {} s)", self.idle.as_secs()),
                 format!("{:.1} MB", mb(self.idle_rss_bytes)),
             )
@@ -333,6 +387,17 @@ impl Measurements {
                 "seconds": self.raw.seconds(),
             },
             "importToRaw": self.import_ratio(),
+            "design": {
+                "resources": self.design.resources,
+                "fillSeconds": self.design.fill_seconds,
+                "firstCommitSeconds": self.design.first_commit_seconds,
+                "wipStartSeconds": self.design.wip_start_seconds,
+                "commitSeconds": self.design.commit_seconds,
+                "buildSeconds": self.design.build_seconds,
+                "importOfTheSameBuildSeconds": self.design.import_seconds,
+                "archiveBytes": self.design.archive_bytes,
+                "buildToImport": self.design.build_ratio(),
+            },
             "idleRssBytes": self.idle_rss_bytes,
             "idleSeconds": self.idle.as_secs(),
             "readyFirstStartMs": self.ready_first.as_millis(),
@@ -399,6 +464,16 @@ mod tests {
                 rss_after_bytes: 100_000_000,
             },
             raw: RawMeasure { s3_put_seconds: 0.5, mongo_insert_seconds: 2.0 },
+            design: DesignMeasure {
+                resources: 10_000,
+                fill_seconds: 60.0,
+                first_commit_seconds: 0.4,
+                wip_start_seconds: 0.3,
+                commit_seconds: 1.2,
+                build_seconds: 6.0,
+                import_seconds: 5.0,
+                archive_bytes: 15_000_000,
+            },
             idle_rss_bytes: 29_999_999,
             idle: Duration::from_secs(3),
             ready_first: Duration::from_millis(1_500),
@@ -422,6 +497,9 @@ mod tests {
             ("< 5 ms", true),
             ("≤ 2 × raw", true),
             ("< 200 MB", false),
+            ("< 1 s", true),
+            ("< 1 s", false),
+            ("≤ 1.5 × import", true),
             ("< 30 MB", true),
             ("< 1 s", false),
             ("< 1 s", true),
@@ -449,7 +527,8 @@ mod tests {
         assert_eq!(table.lines().count(), 2 + measurements.rows().len());
         assert!(table.contains("| MISS |") && table.contains("| pass |"), "{table}");
         let json = measurements.to_json();
-        assert_eq!(json["targets"].as_array().map(Vec::len), Some(7));
+        assert_eq!(json["targets"].as_array().map(Vec::len), Some(10));
+        assert_eq!(json["design"]["buildToImport"], 1.2);
         assert_eq!(json["importToRaw"], 2.0);
         assert_eq!(json["resolutionCpu"]["rtmCpuMicrosPerRequest"], 100.0);
         assert!(table.contains("| 100 µs (90 % busy) | 20 µs (80 % busy) | 5.00 |"), "{table}");
