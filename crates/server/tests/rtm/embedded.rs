@@ -9,7 +9,11 @@ use std::time::{Duration, Instant};
 use crate::{free_port, rtm, wait_for_exit};
 
 /// A plain HTTP/1.1 GET; returns the status and the body.
-fn http_get(port: u16, path: &str, token: Option<&str>) -> std::io::Result<(u16, String)> {
+pub(crate) fn http_get(
+    port: u16,
+    path: &str,
+    token: Option<&str>,
+) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let auth = token.map(|token| format!("Authorization: Bearer {token}\r\n")).unwrap_or_default();
@@ -21,11 +25,11 @@ fn http_get(port: u16, path: &str, token: Option<&str>) -> std::io::Result<(u16,
     Ok((status, body))
 }
 
-struct Running {
-    child: Child,
-    api: u16,
-    management: u16,
-    data_dir: tempfile::TempDir,
+pub(crate) struct Running {
+    pub(crate) child: Child,
+    pub(crate) api: u16,
+    pub(crate) management: u16,
+    pub(crate) data_dir: tempfile::TempDir,
 }
 
 impl Drop for Running {
@@ -35,7 +39,7 @@ impl Drop for Running {
     }
 }
 
-fn start() -> Running {
+pub(crate) fn start() -> Running {
     let data_dir = tempfile::tempdir().unwrap();
     let (api, management) = (free_port(), free_port());
     let child = rtm()
@@ -81,6 +85,9 @@ fn the_embedded_server_serves_tokens_it_signed_and_stops_cleanly_on_sigterm() {
     let (status, body) = http_get(running.management, "/actuator/info", None).unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("embedded"), "{body}");
+    assert!(body.contains("application-manager+runtime-manager"), "both roles: {body}");
+    let (status, body) = http_get(running.api, "/api/applications", Some(&token)).unwrap();
+    assert_eq!(status, 403, "the Application Manager's API is served too: {body}");
 
     let term =
         Command::new("kill").args(["-TERM", &running.child.id().to_string()]).status().unwrap();

@@ -7,6 +7,7 @@
 
 mod embedded;
 mod real_backends;
+mod two_roles;
 
 use std::net::TcpListener;
 use std::process::{Child, Command};

@@ -29,7 +29,7 @@ const LOAN_BUILD_2: &str = "b1a1e001-0000-4000-8000-000000000002";
 const LIBRARY_BUILD: &str = "11b0a001-0000-4000-8000-000000000001";
 
 /// The stack's addresses, from the `APP_TEST_*` variables that `cargo xtask ci` sets.
-struct Stack {
+pub(crate) struct Stack {
     postgres: String,
     mongo: String,
     kafka: String,
@@ -42,7 +42,7 @@ struct Stack {
 }
 
 impl Stack {
-    fn from_env() -> Option<Self> {
+    pub(crate) fn from_env() -> Option<Self> {
         let var = |name: &str| {
             std::env::var(name)
                 .unwrap_or_else(|_| panic!("{name} is not set (cargo xtask services env)"))
@@ -62,12 +62,12 @@ impl Stack {
 }
 
 /// One test's corner of the stack.
-struct Isolated {
+pub(crate) struct Isolated {
     id: String,
 }
 
 impl Isolated {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self { id: uuid::Uuid::new_v4().simple().to_string()[..12].to_owned() }
     }
     fn schema(&self) -> String {
@@ -95,7 +95,11 @@ fn split_postgres(url: &str) -> (String, String) {
 }
 
 /// The original platform's variables pointing rtm at the stack, isolated for one test.
-fn rtm_env(stack: &Stack, isolated: &Isolated, redis: Option<&str>) -> BTreeMap<String, String> {
+pub(crate) fn rtm_env(
+    stack: &Stack,
+    isolated: &Isolated,
+    redis: Option<&str>,
+) -> BTreeMap<String, String> {
     let (user, location) = split_postgres(&stack.postgres);
     let mut env: BTreeMap<String, String> = [
         ("SPRING_APPLICATION_NAME", "runtime-manager".to_owned()),
@@ -131,16 +135,16 @@ fn rtm_env(stack: &Stack, isolated: &Isolated, redis: Option<&str>) -> BTreeMap<
 }
 
 /// A running `rtm` with real backends.
-struct Rtm {
+pub(crate) struct Rtm {
     child: Child,
-    base: String,
-    management: String,
+    pub(crate) base: String,
+    pub(crate) management: String,
     log: std::path::PathBuf,
     _log_dir: tempfile::TempDir,
 }
 
 impl Rtm {
-    async fn start(env: &BTreeMap<String, String>) -> Self {
+    pub(crate) async fn start(env: &BTreeMap<String, String>) -> Self {
         let (api, management) = (free_port(), free_port());
         let log_dir = tempfile::tempdir().unwrap();
         let log = log_dir.path().join("rtm.log");
@@ -181,7 +185,7 @@ impl Rtm {
         }
     }
 
-    fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
@@ -198,7 +202,7 @@ impl Drop for Rtm {
     }
 }
 
-async fn token(stack: &Stack, subject: &str, roles: &[&str], groups: &[&str]) -> String {
+pub(crate) async fn token(stack: &Stack, subject: &str, roles: &[&str], groups: &[&str]) -> String {
     let url = format!(
         "{}/realms/{}/protocol/openid-connect/token",
         stack.oidc.trim_end_matches('/'),
