@@ -91,7 +91,7 @@ impl BuildCreationService {
         let build_id = match idempotency_key {
             None => BuildId::random(),
             Some(key) => match self.reserve(application_id, key).await? {
-                Reservation::Done(header) => return Ok(CreatedBuild::Replayed(header)),
+                Reservation::Done(header) => return Ok(CreatedBuild::Replayed(*header)),
                 Reservation::Id(build_id) => build_id,
             },
         };
@@ -123,13 +123,13 @@ impl BuildCreationService {
                     Err(PortError::Conflict(_)) => ledger
                         .find_idempotent_build(application_id, key)
                         .await?
-                        .ok_or_else(|| Conflict::ImportInProgress(fresh))?,
+                        .ok_or(Conflict::ImportInProgress(fresh))?,
                     Err(err) => return Err(err.into()),
                 }
             }
         };
         match self.ports.app_data.find_build_header(build_id).await? {
-            Some(header) => Ok(Reservation::Done(header)),
+            Some(header) => Ok(Reservation::Done(Box::new(header))),
             None => Ok(Reservation::Id(build_id)),
         }
     }
@@ -225,6 +225,6 @@ impl BuildCreationService {
 }
 
 enum Reservation {
-    Done(BuildHeader),
+    Done(Box<BuildHeader>),
     Id(BuildId),
 }

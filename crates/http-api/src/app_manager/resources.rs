@@ -85,7 +85,7 @@ impl ResourceDto {
 }
 
 /// Content must be a JSON object (a resource definition), kept as the caller wrote it.
-fn content(raw: Box<RawValue>) -> Result<RawJson, ValidationError> {
+fn content(raw: &RawValue) -> Result<RawJson, ValidationError> {
     if raw.get().trim_start().starts_with('{') {
         Ok(RawJson::from_validated(raw.get().to_owned()))
     } else {
@@ -158,7 +158,7 @@ pub(crate) async fn create_resource(
     let body = body.into_inner();
     let input = NewResource {
         name: ResourceName::parse(&body.name)?,
-        content: content(body.content)?,
+        content: content(&body.content)?,
         definition_id: body
             .resource_definition_id
             .as_deref()
@@ -221,7 +221,7 @@ pub(crate) async fn update_resource(
     let body = body.into_inner();
     let edit = ResourceEdit {
         name: body.name.as_deref().map(ResourceName::parse).transpose()?,
-        content: content(body.content)?,
+        content: content(&body.content)?,
         if_match: if_match(request.headers())?,
     };
     let updated = state
