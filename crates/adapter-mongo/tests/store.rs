@@ -11,82 +11,46 @@ use std::time::{Duration, Instant};
 
 use adapter_mongo::{BUILDS_COLLECTION, MongoConfig, MongoRuntimeDataStore, RESOURCES_COLLECTION};
 use domain::model::{
-    ApplicationId, ApplicationKind, BranchName, Build, BuildDependency, BuildHeader, BuildId,
-    BuildOrigin, BuildResource, BuildSettings, Checksum, ConfigKey, ConfigParam, ConfigParamType,
-    ManifestEntry, NumberFormat, PageRequest, Platforms, RawJson, ResourceDefinitionId,
-    ResourceName, ResourceType, ResourceVersionId, VersionId, WorkspaceId,
+    ApplicationId, Build, BuildId, BuildResource, BuildSettings, ConfigParam, ConfigParamType,
+    NumberFormat, PageRequest, Platforms, RawJson, ResourceType, WorkspaceId,
 };
 use domain::ports::{PortError, RuntimeDataStore};
 use futures_util::TryStreamExt;
 use mongodb::bson::{Bson, Document, RawBsonRef, RawDocumentBuf, doc};
 use scratch::Scratch;
 use secrecy::SecretString;
-use time::OffsetDateTime;
-use uuid::Uuid;
-
-fn millis_now() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    now.replace_millisecond(now.millisecond()).unwrap()
-}
-
-fn checksum() -> Checksum {
-    Checksum::parse(&format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())).unwrap()
-}
+use test_support::BuildFixture;
 
 fn resource(build_id: BuildId, resource_type: &str, name: &str, content: &str) -> BuildResource {
     BuildResource {
-        build_id,
-        entry: ManifestEntry {
-            resource_type: ResourceType::parse(resource_type).unwrap(),
-            definition_id: ResourceDefinitionId::parse(&Uuid::new_v4().to_string()).unwrap(),
-            version_id: ResourceVersionId::parse(&Uuid::new_v4().to_string()).unwrap(),
-            name: ResourceName::parse(name).unwrap(),
-        },
         content: RawJson::from_validated(content.to_owned()),
+        ..test_support::resource(build_id, resource_type, name)
     }
 }
 
 /// A build with every optional part filled in, listing `resources` in its manifest.
 fn build(build_id: BuildId, resources: &[BuildResource]) -> Build {
-    Build {
-        header: BuildHeader {
-            id: build_id,
-            application_id: ApplicationId::random(),
-            application_name: "Loans".to_owned(),
-            application_kind: ApplicationKind::Application,
-            workspace_id: Some(WorkspaceId::random()),
-            application_version_id: VersionId::random(),
-            branch: BranchName::parse("main").unwrap(),
-            name: "loans 1.4".to_owned(),
-            version_tag: Some("1.4.0".to_owned()),
-            description: Some("spring release".to_owned()),
-            checksum: checksum(),
-            origin: BuildOrigin::Imported,
-            created_at: millis_now(),
-            created_by: "alice".to_owned(),
-            stored_at: millis_now(),
-        },
-        settings: BuildSettings {
+    BuildFixture::new(ApplicationId::random())
+        .id(build_id)
+        .in_workspace(WorkspaceId::random())
+        .version_tag("1.4.0")
+        .description("spring release")
+        .settings(BuildSettings {
             platforms: Platforms::Web,
             theme_id: Some("dark".to_owned()),
-            date_format: "short".to_owned(),
             number_format: NumberFormat::new(1, 3).unwrap(),
             currency_format: "symbol".to_owned(),
             languages: vec!["en".to_owned(), "ro".to_owned()],
             default_language_code: "ro".to_owned(),
-        },
-        dependencies: vec![BuildDependency {
-            application_id: ApplicationId::random(),
-            build_id: BuildId::random(),
-        }],
-        config_params: vec![ConfigParam {
-            key: ConfigKey::parse("api.baseUrl").unwrap(),
-            param_type: ConfigParamType::EnvSecret,
-            value: "API_BASE_URL".to_owned(),
+            ..test_support::settings()
+        })
+        .dependency(ApplicationId::random(), BuildId::random())
+        .param(ConfigParam {
             description: Some("where the API is".to_owned()),
-        }],
-        manifest: resources.iter().map(|resource| resource.entry.clone()).collect(),
-    }
+            ..test_support::param("api.baseUrl", ConfigParamType::EnvSecret, "API_BASE_URL")
+        })
+        .manifest_of(resources)
+        .build()
 }
 
 fn json(text: &str) -> serde_json::Value {
@@ -405,7 +369,7 @@ async fn concurrent_publications_of_one_id_agree_on_one_build() {
     let form = resource(build_id, "FORM", "signup", r#"{"a":1}"#);
     let build = build(build_id, std::slice::from_ref(&form));
     let mut other = build.clone();
-    other.header.checksum = checksum();
+    other.header.checksum = test_support::checksum();
     store.stage_resources(build_id, std::slice::from_ref(&form)).await.unwrap();
 
     let (same_a, same_b, different) = tokio::join!(

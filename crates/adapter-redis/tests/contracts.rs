@@ -13,14 +13,13 @@ use std::time::{Duration, Instant};
 use adapter_redis::{RedisCache, RedisConfig};
 use deadpool_redis::redis::{self, AsyncCommands as _};
 use domain::model::{
-    ActivePolicy, ApplicationId, ApplicationKind, BranchName, Build, BuildDependency, BuildHeader,
-    BuildId, BuildOrigin, BuildSettings, Checksum, ConfigKey, ConfigParam, ConfigParamType,
-    ManifestEntry, NumberFormat, Platforms, PolicyOverride, PolicyOverrideId, PolicySnapshot,
-    PolicyTarget, ResourceDefinitionId, ResourceName, ResourceType, ResourceVersionId, SubjectType,
-    VersionId, WorkspaceId,
+    ActivePolicy, ApplicationId, BranchName, Build, BuildId, BuildSettings, Checksum, ConfigParam,
+    ConfigParamType, NumberFormat, Platforms, PolicyOverride, PolicyOverrideId, PolicySnapshot,
+    PolicyTarget, SubjectType, WorkspaceId,
 };
 use domain::ports::{Cache, PortError};
 use secrecy::SecretString;
+use test_support::{BuildFixture, entry, param};
 use time::macros::datetime;
 use uuid::Uuid;
 
@@ -78,60 +77,32 @@ fn snapshot() -> PolicySnapshot {
     }
 }
 
+/// A build with every part a codec could get wrong: offsets, fractions of a second, quotes
+/// and non-ASCII text, every kind of parameter.
 fn build() -> Build {
-    let entry = |resource_type: &str, definition_id: &str, name: &str| ManifestEntry {
-        resource_type: ResourceType::parse(resource_type).unwrap(),
-        definition_id: ResourceDefinitionId::parse(definition_id).unwrap(),
-        version_id: ResourceVersionId::parse(&Uuid::new_v4().to_string()).unwrap(),
-        name: ResourceName::parse(name).unwrap(),
-    };
-    let param = |key: &str, param_type, value: &str, description: Option<&str>| ConfigParam {
-        key: ConfigKey::parse(key).unwrap(),
-        param_type,
-        value: value.to_owned(),
-        description: description.map(str::to_owned),
-    };
-    Build {
-        header: BuildHeader {
-            id: BuildId::random(),
-            application_id: ApplicationId::random(),
-            application_name: "Loans".to_owned(),
-            application_kind: ApplicationKind::Application,
-            workspace_id: Some(WorkspaceId::random()),
-            application_version_id: VersionId::random(),
-            branch: BranchName::parse("main").unwrap(),
-            name: "Loans 1.4".to_owned(),
-            version_tag: Some("1.4.0".to_owned()),
-            description: None,
-            checksum: Checksum::parse(&"ab".repeat(32)).unwrap(),
-            origin: BuildOrigin::Imported,
-            created_at: datetime!(2026-11-01 12:00:00.5 UTC),
-            created_by: "carol".to_owned(),
-            stored_at: datetime!(2026-11-24 09:30:00.001 UTC),
-        },
-        settings: BuildSettings {
+    BuildFixture::new(ApplicationId::random())
+        .in_workspace(WorkspaceId::random())
+        .version_tag("1.4.0")
+        .checksum(Checksum::parse(&"ab".repeat(32)).unwrap())
+        .created_at(datetime!(2026-11-01 12:00:00.5 UTC))
+        .stored_at(datetime!(2026-11-24 09:30:00.001 UTC))
+        .settings(BuildSettings {
             platforms: Platforms::Omnichannel,
             theme_id: Some("dark".to_owned()),
-            date_format: "short".to_owned(),
             number_format: NumberFormat::new(2, 4).unwrap(),
-            currency_format: "isoCode".to_owned(),
             languages: vec!["en".to_owned(), "ro".to_owned()],
-            default_language_code: "en".to_owned(),
-        },
-        dependencies: vec![BuildDependency {
-            application_id: ApplicationId::random(),
-            build_id: BuildId::random(),
-        }],
-        config_params: vec![
-            param("api.baseUrl", ConfigParamType::Value, "https://x.example/\"q\"", Some("base")),
-            param("db_password", ConfigParamType::EnvSecret, "DB_PASSWORD", None),
-            param("region", ConfigParamType::Env, "REGION", None),
-        ],
-        manifest: vec![
-            entry("PROCESS", "3f1c2d9e-0000-4000-8000-000000000001", "Apply for a loan"),
-            entry("ENUMERATION", "countries", "Countries ✓"),
-        ],
-    }
+            ..test_support::settings()
+        })
+        .dependency(ApplicationId::random(), BuildId::random())
+        .param(ConfigParam {
+            description: Some("base".to_owned()),
+            ..param("api.baseUrl", ConfigParamType::Value, "https://x.example/\"q\"")
+        })
+        .param(param("db_password", ConfigParamType::EnvSecret, "DB_PASSWORD"))
+        .param(param("region", ConfigParamType::Env, "REGION"))
+        .entry(entry("PROCESS", "3f1c2d9e-0000-4000-8000-000000000001", "Apply for a loan"))
+        .entry(entry("ENUMERATION", "countries", "Countries ✓"))
+        .build()
 }
 
 #[tokio::test]

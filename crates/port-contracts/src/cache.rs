@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use domain::model::{ApplicationId, Build, BuildId, PolicySnapshot, PolicyTarget, SubjectType};
 use domain::ports::Cache;
+use test_support::BuildFixture;
 
 use crate::fixtures;
 
@@ -38,9 +39,7 @@ fn snapshot(application_id: ApplicationId) -> PolicySnapshot {
 }
 
 fn build() -> Build {
-    let header = fixtures::header(ApplicationId::random(), "main", fixtures::now());
-    let resources = [fixtures::resource(header.id, "PROCESS", "cached")];
-    fixtures::build(header, &resources)
+    BuildFixture::new(ApplicationId::random()).resource("PROCESS", "cached").build()
 }
 
 /// `Ok(None)` for keys nobody put.

@@ -3,6 +3,7 @@
 
 use domain::model::{ApplicationId, Build, BuildId, BuildResource, PageRequest};
 use domain::ports::{PortError, RuntimeDataStore};
+use test_support::BuildFixture;
 
 use crate::fixtures;
 
@@ -20,10 +21,14 @@ pub async fn run_all(store: &dyn RuntimeDataStore) {
 
 /// A build of a fresh application with `names` as PROCESS resources.
 fn build_with(names: &[&str]) -> (Build, Vec<BuildResource>) {
-    let header = fixtures::header(ApplicationId::random(), "main", fixtures::now());
-    let resources: Vec<BuildResource> =
-        names.iter().map(|name| fixtures::resource(header.id, "PROCESS", name)).collect();
-    (fixtures::build(header, &resources), resources)
+    let build = names
+        .iter()
+        .fold(BuildFixture::new(ApplicationId::random()), |build, name| {
+            build.resource("PROCESS", name)
+        })
+        .build();
+    let resources = test_support::resources_of(&build);
+    (build, resources)
 }
 
 async fn stage_and_publish(

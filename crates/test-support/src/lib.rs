@@ -1,5 +1,12 @@
-//! Helpers shared by rtm's tests, used as a dev-dependency only.
+//! Helpers shared by rtm's tests.
 //!
+//! A dev-dependency of any crate, and a normal dependency of `port-contracts` only (itself
+//! test code, never a normal dependency of anything); it may depend on `domain` and on no
+//! adapter, framework or driver (`xtask/src/layering.rs`).
+//!
+//! * [`BuildFixture`] and its companions ([`resources_of`], [`resource`], [`param`],
+//!   [`settings`], …) build valid `Build`s, headers and resources: every crate's tests use
+//!   these, so a new field of `Build` is learnt here once.
 //! * [`init_tracing`] shows the logs of the code under test when `TEST_LOG=1`.
 //! * [`backend_url`] gates a test on a real backend (PostgreSQL, MongoDB, Kafka, Redis, S3):
 //!   the test skips itself when the backend's URL is not set, instead of a bare `#[ignore]`.
@@ -14,9 +21,16 @@
 //! }
 //! ```
 
+mod builds;
+
 use std::sync::LazyLock;
 
 use tracing_subscriber::EnvFilter;
+
+pub use builds::{
+    BuildFixture, branch, checksum, config_key, entry, now, param, resource, resource_type,
+    resources_of, settings,
+};
 
 /// Set to `1` to see the logs of the code under test; unset, tests are silent.
 const TEST_LOG: &str = "TEST_LOG";

@@ -10,12 +10,10 @@ use domain::model::{
 use domain::ports::{
     BlobKey, BlobStore, BuildCatalog, Cache, ImportClaim, ImportLedger, RuntimeDataStore,
 };
-use domain::runtime::OverrideInput;
+use test_support::BuildFixture;
 use time::{Duration, OffsetDateTime};
 
-use crate::helpers::{
-    Env, admin, archive_of, build, code_of, depending_on, library_build, minutes_ago, request,
-};
+use crate::helpers::{Env, admin, archive_of, code_of, minutes_ago, request};
 
 /// Asserts that nothing of `build_id` is stored anywhere and that no claim holds it.
 async fn assert_nothing_left(env: &Env, build_id: BuildId, context: &str) {
@@ -34,9 +32,9 @@ async fn assert_nothing_left(env: &Env, build_id: BuildId, context: &str) {
 async fn an_imported_build_is_stored_everywhere_and_announced() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let new = build(application_id, 3);
+    let new = BuildFixture::new(application_id).resources(3).build();
     let binary = ImportedBinary {
-        sha256: crate::helpers::checksum().to_string(),
+        sha256: test_support::checksum().to_string(),
         bytes: Bytes::from_static(b"png"),
     };
     let mut import = request(&new);
@@ -79,7 +77,7 @@ async fn an_imported_build_is_stored_everywhere_and_announced() {
 async fn importing_the_same_build_twice_is_unchanged_and_records_nothing_more() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let same = build(application_id, 2);
+    let same = BuildFixture::new(application_id).resources(2).build();
     let first = env.import(&same).await;
     let events_before = env.pending().await;
     let blobs_before = env.fakes.blobs.keys();
@@ -100,10 +98,10 @@ async fn importing_the_same_build_twice_is_unchanged_and_records_nothing_more() 
 async fn the_same_build_id_with_another_checksum_is_a_checksum_conflict() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let original = build(application_id, 1);
+    let original = BuildFixture::new(application_id).resources(1).build();
     env.import(&original).await;
     let mut other_content = original.clone();
-    other_content.header.checksum = crate::helpers::checksum();
+    other_content.header.checksum = test_support::checksum();
 
     let result = env.builds.import(&admin(), request(&other_content)).await;
 
@@ -126,7 +124,7 @@ async fn the_same_build_id_with_another_checksum_is_a_checksum_conflict() {
 #[tokio::test]
 async fn an_import_for_another_application_is_an_application_mismatch() {
     let env = Env::new();
-    let new = build(ApplicationId::random(), 1);
+    let new = BuildFixture::new(ApplicationId::random()).resources(1).build();
     let mut import = request(&new);
     import.expected_application = Some(ApplicationId::random());
 
@@ -139,8 +137,9 @@ async fn an_import_for_another_application_is_an_application_mismatch() {
 #[tokio::test]
 async fn a_dependency_that_is_not_imported_is_a_missing_dependency() {
     let env = Env::new();
-    let library = library_build(ApplicationId::random());
-    let project = depending_on(build(ApplicationId::random(), 1), &library);
+    let library = BuildFixture::new(ApplicationId::random()).library().resources(1).build();
+    let project =
+        BuildFixture::new(ApplicationId::random()).resources(1).depending_on(&library).build();
 
     let result = env.builds.import(&admin(), request(&project)).await;
 
@@ -151,9 +150,10 @@ async fn a_dependency_that_is_not_imported_is_a_missing_dependency() {
 #[tokio::test]
 async fn a_dependency_naming_the_wrong_library_is_a_missing_dependency() {
     let env = Env::new();
-    let library = library_build(ApplicationId::random());
+    let library = BuildFixture::new(ApplicationId::random()).library().resources(1).build();
     env.import(&library).await;
-    let mut project = depending_on(build(ApplicationId::random(), 1), &library);
+    let mut project =
+        BuildFixture::new(ApplicationId::random()).resources(1).depending_on(&library).build();
     project.dependencies[0].application_id = ApplicationId::random();
 
     let result = env.builds.import(&admin(), request(&project)).await;
@@ -164,9 +164,12 @@ async fn a_dependency_naming_the_wrong_library_is_a_missing_dependency() {
 #[tokio::test]
 async fn a_dependency_on_a_project_is_refused_as_not_a_library() {
     let env = Env::new();
-    let other_project = build(ApplicationId::random(), 1);
+    let other_project = BuildFixture::new(ApplicationId::random()).resources(1).build();
     env.import(&other_project).await;
-    let project = depending_on(build(ApplicationId::random(), 1), &other_project);
+    let project = BuildFixture::new(ApplicationId::random())
+        .resources(1)
+        .depending_on(&other_project)
+        .build();
 
     let result = env.builds.import(&admin(), request(&project)).await;
 
@@ -177,9 +180,10 @@ async fn a_dependency_on_a_project_is_refused_as_not_a_library() {
 #[tokio::test]
 async fn a_build_depending_on_an_imported_library_is_imported() {
     let env = Env::new();
-    let library = library_build(ApplicationId::random());
+    let library = BuildFixture::new(ApplicationId::random()).library().resources(1).build();
     env.import(&library).await;
-    let project = depending_on(build(ApplicationId::random(), 1), &library);
+    let project =
+        BuildFixture::new(ApplicationId::random()).resources(1).depending_on(&library).build();
 
     let outcome = env.builds.import(&admin(), request(&project)).await.expect("import");
 
@@ -189,7 +193,7 @@ async fn a_build_depending_on_an_imported_library_is_imported() {
 #[tokio::test]
 async fn a_build_whose_resources_do_not_match_its_manifest_is_invalid() {
     let env = Env::new();
-    let new = build(ApplicationId::random(), 2);
+    let new = BuildFixture::new(ApplicationId::random()).resources(2).build();
     let mut import = request(&new);
     import.resources.pop();
 
@@ -202,7 +206,7 @@ async fn a_build_whose_resources_do_not_match_its_manifest_is_invalid() {
 #[tokio::test]
 async fn an_import_while_another_holds_the_claim_is_import_in_progress() {
     let env = Env::new();
-    let new = build(ApplicationId::random(), 1);
+    let new = BuildFixture::new(ApplicationId::random()).resources(1).build();
     let now = OffsetDateTime::now_utc();
     let claim = ImportClaim {
         build_id: new.id(),
@@ -223,7 +227,7 @@ async fn an_import_while_another_holds_the_claim_is_import_in_progress() {
 #[tokio::test]
 async fn an_import_takes_over_a_claim_that_expired() {
     let env = Env::new();
-    let new = build(ApplicationId::random(), 1);
+    let new = BuildFixture::new(ApplicationId::random()).resources(1).build();
     let died_at = minutes_ago(30);
     let stale = ImportClaim {
         build_id: new.id(),
@@ -243,7 +247,7 @@ async fn an_import_takes_over_a_claim_that_expired() {
 async fn a_runtime_store_failure_at_publish_leaves_nothing_and_a_retry_succeeds() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let new = build(application_id, 3);
+    let new = BuildFixture::new(application_id).resources(3).build();
     // Import calls the runtime store to discard leftovers, to stage, then to publish.
     env.fakes.runtime_data.fail_after_calls(2, FailureKind::Unavailable);
 
@@ -260,10 +264,10 @@ async fn a_runtime_store_failure_at_publish_leaves_nothing_and_a_retry_succeeds(
 async fn a_blob_store_failure_at_the_archive_leaves_nothing_and_a_retry_succeeds() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let new = build(application_id, 1);
+    let new = BuildFixture::new(application_id).resources(1).build();
     let mut import = request(&new);
     import.binaries.push(ImportedBinary {
-        sha256: crate::helpers::checksum().to_string(),
+        sha256: test_support::checksum().to_string(),
         bytes: Bytes::from_static(b"icon"),
     });
     // The binary is stored first, then the archive.
@@ -282,7 +286,7 @@ async fn a_blob_store_failure_at_the_archive_leaves_nothing_and_a_retry_succeeds
 async fn a_failure_to_commit_the_header_undoes_the_published_build() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let new = build(application_id, 2);
+    let new = BuildFixture::new(application_id).resources(2).build();
     // Import reads the header, claims, then completes: the completion fails.
     env.fakes.app_data.fail_after_calls(2, FailureKind::Unavailable);
 
@@ -298,12 +302,11 @@ async fn a_failure_to_commit_the_header_undoes_the_published_build() {
 async fn builds_are_listed_newest_first_and_read_whole() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let mut old = build(application_id, 1);
-    old.header.created_at = minutes_ago(10);
-    let new = build(application_id, 2);
+    let old = BuildFixture::new(application_id).resources(1).created_at(minutes_ago(10)).build();
+    let new = BuildFixture::new(application_id).resources(2).build();
     env.import(&new).await;
     env.import(&old).await;
-    env.import(&build(ApplicationId::random(), 1)).await;
+    env.import(&BuildFixture::new(ApplicationId::random()).resources(1).build()).await;
 
     let listed = env.builds.list(application_id, PageRequest::default()).await.expect("list");
     let whole = env.builds.get(application_id, new.id()).await.expect("get");
@@ -320,7 +323,7 @@ async fn builds_are_listed_newest_first_and_read_whole() {
 async fn an_export_returns_the_imported_archive_byte_for_byte() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let exported = build(application_id, 1);
+    let exported = BuildFixture::new(application_id).resources(1).build();
     env.import(&exported).await;
 
     let before = env.pending_for(application_id).await.len();
@@ -353,16 +356,20 @@ async fn an_export_returns_the_imported_archive_byte_for_byte() {
 async fn a_build_named_by_the_global_policy_or_an_override_is_in_use() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let (by_policy, by_override) = (build(application_id, 1), build(application_id, 1));
+    let (by_policy, by_override) = (
+        BuildFixture::new(application_id).resources(1).build(),
+        BuildFixture::new(application_id).resources(1).build(),
+    );
     env.import(&by_policy).await;
     env.import(&by_override).await;
     env.set_policy(application_id, PolicyTarget::Build(by_policy.id())).await;
-    let input = OverrideInput {
-        subject_type: SubjectType::Group,
-        subject_id: "team".to_owned(),
-        target: PolicyTarget::Build(by_override.id()),
-    };
-    env.policies.add_override(&admin(), application_id, input).await.expect("override");
+    env.add_override(
+        application_id,
+        SubjectType::Group,
+        "team",
+        PolicyTarget::Build(by_override.id()),
+    )
+    .await;
 
     for in_use in [&by_policy, &by_override] {
         let result = env.builds.delete(&admin(), application_id, in_use.id()).await;
@@ -383,7 +390,7 @@ async fn a_build_named_by_the_global_policy_or_an_override_is_in_use() {
 async fn a_deleted_build_is_gone_everywhere_and_announced() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let doomed = build(application_id, 2);
+    let doomed = BuildFixture::new(application_id).resources(2).build();
     env.import(&doomed).await;
     env.builds.get(application_id, doomed.id()).await.expect("reading warms the cache");
     assert!(env.fakes.cache.get_build(doomed.id()).await.expect("cache read").is_some());
@@ -413,7 +420,7 @@ async fn a_deleted_build_is_gone_everywhere_and_announced() {
 #[tokio::test]
 async fn a_build_is_deleted_only_through_its_own_application() {
     let env = Env::new();
-    let kept = build(ApplicationId::random(), 1);
+    let kept = BuildFixture::new(ApplicationId::random()).resources(1).build();
     env.import(&kept).await;
 
     let result = env.builds.delete(&admin(), ApplicationId::random(), kept.id()).await;

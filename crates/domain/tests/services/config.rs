@@ -2,8 +2,9 @@
 
 use domain::model::{ApplicationId, ConfigParamType, DomainEvent, ResolvedConfigParam};
 use domain::runtime::ConfigOverrideInput;
+use test_support::{BuildFixture, param};
 
-use crate::helpers::{Env, admin, build, code_of, depending_on, library_build, param};
+use crate::helpers::{Env, admin, code_of};
 
 fn input(key: &str, param_type: ConfigParamType, value: &str) -> ConfigOverrideInput {
     ConfigOverrideInput {
@@ -34,20 +35,22 @@ async fn parameters_are_library_defaults_overlaid_by_build_defaults_overlaid_by_
     use ConfigParamType::{Env as EnvVar, EnvSecret, Value};
     let env = Env::new();
     let library_id = ApplicationId::random();
-    let mut library = library_build(library_id);
-    library.config_params = vec![
-        param("shared", Value, "from library"),
-        param("library.only", Value, "1"),
-        param("library.secret", EnvSecret, "LIB_TOKEN"),
-    ];
+    let library = BuildFixture::new(library_id)
+        .library()
+        .resources(1)
+        .param(param("shared", Value, "from library"))
+        .param(param("library.only", Value, "1"))
+        .param(param("library.secret", EnvSecret, "LIB_TOKEN"))
+        .build();
     env.import(&library).await;
     let application_id = ApplicationId::random();
-    let mut project = depending_on(build(application_id, 1), &library);
-    project.config_params = vec![
-        param("shared", Value, "from build"),
-        param("own", EnvVar, "OWN_URL"),
-        param("db.password", EnvSecret, "DB_PASSWORD"),
-    ];
+    let project = BuildFixture::new(application_id)
+        .resources(1)
+        .depending_on(&library)
+        .param(param("shared", Value, "from build"))
+        .param(param("own", EnvVar, "OWN_URL"))
+        .param(param("db.password", EnvSecret, "DB_PASSWORD"))
+        .build();
     env.import(&project).await;
     env.config
         .set_many(
@@ -88,7 +91,7 @@ async fn parameters_are_library_defaults_overlaid_by_build_defaults_overlaid_by_
 #[tokio::test]
 async fn parameters_of_a_build_of_another_application_are_not_found() {
     let env = Env::new();
-    let foreign = build(ApplicationId::random(), 1);
+    let foreign = BuildFixture::new(ApplicationId::random()).resources(1).build();
     env.import(&foreign).await;
 
     assert_eq!(
@@ -141,7 +144,7 @@ async fn overrides_are_set_replaced_listed_by_key_and_announced() {
 async fn a_library_takes_no_overrides() {
     let env = Env::new();
     let library_id = ApplicationId::random();
-    env.import(&library_build(library_id)).await;
+    env.import(&BuildFixture::new(library_id).library().resources(1).build()).await;
 
     let result =
         env.config.set(&admin(), library_id, input("key", ConfigParamType::Value, "v")).await;

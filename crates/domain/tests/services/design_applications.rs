@@ -2,9 +2,10 @@
 
 use domain::design::model::{ApplicationFilter, VersionStatus, default_settings};
 use domain::model::{ApplicationKind, ApplicationName, DomainEvent, PageRequest};
+use test_support::BuildFixture;
 
 use crate::design_helpers::{DesignEnv, new_application};
-use crate::helpers::{admin, code_of, library_build};
+use crate::helpers::{admin, code_of};
 
 #[tokio::test]
 async fn a_new_application_has_main_with_a_wip_of_default_settings_and_an_audit_record() {
@@ -100,7 +101,7 @@ async fn a_deleted_application_is_not_found_and_its_name_is_free() {
 async fn a_library_another_application_depends_on_is_library_in_use() {
     let design = DesignEnv::new();
     let library = design.create("shared", ApplicationKind::Library).await.application;
-    let library_build = library_build(library.id);
+    let library_build = BuildFixture::new(library.id).library().resources(1).build();
     design.env.import(&library_build).await;
     let project = design.create("loans", ApplicationKind::Application).await.application;
     let wip = design.main_wip(project.id).await;

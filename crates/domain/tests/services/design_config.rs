@@ -1,9 +1,10 @@
 //! `ConfigDefaultsService`: defaults of a WIP, validated, imported all or nothing.
 
 use domain::model::{ApplicationKind, ConfigParamType};
+use test_support::param;
 
 use crate::design_helpers::DesignEnv;
-use crate::helpers::{admin, code_of, param};
+use crate::helpers::{admin, code_of};
 
 #[tokio::test]
 async fn an_import_with_one_bad_value_stores_none_of_it() {

@@ -1,15 +1,19 @@
 //! `DependencyService`: builds of libraries only, one per library, no cycles, WIP only.
 
-use domain::model::{ApplicationKind, BuildDependency, BuildId};
+use domain::model::{ApplicationKind, BuildId};
+use test_support::BuildFixture;
 
 use crate::design_helpers::DesignEnv;
-use crate::helpers::{admin, build, code_of, library_build};
+use crate::helpers::{admin, code_of};
 
 #[tokio::test]
 async fn a_put_replaces_the_build_of_a_library() {
     let design = DesignEnv::new();
     let library = design.create("shared", ApplicationKind::Library).await.application;
-    let (old, new) = (library_build(library.id), library_build(library.id));
+    let (old, new) = (
+        BuildFixture::new(library.id).library().resources(1).build(),
+        BuildFixture::new(library.id).library().resources(1).build(),
+    );
     design.env.import(&old).await;
     design.env.import(&new).await;
     let app = design.create("loans", ApplicationKind::Application).await.application;
@@ -27,7 +31,7 @@ async fn a_put_replaces_the_build_of_a_library() {
 async fn a_build_of_a_project_or_of_another_library_is_refused() {
     let design = DesignEnv::new();
     let project = design.create("other", ApplicationKind::Application).await.application;
-    let project_build = build(project.id, 1);
+    let project_build = BuildFixture::new(project.id).resources(1).build();
     design.env.import(&project_build).await;
     let library = design.create("shared", ApplicationKind::Library).await.application;
     let app = design.create("loans", ApplicationKind::Application).await.application;
@@ -49,14 +53,12 @@ async fn a_build_of_a_project_or_of_another_library_is_refused() {
 async fn a_library_whose_build_depends_back_on_the_application_is_dependency_cycle() {
     let design = DesignEnv::new();
     let base = design.create("base", ApplicationKind::Library).await.application;
-    let mut base_build = library_build(base.id);
     let top = design.create("top", ApplicationKind::Library).await.application;
-    let top_build = library_build(top.id);
+    let top_build = BuildFixture::new(top.id).library().resources(1).build();
     design.env.import(&top_build).await;
     // A build of `base` that depends on `top`, imported from elsewhere.
-    base_build
-        .dependencies
-        .push(BuildDependency { application_id: top.id, build_id: top_build.id() });
+    let base_build =
+        BuildFixture::new(base.id).library().resources(1).depending_on(&top_build).build();
     design.env.import(&base_build).await;
     let top_wip = design.main_wip(top.id).await;
 
@@ -73,7 +75,7 @@ async fn a_library_whose_build_depends_back_on_the_application_is_dependency_cyc
 async fn dependencies_of_a_committed_version_cannot_change() {
     let design = DesignEnv::new();
     let library = design.create("shared", ApplicationKind::Library).await.application;
-    let library_build = library_build(library.id);
+    let library_build = BuildFixture::new(library.id).library().resources(1).build();
     design.env.import(&library_build).await;
     let app = design.create("loans", ApplicationKind::Application).await.application;
     let first = design.main_wip(app.id).await;

@@ -7,7 +7,9 @@ use domain::model::{ApplicationKind, PageRequest};
 use domain::ports::{BlobKey, BlobStore};
 
 use crate::design_helpers::{DesignEnv, assert_new_id, json, new_resource, process};
-use crate::helpers::{admin, branch, code_of};
+use test_support::branch;
+
+use crate::helpers::{admin, code_of};
 
 fn edit(content: &str, if_match: Option<String>) -> ResourceEdit {
     ResourceEdit { name: None, content: json(content), if_match }

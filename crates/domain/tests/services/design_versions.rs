@@ -6,7 +6,9 @@ use domain::design::{NewBranch, VersionPatch};
 use domain::model::{ApplicationKind, PageRequest};
 
 use crate::design_helpers::{DesignEnv, message};
-use crate::helpers::{admin, branch, code_of};
+use test_support::branch;
+
+use crate::helpers::{admin, code_of};
 
 #[tokio::test]
 async fn a_commit_message_outside_the_charset_or_too_long_is_invalid_commit_message() {

@@ -1,4 +1,6 @@
-//! Data builders and a test environment: every service over one set of fakes.
+//! A test environment (every service over one set of fakes) and the inputs of the use cases.
+//!
+//! Builds come from `test_support::BuildFixture`, the builders every crate's tests share.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -8,16 +10,13 @@ use bytes::Bytes;
 use domain::DomainResult;
 use domain::builds::{BuildService, ImportOutcome, ImportRequest};
 use domain::model::{
-    ApplicationId, ApplicationKind, BranchName, Build, BuildDependency, BuildHeader, BuildId,
-    BuildOrigin, BuildResource, BuildSettings, Checksum, ConfigParam, ConfigParamType, DomainEvent,
-    ManifestEntry, NumberFormat, Platforms, PolicyTarget, Principal, RawJson, ResourceDefinitionId,
-    ResourceName, ResourceType, ResourceVersionId, VersionId,
+    ApplicationId, Build, BuildHeader, BuildId, DomainEvent, PolicyOverride, PolicyTarget,
+    Principal, SubjectType,
 };
 use domain::ports::Outbox;
 use domain::relay::OutboxRelay;
-use domain::runtime::{ConfigOverrideService, PolicyService, RuntimeService};
+use domain::runtime::{ConfigOverrideService, OverrideInput, PolicyService, RuntimeService};
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
 /// Every service over one set of fakes; the fakes stay at hand for assertions.
 pub(crate) struct Env {
@@ -57,6 +56,20 @@ impl Env {
             .set(&admin(), application_id, target)
             .await
             .expect("setting the global policy");
+    }
+
+    /// Adds an override of `subject_type` `subject_id` as the admin, which must be accepted.
+    pub(crate) async fn add_override(
+        &self,
+        application_id: ApplicationId,
+        subject_type: SubjectType,
+        subject_id: &str,
+        target: PolicyTarget,
+    ) -> PolicyOverride {
+        let input = OverrideInput { subject_type, subject_id: subject_id.to_owned(), target };
+        self.policies.add_override(&admin(), application_id, input).await.unwrap_or_else(|err| {
+            panic!("adding an override for {subject_type:?} {subject_id}: {err:?}")
+        })
     }
 
     /// The id of the build live for `principal` in `application_id`.
@@ -115,110 +128,12 @@ pub(crate) fn admin() -> Principal {
     user("admin")
 }
 
-pub(crate) fn branch(raw: &str) -> BranchName {
-    BranchName::parse(raw).expect("valid branch")
-}
-
 pub(crate) fn on_branch(raw: &str) -> PolicyTarget {
-    PolicyTarget::LatestOnBranch(branch(raw))
-}
-
-pub(crate) fn checksum() -> Checksum {
-    Checksum::parse(&format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple()))
-        .expect("64 hex digits")
+    PolicyTarget::LatestOnBranch(test_support::branch(raw))
 }
 
 pub(crate) fn minutes_ago(minutes: i64) -> OffsetDateTime {
     OffsetDateTime::now_utc() - Duration::minutes(minutes)
-}
-
-pub(crate) fn process_type() -> ResourceType {
-    ResourceType::parse("PROCESS").expect("valid resource type")
-}
-
-pub(crate) fn param(key: &str, param_type: ConfigParamType, value: &str) -> ConfigParam {
-    ConfigParam {
-        key: key.parse().expect("valid config key"),
-        param_type,
-        value: value.to_owned(),
-        description: None,
-    }
-}
-
-/// A project build on `main`, created now, with `n_resources` PROCESS resources named
-/// `resource-0`, `resource-1`, …
-pub(crate) fn build(application_id: ApplicationId, n_resources: usize) -> Build {
-    let now = OffsetDateTime::now_utc();
-    let manifest = (0..n_resources)
-        .map(|i| ManifestEntry {
-            resource_type: process_type(),
-            definition_id: ResourceDefinitionId::parse(&format!("def-{i}"))
-                .expect("valid definition id"),
-            version_id: ResourceVersionId::parse(&format!("version-{i}"))
-                .expect("valid version id"),
-            name: ResourceName::parse(&format!("resource-{i}")).expect("valid name"),
-        })
-        .collect();
-    Build {
-        header: BuildHeader {
-            id: BuildId::random(),
-            application_id,
-            application_name: "loans".to_owned(),
-            application_kind: ApplicationKind::Application,
-            workspace_id: None,
-            application_version_id: VersionId::random(),
-            branch: branch("main"),
-            name: "loans".to_owned(),
-            version_tag: None,
-            description: None,
-            checksum: checksum(),
-            origin: BuildOrigin::Imported,
-            created_at: now,
-            created_by: "designer".to_owned(),
-            stored_at: now,
-        },
-        settings: BuildSettings {
-            platforms: Platforms::Web,
-            theme_id: None,
-            date_format: "short".to_owned(),
-            number_format: NumberFormat::new(0, 2).expect("valid number format"),
-            currency_format: "isoCode".to_owned(),
-            languages: vec!["en".to_owned()],
-            default_language_code: "en".to_owned(),
-        },
-        dependencies: Vec::new(),
-        config_params: Vec::new(),
-        manifest,
-    }
-}
-
-/// A library build with one resource.
-pub(crate) fn library_build(application_id: ApplicationId) -> Build {
-    let mut library = build(application_id, 1);
-    library.header.application_kind = ApplicationKind::Library;
-    library
-}
-
-/// `build` depending on the library build `library`.
-pub(crate) fn depending_on(mut build: Build, library: &Build) -> Build {
-    build.dependencies.push(BuildDependency {
-        application_id: library.header.application_id,
-        build_id: library.id(),
-    });
-    build
-}
-
-/// One resource per manifest entry.
-pub(crate) fn resources_of(build: &Build) -> Vec<BuildResource> {
-    build
-        .manifest
-        .iter()
-        .map(|entry| BuildResource {
-            build_id: build.id(),
-            entry: entry.clone(),
-            content: RawJson::from_validated(format!(r#"{{"name":"{}"}}"#, entry.name)),
-        })
-        .collect()
 }
 
 /// The bytes standing in for the archive of `build`.
@@ -230,7 +145,7 @@ pub(crate) fn archive_of(build: &Build) -> Bytes {
 pub(crate) fn request(build: &Build) -> ImportRequest {
     ImportRequest {
         build: build.clone(),
-        resources: resources_of(build),
+        resources: test_support::resources_of(build),
         binaries: Vec::new(),
         archive: archive_of(build),
         expected_application: None,

@@ -6,9 +6,10 @@ use domain::model::{
 };
 use domain::runtime::OverrideInput;
 use domain::runtime::ports::PolicyRepository;
+use test_support::BuildFixture;
 use time::OffsetDateTime;
 
-use crate::helpers::{Env, admin, build, code_of, on_branch, user};
+use crate::helpers::{Env, admin, code_of, on_branch, user};
 
 fn input(subject_type: SubjectType, subject_id: &str, target: PolicyTarget) -> OverrideInput {
     OverrideInput { subject_type, subject_id: subject_id.to_owned(), target }
@@ -44,7 +45,7 @@ async fn an_application_without_a_global_policy_has_no_active_policy() {
 async fn setting_the_global_policy_stores_it_and_announces_it() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let live = build(application_id, 1);
+    let live = BuildFixture::new(application_id).resources(1).build();
     env.import(&live).await;
     let before = env.pending_for(application_id).await.len();
 
@@ -77,7 +78,7 @@ async fn a_global_policy_may_name_a_branch_that_has_no_build_yet() {
 async fn a_global_policy_naming_an_unknown_or_foreign_build_is_refused() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let foreign = build(ApplicationId::random(), 1);
+    let foreign = BuildFixture::new(ApplicationId::random()).resources(1).build();
     env.import(&foreign).await;
 
     let unknown =
@@ -99,7 +100,10 @@ async fn a_global_policy_naming_an_unknown_or_foreign_build_is_refused() {
 async fn an_override_is_added_listed_updated_and_deleted() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let (first, second) = (build(application_id, 1), build(application_id, 1));
+    let (first, second) = (
+        BuildFixture::new(application_id).resources(1).build(),
+        BuildFixture::new(application_id).resources(1).build(),
+    );
     env.import(&first).await;
     env.import(&second).await;
 
@@ -160,15 +164,8 @@ async fn an_override_is_added_listed_updated_and_deleted() {
 async fn a_second_override_for_one_subject_is_override_exists() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    env.policies
-        .add_override(&admin(), application_id, input(SubjectType::User, "ana", on_branch("main")))
-        .await
-        .expect("first");
-    let bob = env
-        .policies
-        .add_override(&admin(), application_id, input(SubjectType::User, "bob", on_branch("main")))
-        .await
-        .expect("second subject");
+    env.add_override(application_id, SubjectType::User, "ana", on_branch("main")).await;
+    let bob = env.add_override(application_id, SubjectType::User, "bob", on_branch("main")).await;
 
     let added = env
         .policies
@@ -197,7 +194,7 @@ async fn a_second_override_for_one_subject_is_override_exists() {
 async fn an_override_with_a_bad_subject_or_build_is_refused() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let foreign = build(ApplicationId::random(), 1);
+    let foreign = BuildFixture::new(ApplicationId::random()).resources(1).build();
     env.import(&foreign).await;
 
     let blank = env
@@ -250,11 +247,8 @@ async fn role_overrides_cannot_be_changed_nor_become_the_target_of_a_change() {
     let env = Env::new();
     let application_id = ApplicationId::random();
     let legacy = stored_role_override(&env, application_id).await;
-    let user_override = env
-        .policies
-        .add_override(&admin(), application_id, input(SubjectType::User, "ana", on_branch("main")))
-        .await
-        .expect("add");
+    let user_override =
+        env.add_override(application_id, SubjectType::User, "ana", on_branch("main")).await;
 
     let change_legacy = env
         .policies

@@ -2,13 +2,14 @@
 
 use adapter_memory::FailureKind;
 use domain::model::{ApplicationId, PolicyTarget};
+use test_support::BuildFixture;
 
-use crate::helpers::{Env, build, code_of};
+use crate::helpers::{Env, code_of};
 
 /// Records a handful of events: an import and a policy change.
 async fn some_changes(env: &Env) {
     let application_id = ApplicationId::random();
-    let live = build(application_id, 1);
+    let live = BuildFixture::new(application_id).resources(1).build();
     env.import(&live).await;
     env.set_policy(application_id, PolicyTarget::Build(live.id())).await;
 }

@@ -8,11 +8,10 @@ use domain::model::{
 use domain::ports::Cache;
 use domain::runtime::OverrideInput;
 use domain::runtime::ports::PolicyRepository;
+use test_support::BuildFixture;
 use time::OffsetDateTime;
 
-use crate::helpers::{
-    Env, admin, build, code_of, minutes_ago, on_branch, principal, process_type, user,
-};
+use crate::helpers::{Env, admin, code_of, minutes_ago, on_branch, principal, user};
 
 fn override_input(
     subject_type: SubjectType,
@@ -26,7 +25,7 @@ fn override_input(
 async fn without_a_policy_resolution_is_no_active_policy() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    env.import(&build(application_id, 1)).await;
+    env.import(&BuildFixture::new(application_id).resources(1).build()).await;
 
     let result = env.runtime.active_build(application_id, None, &user("ana")).await;
 
@@ -37,10 +36,9 @@ async fn without_a_policy_resolution_is_no_active_policy() {
 async fn a_global_build_policy_resolves_to_that_build_even_when_newer_ones_exist() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let mut fixed = build(application_id, 2);
-    fixed.header.created_at = minutes_ago(60);
+    let fixed = BuildFixture::new(application_id).resources(2).created_at(minutes_ago(60)).build();
     env.import(&fixed).await;
-    env.import(&build(application_id, 1)).await;
+    env.import(&BuildFixture::new(application_id).resources(1).build()).await;
     env.set_policy(application_id, PolicyTarget::Build(fixed.id())).await;
 
     let active =
@@ -54,16 +52,15 @@ async fn a_global_build_policy_resolves_to_that_build_even_when_newer_ones_exist
 async fn a_global_branch_policy_resolves_to_the_newest_build_of_the_branch_by_creation_time() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let mut newest = build(application_id, 1);
-    newest.header.created_at = minutes_ago(5);
-    let mut older_imported_later = build(application_id, 1);
-    older_imported_later.header.created_at = minutes_ago(10);
-    let mut newer_on_another_branch = build(application_id, 1);
-    newer_on_another_branch.header.branch = crate::helpers::branch("dev");
+    let newest = BuildFixture::new(application_id).resources(1).created_at(minutes_ago(5)).build();
+    let older_imported_later =
+        BuildFixture::new(application_id).resources(1).created_at(minutes_ago(10)).build();
+    let newer_on_another_branch =
+        BuildFixture::new(application_id).resources(1).on_branch("dev").build();
     env.import(&newest).await;
     env.import(&older_imported_later).await;
     env.import(&newer_on_another_branch).await;
-    env.import(&build(ApplicationId::random(), 1)).await;
+    env.import(&BuildFixture::new(ApplicationId::random()).resources(1).build()).await;
     env.set_policy(application_id, on_branch("main")).await;
 
     assert_eq!(env.active_build_id(application_id, &user("ana")).await, newest.id());
@@ -74,10 +71,9 @@ async fn builds_created_at_the_same_instant_are_ordered_by_storage_time() {
     let env = Env::new();
     let application_id = ApplicationId::random();
     let created_at = minutes_ago(5);
-    let mut stored_first = build(application_id, 1);
-    stored_first.header.created_at = created_at;
-    let mut stored_last = build(application_id, 1);
-    stored_last.header.created_at = created_at;
+    let stored_first =
+        BuildFixture::new(application_id).resources(1).created_at(created_at).build();
+    let stored_last = BuildFixture::new(application_id).resources(1).created_at(created_at).build();
     env.import(&stored_first).await;
     env.import(&stored_last).await;
     env.set_policy(application_id, on_branch("main")).await;
@@ -89,8 +85,7 @@ async fn builds_created_at_the_same_instant_are_ordered_by_storage_time() {
 async fn importing_a_newer_build_moves_a_branch_policy_at_once() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let mut first = build(application_id, 1);
-    first.header.created_at = minutes_ago(5);
+    let first = BuildFixture::new(application_id).resources(1).created_at(minutes_ago(5)).build();
     env.import(&first).await;
     env.set_policy(application_id, on_branch("main")).await;
     assert_eq!(
@@ -99,7 +94,7 @@ async fn importing_a_newer_build_moves_a_branch_policy_at_once() {
         "before the newer import"
     );
 
-    let newer = build(application_id, 1);
+    let newer = BuildFixture::new(application_id).resources(1).build();
     env.import(&newer).await;
 
     assert_eq!(
@@ -113,7 +108,7 @@ async fn importing_a_newer_build_moves_a_branch_policy_at_once() {
 async fn a_branch_without_builds_is_no_build_on_branch() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    env.import(&build(application_id, 1)).await;
+    env.import(&BuildFixture::new(application_id).resources(1).build()).await;
     env.set_policy(application_id, on_branch("dev")).await;
 
     let result = env.runtime.active_build(application_id, None, &user("ana")).await;
@@ -125,28 +120,24 @@ async fn a_branch_without_builds_is_no_build_on_branch() {
 async fn a_user_override_beats_a_group_override_which_beats_the_global_policy() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let (global, for_group, for_user) =
-        (build(application_id, 1), build(application_id, 1), build(application_id, 1));
+    let (global, for_group, for_user) = (
+        BuildFixture::new(application_id).resources(1).build(),
+        BuildFixture::new(application_id).resources(1).build(),
+        BuildFixture::new(application_id).resources(1).build(),
+    );
     for each in [&global, &for_group, &for_user] {
         env.import(each).await;
     }
     env.set_policy(application_id, PolicyTarget::Build(global.id())).await;
-    env.policies
-        .add_override(
-            &admin(),
-            application_id,
-            override_input(SubjectType::Group, "team", PolicyTarget::Build(for_group.id())),
-        )
-        .await
-        .expect("group override");
-    env.policies
-        .add_override(
-            &admin(),
-            application_id,
-            override_input(SubjectType::User, "ana", PolicyTarget::Build(for_user.id())),
-        )
-        .await
-        .expect("user override");
+    env.add_override(
+        application_id,
+        SubjectType::Group,
+        "team",
+        PolicyTarget::Build(for_group.id()),
+    )
+    .await;
+    env.add_override(application_id, SubjectType::User, "ana", PolicyTarget::Build(for_user.id()))
+        .await;
 
     assert_eq!(
         env.active_build_id(application_id, &principal("ana", &["team"], &[])).await,
@@ -169,28 +160,29 @@ async fn a_user_override_beats_a_group_override_which_beats_the_global_policy() 
 async fn a_user_override_matches_the_username_or_the_subject() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let (global, by_subject, by_username) =
-        (build(application_id, 1), build(application_id, 1), build(application_id, 1));
+    let (global, by_subject, by_username) = (
+        BuildFixture::new(application_id).resources(1).build(),
+        BuildFixture::new(application_id).resources(1).build(),
+        BuildFixture::new(application_id).resources(1).build(),
+    );
     for each in [&global, &by_subject, &by_username] {
         env.import(each).await;
     }
     env.set_policy(application_id, PolicyTarget::Build(global.id())).await;
-    env.policies
-        .add_override(
-            &admin(),
-            application_id,
-            override_input(SubjectType::User, "sub-ana", PolicyTarget::Build(by_subject.id())),
-        )
-        .await
-        .expect("override by subject");
-    env.policies
-        .add_override(
-            &admin(),
-            application_id,
-            override_input(SubjectType::User, "bob", PolicyTarget::Build(by_username.id())),
-        )
-        .await
-        .expect("override by username");
+    env.add_override(
+        application_id,
+        SubjectType::User,
+        "sub-ana",
+        PolicyTarget::Build(by_subject.id()),
+    )
+    .await;
+    env.add_override(
+        application_id,
+        SubjectType::User,
+        "bob",
+        PolicyTarget::Build(by_username.id()),
+    )
+    .await;
 
     assert_eq!(
         env.active_build_id(application_id, &user("ana")).await,
@@ -216,28 +208,24 @@ async fn a_user_override_matches_the_username_or_the_subject() {
 async fn a_group_override_matches_the_group_as_a_path_or_as_a_bare_name() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let (global, for_team, for_ops) =
-        (build(application_id, 1), build(application_id, 1), build(application_id, 1));
+    let (global, for_team, for_ops) = (
+        BuildFixture::new(application_id).resources(1).build(),
+        BuildFixture::new(application_id).resources(1).build(),
+        BuildFixture::new(application_id).resources(1).build(),
+    );
     for each in [&global, &for_team, &for_ops] {
         env.import(each).await;
     }
     env.set_policy(application_id, PolicyTarget::Build(global.id())).await;
-    env.policies
-        .add_override(
-            &admin(),
-            application_id,
-            override_input(SubjectType::Group, "/team", PolicyTarget::Build(for_team.id())),
-        )
-        .await
-        .expect("override on a path");
-    env.policies
-        .add_override(
-            &admin(),
-            application_id,
-            override_input(SubjectType::Group, "ops", PolicyTarget::Build(for_ops.id())),
-        )
-        .await
-        .expect("override on a name");
+    env.add_override(
+        application_id,
+        SubjectType::Group,
+        "/team",
+        PolicyTarget::Build(for_team.id()),
+    )
+    .await;
+    env.add_override(application_id, SubjectType::Group, "ops", PolicyTarget::Build(for_ops.id()))
+        .await;
 
     assert_eq!(
         env.active_build_id(application_id, &principal("ana", &["team"], &[])).await,
@@ -265,7 +253,10 @@ async fn a_group_override_matches_the_group_as_a_path_or_as_a_bare_name() {
 async fn role_overrides_are_ignored_even_for_callers_with_the_role() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let (global, for_role) = (build(application_id, 1), build(application_id, 1));
+    let (global, for_role) = (
+        BuildFixture::new(application_id).resources(1).build(),
+        BuildFixture::new(application_id).resources(1).build(),
+    );
     env.import(&global).await;
     env.import(&for_role).await;
     // The service refuses ROLE overrides; older installations may still have some stored.
@@ -302,8 +293,8 @@ async fn a_workspace_must_match_the_builds_when_both_have_one() {
     let env = Env::new();
     let application_id = ApplicationId::random();
     let workspace_id = WorkspaceId::random();
-    let mut in_workspace = build(application_id, 1);
-    in_workspace.header.workspace_id = Some(workspace_id);
+    let in_workspace =
+        BuildFixture::new(application_id).resources(1).in_workspace(workspace_id).build();
     env.import(&in_workspace).await;
     env.set_policy(application_id, PolicyTarget::Build(in_workspace.id())).await;
     let ana = user("ana");
@@ -321,7 +312,7 @@ async fn a_workspace_must_match_the_builds_when_both_have_one() {
     assert_eq!(unspecified.id(), in_workspace.id());
     assert_eq!(code_of(other), "build_not_found", "a build of another workspace is not found");
 
-    let without_workspace = build(application_id, 1);
+    let without_workspace = BuildFixture::new(application_id).resources(1).build();
     env.import(&without_workspace).await;
     env.set_policy(application_id, PolicyTarget::Build(without_workspace.id())).await;
     let any = env
@@ -336,8 +327,11 @@ async fn a_workspace_must_match_the_builds_when_both_have_one() {
 async fn a_policy_change_takes_effect_at_once_even_with_a_warm_cache() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let (first, second, for_ana) =
-        (build(application_id, 1), build(application_id, 1), build(application_id, 1));
+    let (first, second, for_ana) = (
+        BuildFixture::new(application_id).resources(1).build(),
+        BuildFixture::new(application_id).resources(1).build(),
+        BuildFixture::new(application_id).resources(1).build(),
+    );
     for each in [&first, &second, &for_ana] {
         env.import(each).await;
     }
@@ -355,14 +349,8 @@ async fn a_policy_change_takes_effect_at_once_even_with_a_warm_cache() {
     );
 
     let added = env
-        .policies
-        .add_override(
-            &admin(),
-            application_id,
-            override_input(SubjectType::User, "ana", PolicyTarget::Build(for_ana.id())),
-        )
-        .await
-        .expect("add override");
+        .add_override(application_id, SubjectType::User, "ana", PolicyTarget::Build(for_ana.id()))
+        .await;
     assert_eq!(
         env.active_build_id(application_id, &ana).await,
         for_ana.id(),
@@ -402,7 +390,7 @@ async fn a_failing_cache_does_not_fail_resolution_whichever_call_fails() {
         for kind in [FailureKind::Unavailable, FailureKind::Backend] {
             let env = Env::new();
             let application_id = ApplicationId::random();
-            let live = build(application_id, 1);
+            let live = BuildFixture::new(application_id).resources(1).build();
             env.import(&live).await;
             env.set_policy(application_id, PolicyTarget::Build(live.id())).await;
             env.fakes.cache.fail_after_calls(calls_before_failure, kind);
@@ -421,9 +409,9 @@ async fn a_failing_cache_does_not_fail_resolution_whichever_call_fails() {
 async fn resources_are_read_by_id_and_by_name_and_listed_by_name() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let live = build(application_id, 12);
+    let live = BuildFixture::new(application_id).resources(12).build();
     env.import(&live).await;
-    let process = process_type();
+    let process = test_support::resource_type("PROCESS");
 
     let first_page = env
         .runtime
@@ -467,9 +455,9 @@ async fn resources_are_read_by_id_and_by_name_and_listed_by_name() {
 async fn a_missing_resource_or_a_build_of_another_application_is_not_found() {
     let env = Env::new();
     let application_id = ApplicationId::random();
-    let live = build(application_id, 1);
+    let live = BuildFixture::new(application_id).resources(1).build();
     env.import(&live).await;
-    let process = process_type();
+    let process = test_support::resource_type("PROCESS");
     let other_application = ApplicationId::random();
 
     let missing_id = env

@@ -4,6 +4,7 @@ use domain::model::{
     ApplicationId, ApplicationKind, BuildId, DomainEvent, PageRequest, PolicyTarget, SubjectType,
 };
 use domain::ports::AppDataRepository;
+use test_support::BuildFixture;
 
 use crate::app_data::{assert_conflict, assert_no_events, pending_for, store_header};
 use crate::fixtures;
@@ -29,11 +30,12 @@ pub async fn an_unknown_build_has_no_header(repo: &dyn AppDataRepository) {
 
 /// A header reads back equal, field for field.
 pub async fn a_stored_header_is_found_as_it_was_stored(repo: &dyn AppDataRepository) {
-    let mut header =
-        fixtures::header(ApplicationId::random(), "main", fixtures::seconds_from_now(-60));
-    header.stored_at = fixtures::now();
-    header.description = Some("with every optional field".to_owned());
-    header.workspace_id = Some(domain::model::WorkspaceId::random());
+    let header = BuildFixture::new(ApplicationId::random())
+        .created_at(fixtures::seconds_from_now(-60))
+        .stored_at(fixtures::now())
+        .description("with every optional field")
+        .in_workspace(domain::model::WorkspaceId::random())
+        .header();
     store_header(repo, &header).await;
 
     let found = repo.find_build_header(header.id).await.expect("find_build_header");
@@ -45,13 +47,16 @@ pub async fn a_stored_header_is_found_as_it_was_stored(repo: &dyn AppDataReposit
 /// pages cut from that order with the total of the whole list.
 pub async fn builds_are_listed_newest_first_and_paged(repo: &dyn AppDataRepository) {
     let application_id = ApplicationId::random();
-    let oldest = fixtures::header(application_id, "main", fixtures::seconds_from_now(-30));
+    let oldest =
+        BuildFixture::new(application_id).created_at(fixtures::seconds_from_now(-30)).header();
     let tied_stored_first =
-        fixtures::header(application_id, "main", fixtures::seconds_from_now(-10));
-    let mut tied_stored_last =
-        fixtures::header(application_id, "dev", tied_stored_first.created_at);
+        BuildFixture::new(application_id).created_at(fixtures::seconds_from_now(-10)).header();
+    let mut tied_stored_last = BuildFixture::new(application_id)
+        .on_branch("dev")
+        .created_at(tied_stored_first.created_at)
+        .header();
     tied_stored_last.stored_at = tied_stored_first.stored_at + time::Duration::seconds(5);
-    let foreign = fixtures::header(ApplicationId::random(), "main", fixtures::now());
+    let foreign = BuildFixture::new(ApplicationId::random()).header();
     for header in [&tied_stored_first, &foreign, &oldest, &tied_stored_last] {
         store_header(repo, header).await;
     }
@@ -88,14 +93,15 @@ pub async fn builds_are_listed_newest_first_and_paged(repo: &dyn AppDataReposito
 pub async fn the_latest_build_of_a_branch_is_its_newest(repo: &dyn AppDataRepository) {
     let application_id = ApplicationId::random();
     let main = fixtures::branch("main");
-    let old = fixtures::header(application_id, "main", fixtures::seconds_from_now(-20));
+    let old =
+        BuildFixture::new(application_id).created_at(fixtures::seconds_from_now(-20)).header();
     let tied_stored_first =
-        fixtures::header(application_id, "main", fixtures::seconds_from_now(-10));
+        BuildFixture::new(application_id).created_at(fixtures::seconds_from_now(-10)).header();
     let mut tied_stored_last =
-        fixtures::header(application_id, "main", tied_stored_first.created_at);
+        BuildFixture::new(application_id).created_at(tied_stored_first.created_at).header();
     tied_stored_last.stored_at = tied_stored_first.stored_at + time::Duration::seconds(1);
-    let newer_on_dev = fixtures::header(application_id, "dev", fixtures::now());
-    let newer_elsewhere = fixtures::header(ApplicationId::random(), "main", fixtures::now());
+    let newer_on_dev = BuildFixture::new(application_id).on_branch("dev").header();
+    let newer_elsewhere = BuildFixture::new(ApplicationId::random()).header();
     for header in [&tied_stored_last, &old, &newer_on_dev, &tied_stored_first, &newer_elsewhere] {
         store_header(repo, header).await;
     }
@@ -126,10 +132,9 @@ pub async fn the_kind_of_an_application_comes_from_its_builds(repo: &dyn AppData
         repo.find_application_kind(ApplicationId::random()).await.expect("find_application_kind");
     assert_eq!(unknown, None, "an application without builds has no known kind");
 
-    let mut library = fixtures::header(ApplicationId::random(), "main", fixtures::now());
-    library.application_kind = ApplicationKind::Library;
+    let library = BuildFixture::new(ApplicationId::random()).library().header();
     store_header(repo, &library).await;
-    let project = fixtures::header(ApplicationId::random(), "main", fixtures::now());
+    let project = BuildFixture::new(ApplicationId::random()).header();
     store_header(repo, &project).await;
 
     let library_kind =
@@ -146,7 +151,7 @@ pub async fn the_kind_of_an_application_comes_from_its_builds(repo: &dyn AppData
 
 /// `Ok(true)`, the header is gone and the events are recorded.
 pub async fn deleting_a_build_removes_its_header_and_records_events(repo: &dyn AppDataRepository) {
-    let header = fixtures::header(ApplicationId::random(), "main", fixtures::now());
+    let header = BuildFixture::new(ApplicationId::random()).header();
     store_header(repo, &header).await;
     let events =
         [DomainEvent::BuildDeleted { application_id: header.application_id, build_id: header.id }];
@@ -180,7 +185,7 @@ pub async fn deleting_an_unknown_build_is_false_and_records_nothing(repo: &dyn A
 /// `Conflict` while the global policy names the build: nothing removed, nothing recorded.
 /// Once the policy points elsewhere, the delete goes through.
 pub async fn a_build_named_by_the_global_policy_cannot_be_deleted(repo: &dyn AppDataRepository) {
-    let header = fixtures::header(ApplicationId::random(), "main", fixtures::now());
+    let header = BuildFixture::new(ApplicationId::random()).header();
     let application_id = header.application_id;
     store_header(repo, &header).await;
     repo.put_active_policy(&fixtures::policy(application_id, PolicyTarget::Build(header.id)), &[])
@@ -209,7 +214,7 @@ pub async fn a_build_named_by_the_global_policy_cannot_be_deleted(repo: &dyn App
 
 /// `Conflict` while an override of the application names the build.
 pub async fn a_build_named_by_an_override_cannot_be_deleted(repo: &dyn AppDataRepository) {
-    let header = fixtures::header(ApplicationId::random(), "main", fixtures::now());
+    let header = BuildFixture::new(ApplicationId::random()).header();
     let application_id = header.application_id;
     store_header(repo, &header).await;
     let policy_override = fixtures::policy_override(

@@ -2,6 +2,7 @@
 
 use domain::model::{ApplicationId, BuildId};
 use domain::ports::{AppDataRepository, ImportClaim};
+use test_support::BuildFixture;
 use time::{Duration, OffsetDateTime};
 
 use crate::app_data::{assert_conflict, assert_no_events, pending_for, store_header};
@@ -69,7 +70,7 @@ pub async fn a_released_claim_can_be_taken_again(repo: &dyn AppDataRepository) {
 pub async fn completing_an_import_stores_the_header_drops_the_claim_and_records_events(
     repo: &dyn AppDataRepository,
 ) {
-    let header = fixtures::header(ApplicationId::random(), "main", fixtures::now());
+    let header = BuildFixture::new(ApplicationId::random()).header();
     let now = fixtures::now();
     repo.claim_import(&claim(header.id, now, Duration::minutes(15))).await.expect("claim_import");
     let events = [fixtures::event(header.application_id)];
@@ -94,7 +95,7 @@ pub async fn completing_an_import_stores_the_header_drops_the_claim_and_records_
 pub async fn completing_an_import_of_an_existing_build_is_a_conflict_and_changes_nothing(
     repo: &dyn AppDataRepository,
 ) {
-    let header = fixtures::header(ApplicationId::random(), "main", fixtures::now());
+    let header = BuildFixture::new(ApplicationId::random()).header();
     store_header(repo, &header).await;
     let mut other_content = header.clone();
     other_content.checksum = fixtures::checksum();

@@ -4,6 +4,7 @@ use domain::model::{
     ApplicationId, BuildHeader, PolicyOverride, PolicyOverrideId, PolicyTarget, SubjectType,
 };
 use domain::ports::AppDataRepository;
+use test_support::BuildFixture;
 
 use crate::app_data::{assert_conflict, assert_no_events, pending_for, store_header};
 use crate::fixtures;
@@ -23,7 +24,7 @@ pub async fn run_all(repo: &dyn AppDataRepository) {
 }
 
 async fn stored_build(repo: &dyn AppDataRepository, application_id: ApplicationId) -> BuildHeader {
-    let header = fixtures::header(application_id, "main", fixtures::now());
+    let header = BuildFixture::new(application_id).header();
     store_header(repo, &header).await;
     header
 }
