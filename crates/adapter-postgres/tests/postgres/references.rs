@@ -6,8 +6,9 @@ use std::sync::Arc;
 use domain::model::{ActivePolicy, ApplicationId, PolicyTarget};
 use domain::ports::{BuildCatalog, ImportLedger, PortError};
 use domain::runtime::ports::PolicyRepository;
+use test_support::BuildFixture;
 
-use crate::support::{TestSchema, event, header, now};
+use crate::support::{TestSchema, event, now};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delete_racing_a_policy_that_names_the_build_never_leaves_a_dangling_policy() {
@@ -16,7 +17,7 @@ async fn a_delete_racing_a_policy_that_names_the_build_never_leaves_a_dangling_p
 
     for _ in 0..20 {
         let application_id = ApplicationId::random();
-        let build = header(application_id);
+        let build = BuildFixture::new(application_id).header();
         repository.complete_import(&build, &[]).await.unwrap();
         let policy = ActivePolicy {
             application_id,

@@ -4,10 +4,7 @@ use std::time::Duration;
 
 use adapter_postgres::{PgAppDataRepository, PgConfig, migrate};
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
-use domain::model::{
-    ApplicationId, ApplicationKind, BranchName, BuildHeader, BuildId, BuildOrigin, Checksum,
-    DomainEvent, VersionId,
-};
+use domain::model::{ApplicationId, DomainEvent};
 use secrecy::SecretString;
 use time::OffsetDateTime;
 
@@ -83,28 +80,6 @@ impl TestSchema {
 pub(crate) fn now() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
     now.replace_microsecond(now.microsecond()).unwrap()
-}
-
-/// A fresh project build header of `application_id` on `main`.
-pub(crate) fn header(application_id: ApplicationId) -> BuildHeader {
-    let hex = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-    BuildHeader {
-        id: BuildId::random(),
-        application_id,
-        application_name: "pg-test".to_owned(),
-        application_kind: ApplicationKind::Application,
-        workspace_id: None,
-        application_version_id: VersionId::random(),
-        branch: BranchName::parse("main").unwrap(),
-        name: "pg test build".to_owned(),
-        version_tag: None,
-        description: None,
-        checksum: Checksum::parse(&hex).unwrap(),
-        origin: BuildOrigin::Imported,
-        created_at: now(),
-        created_by: "tests".to_owned(),
-        stored_at: now(),
-    }
 }
 
 /// One event about `application_id`.
