@@ -31,4 +31,4 @@ mod word;
 pub use crate::error::ApiError;
 pub use crate::management::{Readiness, management_app};
 pub use crate::openapi::{Roles, api_app, openapi_document};
-pub use crate::state::{Apis, AppManagerServices, AppManagerState, RuntimeManagerState};
+pub use crate::state::{Apis, AppManagerState, RuntimeManagerState};

@@ -35,22 +35,9 @@ impl RuntimeManagerState {
     }
 }
 
-/// The Application Manager's use cases, for its handlers.
+/// The Application Manager's use cases, for its handlers, as the server builds them.
 #[derive(Debug, Clone)]
 pub struct AppManagerState {
-    pub(crate) applications: ApplicationService,
-    pub(crate) versions: VersionService,
-    pub(crate) resources: ResourceService,
-    pub(crate) binaries: BinaryService,
-    pub(crate) dependencies: DependencyService,
-    pub(crate) config_defaults: ConfigDefaultsService,
-    pub(crate) builds: BuildCreationService,
-    pub(crate) max_binary_bytes: u64,
-}
-
-/// The Application Manager's use cases, as the server builds them.
-#[derive(Debug, Clone)]
-pub struct AppManagerServices {
     /// Applications and libraries.
     pub applications: ApplicationService,
     /// Branches and versions.
@@ -65,32 +52,8 @@ pub struct AppManagerServices {
     pub config_defaults: ConfigDefaultsService,
     /// Build creation.
     pub builds: BuildCreationService,
-}
-
-impl AppManagerState {
-    /// The state of the Application Manager's API over `services`; uploads of binaries
-    /// are refused past `max_binary_bytes`.
-    pub fn new(services: AppManagerServices, max_binary_bytes: u64) -> Self {
-        let AppManagerServices {
-            applications,
-            versions,
-            resources,
-            binaries,
-            dependencies,
-            config_defaults,
-            builds,
-        } = services;
-        Self {
-            applications,
-            versions,
-            resources,
-            binaries,
-            dependencies,
-            config_defaults,
-            builds,
-            max_binary_bytes,
-        }
-    }
+    /// Uploads of binaries past this size are refused (413).
+    pub max_binary_bytes: u64,
 }
 
 /// The APIs one process serves: the authenticator every route uses, and the state of each

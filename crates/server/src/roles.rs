@@ -13,7 +13,7 @@ use domain::design::{
 use domain::ports::Ports;
 use domain::runtime::{ConfigOverrideService, PolicyService, RuntimeService};
 use http_api::auth::{Authenticator, TokenValidator};
-use http_api::{Apis, AppManagerServices, AppManagerState, RuntimeManagerState};
+use http_api::{Apis, AppManagerState, RuntimeManagerState};
 
 use crate::settings::{Role, Settings};
 
@@ -66,7 +66,7 @@ pub(crate) fn apis(
         // Built within the import limits: a build that could not be imported could not be
         // promoted to another installation either.
         let packager = Arc::new(ArchivePackager::new(settings.archive_limits));
-        let services = AppManagerServices {
+        AppManagerState {
             applications: ApplicationService::new(ports.clone()),
             versions: VersionService::new(ports.clone()),
             resources: ResourceService::new(ports.clone()),
@@ -74,8 +74,8 @@ pub(crate) fn apis(
             dependencies: DependencyService::new(ports.clone()),
             config_defaults: ConfigDefaultsService::new(ports.clone()),
             builds: BuildCreationService::new(ports.clone(), builds, packager),
-        };
-        AppManagerState::new(services, settings.archive_limits.max_archive_bytes)
+            max_binary_bytes: settings.archive_limits.max_archive_bytes,
+        }
     });
     Apis {
         authenticator: Authenticator::new(tokens, settings.access.clone()),

@@ -24,7 +24,7 @@ use domain::runtime::{ConfigOverrideService, PolicyService, RuntimeService};
 use http_api::auth::{
     Authenticator, LocalIssuer, StaticKeys, TokenPolicy, TokenRequest, TokenValidator,
 };
-use http_api::{Apis, AppManagerServices, AppManagerState, Roles, RuntimeManagerState};
+use http_api::{Apis, AppManagerState, Roles, RuntimeManagerState};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
@@ -88,22 +88,20 @@ impl TestApp {
             ConfigOverrideService::new(ports.clone()),
             limits,
         );
-        let app_manager = AppManagerState::new(
-            AppManagerServices {
-                applications: ApplicationService::new(ports.clone()),
-                versions: VersionService::new(ports.clone()),
-                resources: ResourceService::new(ports.clone()),
-                binaries: BinaryService::new(ports.clone()),
-                dependencies: DependencyService::new(ports.clone()),
-                config_defaults: ConfigDefaultsService::new(ports.clone()),
-                builds: BuildCreationService::new(
-                    ports,
-                    builds,
-                    Arc::new(ArchivePackager::new(limits)),
-                ),
-            },
-            limits.max_archive_bytes,
-        );
+        let app_manager = AppManagerState {
+            applications: ApplicationService::new(ports.clone()),
+            versions: VersionService::new(ports.clone()),
+            resources: ResourceService::new(ports.clone()),
+            binaries: BinaryService::new(ports.clone()),
+            dependencies: DependencyService::new(ports.clone()),
+            config_defaults: ConfigDefaultsService::new(ports.clone()),
+            builds: BuildCreationService::new(
+                ports,
+                builds,
+                Arc::new(ArchivePackager::new(limits)),
+            ),
+            max_binary_bytes: limits.max_archive_bytes,
+        };
         let apis = Apis {
             authenticator: Authenticator::new(validator, access),
             runtime_manager: Some(runtime_manager),
