@@ -38,7 +38,7 @@ pub(crate) const HOST: &str = "127.0.0.1";
 pub(crate) const POSTGRES_USER: &str = "root";
 const POSTGRES_PASSWORD: &str = "rtm";
 const POSTGRES_TEST_DATABASE: &str = "test";
-/// The original platform's database name (research §3.2).
+/// The original platform's database name (`app_manager`, as in its Helm values).
 const POSTGRES_APP_DATABASE: &str = "app_manager";
 pub(crate) const POSTGRES_DATABASES: [&str; 2] = [POSTGRES_TEST_DATABASE, POSTGRES_APP_DATABASE];
 const MONGO_APP_DATABASE: &str = "app-runtime";
@@ -46,7 +46,7 @@ const KAFKA_TOPIC_ENVIRONMENT: &str = "dev.";
 const S3_ACCESS_KEY: &str = "rtm";
 const S3_SECRET_KEY: &str = "rtm-secret-key";
 const OIDC_REALM: &str = "flowx";
-/// The original's client of the runtime manager (research §3.3); the mock accepts any secret.
+/// The original's client of the runtime manager; the mock accepts any secret.
 const OIDC_CLIENT_ID: &str = "flowx-platform-authorize";
 const OIDC_CLIENT_SECRET: &str = "rtm-client-secret";
 
@@ -200,7 +200,7 @@ fn url(scheme: &str, service: Service) -> String {
 }
 
 /// rtm's configuration for the stack, with the original platform's variable names
-/// (SPEC §5, research §3.2–3.3).
+/// (docs/CONFIGURATION.md).
 pub(crate) fn app_env() -> Vec<(&'static str, String)> {
     use Service::{Kafka, Mongo, Oidc, Postgres, Redis, S3};
     vec![
