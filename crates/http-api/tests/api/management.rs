@@ -31,6 +31,23 @@ async fn the_openapi_document_lists_every_route() {
         "/api/build-mgmt/app/{appId}/config-params/overrides",
         "/api/build-mgmt/app/{appId}/config-params/overrides/{key}",
         "/api/build-mgmt/app/{appId}/config-params/overrides/import",
+        "/api/applications",
+        "/api/applications/{appId}",
+        "/api/applications/{appId}/branches",
+        "/api/applications/{appId}/branches/{branch}/versions",
+        "/api/applications/{appId}/versions",
+        "/api/applications/{appId}/versions/{versionId}",
+        "/api/applications/{appId}/versions/{versionId}/commit",
+        "/api/applications/{appId}/versions/{versionId}/manifest",
+        "/api/applications/{appId}/versions/{versionId}/resources/{type}",
+        "/api/applications/{appId}/versions/{versionId}/resources/{type}/{definitionId}",
+        "/api/applications/{appId}/binaries",
+        "/api/applications/{appId}/versions/{versionId}/dependencies",
+        "/api/applications/{appId}/versions/{versionId}/dependencies/{libraryId}",
+        "/api/applications/{appId}/versions/{versionId}/config-params",
+        "/api/applications/{appId}/versions/{versionId}/config-params/{key}",
+        "/api/applications/{appId}/versions/{versionId}/config-params/import",
+        "/api/applications/{appId}/versions/{versionId}/builds",
     ] {
         assert!(paths.contains_key(path), "the OpenAPI document lacks {path}");
     }
