@@ -3,8 +3,8 @@
 //! It starts the service stack (`services up`), installs `wrk` when it is missing (Debian
 //! package), builds `rtm` and the bench in release mode, and runs the bench against the
 //! stack; the bench prints the table and writes `target/bench/report.json`. The bench stops
-//! the `rtm` it starts itself; should it die first, the pid file it keeps names the process
-//! and this command stops it. docs/PERFORMANCE.md describes what is measured.
+//! the `rtm` processes it starts itself; should it die first, the pid files it keeps name
+//! them and this command stops them. docs/PERFORMANCE.md describes what is measured.
 
 use std::path::{Path, PathBuf};
 
@@ -46,7 +46,9 @@ pub(crate) fn run(sh: &Shell, args: &BenchArgs) -> anyhow::Result<()> {
     .envs(services::test_env())
     .run()
     .context("the bench failed");
-    stop_leftover(&out_dir.join("rtm.pid"));
+    for pid_file in ["rtm.pid", "rtm-application-manager.pid", "rtm-import.pid"] {
+        stop_leftover(&out_dir.join(pid_file));
+    }
     outcome
 }
 
