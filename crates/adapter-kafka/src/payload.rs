@@ -247,8 +247,9 @@ pub(crate) struct ActivePolicyUpdatedIn {
 
 #[cfg(test)]
 mod tests {
+    use crate::topics::Topic;
     use domain::model::{
-        ApplicationId, AuditAction, BuildId, Checksum, ConfigKey, EntityRef, WorkspaceId,
+        ApplicationId, AuditAction, BuildId, Checksum, ConfigKey, EntityRef, VersionId, WorkspaceId,
     };
     use serde_json::{Value, json};
     use time::macros::datetime;
@@ -320,6 +321,35 @@ mod tests {
                 "buildId": build_id.to_string(),
             })
         );
+    }
+
+    #[test]
+    fn a_created_build_names_its_version_on_build_create() {
+        let application_id = ApplicationId::random();
+        let build_id = BuildId::random();
+        let version_id = VersionId::random();
+        let event = DomainEvent::BuildCreated {
+            application_id,
+            workspace_id: None,
+            build_id,
+            application_version_id: version_id,
+            checksum: Checksum::parse(&"cd".repeat(32)).unwrap(),
+        };
+        assert_eq!(Topic::of(&event), Topic::BuildCreated);
+        let wire = encode(&record(event), None).unwrap();
+        assert_eq!(
+            json_of(&wire),
+            json!({
+                "eventType": "BUILD_CREATED",
+                "sequence": 42,
+                "timestamp": "2026-11-24T10:15:30.123Z",
+                "appId": application_id.to_string(),
+                "buildId": build_id.to_string(),
+                "versionId": version_id.to_string(),
+                "checksum": "cd".repeat(32),
+            })
+        );
+        assert_eq!(wire.key, application_id.to_string());
     }
 
     #[test]
