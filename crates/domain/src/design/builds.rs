@@ -98,10 +98,21 @@ impl BuildCreationService {
         let draft = self.draft(principal, &application, &version, build_id, request).await?;
         let mut import = self.packager.package(draft).await?;
         import.expected_application = Some(application_id);
-        match self.builds.store_created(principal, import).await? {
-            ImportOutcome::Created(header) => Ok(CreatedBuild::Created(header)),
+        match self.builds.store_created(principal, import).await {
+            Ok(ImportOutcome::Created(header)) => Ok(CreatedBuild::Created(header)),
             // Only a retry under an idempotency key meets its own build stored already.
-            ImportOutcome::Unchanged(header) => Ok(CreatedBuild::Replayed(header)),
+            Ok(ImportOutcome::Unchanged(header)) => Ok(CreatedBuild::Replayed(header)),
+            // A concurrent request with the same key stored the build first (its draft had
+            // another creation time, so another checksum): that build is the answer.
+            Err(DomainError::Conflict(Conflict::BuildChecksum { .. }))
+                if idempotency_key.is_some() =>
+            {
+                match self.ports.app_data.find_build_header(build_id).await? {
+                    Some(header) => Ok(CreatedBuild::Replayed(header)),
+                    None => Err(Conflict::ImportInProgress(build_id).into()),
+                }
+            }
+            Err(err) => Err(err),
         }
     }
 

@@ -159,3 +159,25 @@ async fn a_creation_that_failed_midway_leaves_nothing_and_its_retry_makes_the_bu
     let listed = design.env.builds.list(application_id, PageRequest::default()).await.unwrap();
     assert_eq!(listed.total, 1);
 }
+
+#[tokio::test]
+async fn two_creations_racing_with_one_key_make_one_build() {
+    let design = DesignEnv::new();
+    let (application_id, version_id) = committed_application(&design).await;
+    let service = creation(&design);
+    let key = IdempotencyKey::parse("release-44").unwrap();
+
+    // Packing runs on a blocking thread, so the two requests interleave there.
+    let (first, second) = (admin(), admin());
+    let (one, two) = tokio::join!(
+        service.create(&first, application_id, version_id, NewBuild::default(), Some(&key)),
+        service.create(&second, application_id, version_id, NewBuild::default(), Some(&key)),
+    );
+
+    let (one, two) = (one.expect("the first answer"), two.expect("the second answer"));
+    assert_eq!(one.header(), two.header(), "both answer with the one build");
+    let created =
+        [&one, &two].iter().filter(|outcome| matches!(outcome, CreatedBuild::Created(_))).count();
+    assert_eq!(created, 1, "exactly one made it: {one:?} {two:?}");
+    assert_eq!(design.env.fakes.runtime_data.stored_build_ids(), [one.header().id]);
+}
