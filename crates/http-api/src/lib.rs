@@ -1,13 +1,15 @@
-//! rtm's HTTP layer on actix-web: the runtime API (`/api/runtime/**`), the build-management
-//! API (`/api/build-mgmt/**`), the management endpoints (`/actuator/**`), bearer-token
+//! rtm's HTTP layer on actix-web: the Application Manager's API (`/api/applications/**`),
+//! the Runtime Manager's runtime API (`/api/runtime/**`) and build-management API
+//! (`/api/build-mgmt/**`), the management endpoints (`/actuator/**`), bearer-token
 //! authentication and permissions, the error envelope, and the OpenAPI document.
 //!
 //! It depends on `domain` (services, model) and `build-archive` (the archive codec), never
-//! on a concrete adapter: the `server` crate builds the [`AppState`] from whatever adapters
-//! it wires. Layout:
+//! on a concrete adapter: the `server` crate builds the [`Apis`] from the use cases it wires
+//! over whatever adapters it picks. Layout:
 //!
-//! - [`Apis`] (the role states it serves, [`RuntimeManagerState`], and the
-//!   [`auth::Authenticator`]) and [`api_app`] / [`management_app`]: what the server mounts;
+//! - [`Apis`] (the state of each role it serves, [`AppManagerState`] and
+//!   [`RuntimeManagerState`], and the [`auth::Authenticator`]) and [`api_app`] /
+//!   [`management_app`]: what the server mounts; [`Roles`] and [`openapi_document`];
 //! - `auth`: token validation ([`auth::TokenValidator`]), the embedded issuer
 //!   ([`auth::LocalIssuer`]) and the [`auth::Caller`] extractor;
 //! - `app_manager`: the Application Manager's API, one file per resource;
