@@ -582,3 +582,115 @@ async fn each_role_serves_only_its_own_routes_and_documents() {
     assert!(paths.keys().all(|path| path.starts_with("/api/applications")), "{:?}", paths.keys());
     assert!(paths.contains_key("/api/applications/{appId}/versions/{versionId}/builds"));
 }
+
+/// Every route of the Application Manager, with a body it accepts where it takes one.
+fn every_route(app: &str, version: &str) -> Vec<(&'static str, String, Option<Value>)> {
+    let base = format!("/api/applications/{app}");
+    let v = format!("{base}/versions/{version}");
+    let definition = "def-1";
+    vec![
+        ("POST", "/api/applications".to_owned(), Some(json!({"name": "N", "type": "APPLICATION"}))),
+        ("GET", "/api/applications".to_owned(), None),
+        ("GET", base.clone(), None),
+        ("PATCH", base.clone(), Some(json!({"description": "d"}))),
+        ("DELETE", base.clone(), None),
+        ("GET", format!("{base}/branches"), None),
+        ("POST", format!("{base}/branches"), Some(json!({"name": "b", "fromVersionId": version}))),
+        ("POST", format!("{base}/branches/main/versions"), None),
+        ("GET", format!("{base}/versions"), None),
+        ("GET", v.clone(), None),
+        ("PATCH", v.clone(), Some(json!({"commitMessage": "M"}))),
+        ("DELETE", v.clone(), None),
+        ("POST", format!("{v}/commit"), Some(json!({"message": "M"}))),
+        ("GET", format!("{v}/manifest"), None),
+        ("GET", format!("{v}/resources/PROCESS"), None),
+        ("POST", format!("{v}/resources/PROCESS"), Some(json!({"name": "p", "content": {}}))),
+        ("GET", format!("{v}/resources/PROCESS/{definition}"), None),
+        ("PUT", format!("{v}/resources/PROCESS/{definition}"), Some(json!({"content": {}}))),
+        ("DELETE", format!("{v}/resources/PROCESS/{definition}"), None),
+        ("GET", format!("{v}/dependencies"), None),
+        ("PUT", format!("{v}/dependencies/{app}"), Some(json!({"buildId": version}))),
+        ("DELETE", format!("{v}/dependencies/{app}"), None),
+        ("GET", format!("{v}/config-params"), None),
+        ("PUT", format!("{v}/config-params/k"), Some(json!({"type": "VALUE", "value": "1"}))),
+        ("DELETE", format!("{v}/config-params/k"), None),
+        (
+            "POST",
+            format!("{v}/config-params/import"),
+            Some(json!([{"key": "k", "type": "VALUE", "value": "1"}])),
+        ),
+        ("POST", format!("{v}/builds"), Some(json!({}))),
+    ]
+}
+
+fn request(method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> TestRequest {
+    let request = match method {
+        "GET" => TestRequest::get(),
+        "POST" => TestRequest::post(),
+        "PUT" => TestRequest::put(),
+        "PATCH" => TestRequest::patch(),
+        "DELETE" => TestRequest::delete(),
+        other => panic!("no such method {other}"),
+    }
+    .uri(path);
+    let request = match token {
+        Some(token) => request.insert_header(("Authorization", format!("Bearer {token}"))),
+        None => request,
+    };
+    match body {
+        Some(body) => request.set_json(body),
+        None => request,
+    }
+}
+
+#[actix_web::test]
+async fn every_route_refuses_a_missing_token_a_token_without_its_role_and_an_unknown_application() {
+    let app = TestApp::new();
+    let service = app.service().await;
+    let nobody = app.token("nobody", &[], &[]);
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let version = uuid::Uuid::new_v4().to_string();
+    for (method, path, body) in every_route(&unknown, &version) {
+        send(&service, request(method, &path, None, body.as_ref()))
+            .await
+            .assert_error(401, "missing_token");
+        let forbidden = send(&service, request(method, &path, Some(&nobody), body.as_ref())).await;
+        assert_eq!(
+            forbidden.status.as_u16(),
+            403,
+            "{method} {path} without a role: {:?}",
+            forbidden.bytes
+        );
+        forbidden.assert_error(403, "forbidden");
+        if path.starts_with(&format!("/api/applications/{unknown}")) {
+            let missing =
+                send(&service, request(method, &path, Some(&app.admin()), body.as_ref())).await;
+            assert_eq!(
+                missing.status.as_u16(),
+                404,
+                "{method} {path} of an unknown application: {:?}",
+                missing.bytes
+            );
+            let code = missing.json()["code"].as_str().unwrap().to_owned();
+            assert_eq!(code, "application_not_found", "{method} {path}");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn every_route_of_an_existing_application_refuses_an_unknown_version() {
+    let app = TestApp::new();
+    let service = app.service().await;
+    let designer = Designer { service: &service, token: app.admin() };
+    let (loans, _) = designer.create("Loans", "APPLICATION").await;
+    let version = uuid::Uuid::new_v4().to_string();
+    for (method, path, body) in every_route(&loans, &version) {
+        if !path.contains(&version) || path.ends_with("/branches") {
+            continue;
+        }
+        let reply =
+            send(&service, request(method, &path, Some(&designer.token), body.as_ref())).await;
+        assert_eq!(reply.status.as_u16(), 404, "{method} {path}: {:?}", reply.bytes);
+        assert_eq!(reply.json()["code"], "version_not_found", "{method} {path}");
+    }
+}
