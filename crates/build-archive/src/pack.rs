@@ -63,7 +63,8 @@ pub fn pack_directory(dir: &Path) -> Result<PackedBuild, PackError> {
     let manifest =
         Manifest::new(files.iter().map(|(name, bytes)| ManifestFile::of(name, bytes)).collect());
     files.insert(MANIFEST_JSON.to_owned(), manifest.to_json());
-    let bytes = write_zip(&files).map_err(|err| PackError::Write { reason: err.to_string() })?;
+    let bytes = write_zip(&files, entry_options())
+        .map_err(|err| PackError::Write { reason: err.to_string() })?;
     let request = read_archive(Bytes::from(bytes.clone()), &ArchiveLimits::default())
         .map_err(|error| PackError::Invalid { dir: dir.to_owned(), error: Box::new(error) })?;
     Ok(PackedBuild { build_id: request.build.id(), checksum: request.build.header.checksum, bytes })
@@ -159,10 +160,13 @@ pub(crate) fn entry_options() -> SimpleFileOptions {
         .unix_permissions(0o644)
 }
 
-pub(crate) fn write_zip(files: &BTreeMap<String, Vec<u8>>) -> zip::result::ZipResult<Vec<u8>> {
+pub(crate) fn write_zip(
+    files: &BTreeMap<String, Vec<u8>>,
+    options: SimpleFileOptions,
+) -> zip::result::ZipResult<Vec<u8>> {
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     for (name, bytes) in files {
-        zip.start_file(name.as_str(), entry_options())?;
+        zip.start_file(name.as_str(), options)?;
         zip.write_all(bytes)?;
     }
     Ok(zip.finish()?.into_inner())
