@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use domain::design::model::VersionDependency;
 use domain::design::ports::DependencyRepository;
 use domain::model::{ApplicationId, DomainEvent, VersionId};
-use domain::ports::PortResult;
+use domain::ports::{PortError, PortResult};
 
 use crate::app_data::InMemoryAppDataRepository;
 
@@ -32,6 +32,16 @@ impl DependencyRepository for InMemoryAppDataRepository {
     ) -> PortResult<()> {
         let mut state = self.state()?;
         state.require_wip(version_id)?;
+        if state
+            .applications
+            .get(&dependency.library_id)
+            .is_some_and(|library| library.deleted_at.is_some())
+        {
+            return Err(PortError::Conflict(format!(
+                "library {} is deleted",
+                dependency.library_id
+            )));
+        }
         state.dependencies.insert((version_id, dependency.library_id), dependency.build_id);
         state.record(events);
         Ok(())

@@ -15,7 +15,7 @@ use crate::error::PgError;
 use crate::repository::design_versions::lock_wip;
 use crate::repository::{PgAppDataRepository, record_events};
 use crate::rows::DependencyRow;
-use crate::schema::version_dependencies;
+use crate::schema::{applications, version_dependencies};
 
 #[async_trait]
 impl DependencyRepository for PgAppDataRepository {
@@ -45,6 +45,22 @@ impl DependencyRepository for PgAppDataRepository {
         connection
             .transaction(async |connection| {
                 lock_wip(connection, version_id).await?;
+                // The library's row, when it is designed here, is locked FOR SHARE: a delete
+                // (which locks it FOR UPDATE, then looks for dependents) waits for this write
+                // and sees the dependency, or went first and is seen here.
+                let library: Option<Option<time::OffsetDateTime>> = applications::table
+                    .find(dependency.library_id.as_uuid())
+                    .select(applications::deleted_at)
+                    .for_share()
+                    .first(connection)
+                    .await
+                    .optional()?;
+                if matches!(library, Some(Some(_))) {
+                    return Err(PgError::Refused(format!(
+                        "library {} is deleted",
+                        dependency.library_id
+                    )));
+                }
                 diesel::insert_into(version_dependencies::table)
                     .values(&row)
                     .on_conflict((

@@ -12,15 +12,17 @@ use adapter_postgres::PgAppDataRepository;
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::RunQueryDsl;
+use domain::design::model::VersionDependency;
 use domain::design::model::{
     Application, Branch, CommitMessage, ResourceChange, ResourceStatus, ResourceUpdate,
     ResourceVersion, Version, VersionStatus, default_settings,
 };
 use domain::design::ports::{
-    ApplicationRepository, BranchRepository, ResourceRepository, VersionRepository,
+    ApplicationRepository, BranchRepository, DependencyRepository, ResourceRepository,
+    VersionRepository,
 };
 use domain::model::{
-    ApplicationId, ApplicationKind, ApplicationName, BranchName, PageRequest, RawJson,
+    ApplicationId, ApplicationKind, ApplicationName, BranchName, BuildId, PageRequest, RawJson,
     ResourceDefinitionId, ResourceName, ResourceType, ResourceVersionId, VersionId, WorkspaceId,
 };
 use domain::ports::{PortError, PortResult};
@@ -116,7 +118,14 @@ fn fresh_application() -> Application {
 
 /// A stored application with its `main` branch and first WIP.
 async fn stored(repository: &PgAppDataRepository) -> (Application, Branch, Version) {
-    let application = fresh_application();
+    stored_application(repository, fresh_application()).await
+}
+
+/// `application` stored with its `main` branch and first WIP.
+async fn stored_application(
+    repository: &PgAppDataRepository,
+    application: Application,
+) -> (Application, Branch, Version) {
     let main = Branch {
         application_id: application.id,
         name: BranchName::parse("main").unwrap(),
@@ -363,6 +372,63 @@ fn change(resource: &ResourceVersion, index: usize) -> ResourceChange {
         copy_id: ResourceVersionId::parse(&uuid::Uuid::new_v4().to_string()).unwrap(),
         at: now(),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_library_deleted_while_a_dependency_on_it_is_added_never_ends_up_with_both() {
+    let Some(schema) = TestSchema::migrated().await else { return };
+    let repository = racing_repository(&schema).await;
+
+    for _ in 0..ROUNDS {
+        let library = Application { kind: ApplicationKind::Library, ..fresh_application() };
+        let (library, _, _) = stored_application(&repository, library).await;
+        let dependents: Vec<Version> = {
+            let mut dependents = Vec::new();
+            for _ in 0..RACERS - 1 {
+                dependents.push(stored(&repository).await.2);
+            }
+            dependents
+        };
+
+        // One racer deletes the library, the others add a dependency on it.
+        let results = race(&repository, |repository, index| {
+            let dependents = dependents.clone();
+            let library_id = library.id;
+            async move {
+                if index == 0 {
+                    repository.delete_application(library_id, now(), &[]).await.map(|_| "deleted")
+                } else {
+                    let dependency = VersionDependency { library_id, build_id: BuildId::random() };
+                    repository
+                        .put_dependency(dependents[index - 1].id, &dependency, &[])
+                        .await
+                        .map(|()| "depends")
+                }
+            }
+        })
+        .await;
+
+        let deleted = matches!(results[0], Ok("deleted"));
+        let dependencies = count(
+            &schema,
+            "SELECT count(*) AS n FROM version_dependencies WHERE library_id = $1::uuid",
+            &library.id.to_string(),
+        )
+        .await;
+        assert!(
+            !(deleted && dependencies > 0),
+            "a deleted library with {dependencies} dependents: {results:?}"
+        );
+        for result in &results {
+            assert!(
+                result.is_ok() || matches!(result, Err(PortError::Conflict(_))),
+                "every loser is a conflict: {results:?}"
+            );
+        }
+    }
+
+    drop(repository);
+    schema.drop().await;
 }
 
 #[tokio::test]

@@ -45,6 +45,7 @@ impl DependencyService {
     /// # Errors
     ///
     /// `application_not_found`, `version_not_found`; `version_committed`;
+    /// `application_not_found` too when the library is deleted while this runs;
     /// `build_not_found` when the library has no such build; `dependency_not_a_library`
     /// when the build or the application named is not a library; `dependency_cycle` when
     /// the library's build depends, directly or not, on this application.
@@ -73,7 +74,8 @@ impl DependencyService {
                 &application,
                 version_id,
                 err,
-                || Conflict::Storage("the dependency could not be stored".to_owned()).into(),
+                // Still a WIP, so the store refused the library: deleted meanwhile.
+                || NotFound::Application(library_id).into(),
             )
             .await);
         }

@@ -267,7 +267,10 @@ pub trait DependencyRepository {
     /// # Errors
     ///
     /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when the version is not a
-    /// WIP version; nothing is changed then.
+    /// WIP version, or when the library is an application of this store that is deleted
+    /// (checked in the same write, so that a concurrent deletion of the library either sees
+    /// this dependency and refuses, or is seen by it); nothing is changed then. A library
+    /// known only by its imported builds has no application here and is not refused.
     async fn put_dependency(
         &self,
         version_id: VersionId,

@@ -12,6 +12,7 @@ use crate::fixtures;
 pub async fn run_all(repo: &dyn AppDataRepository) {
     a_put_replaces_the_build_of_a_library_and_a_delete_removes_it(repo).await;
     a_committed_version_refuses_dependency_changes(repo).await;
+    a_deleted_library_takes_no_new_dependents(repo).await;
 }
 
 /// Listed by library id; a second put for a library replaces its build; a delete answers
@@ -76,4 +77,33 @@ pub async fn a_committed_version_refuses_dependency_changes(repo: &dyn AppDataRe
     );
     assert_eq!(repo.list_dependencies(first.id).await.expect("list"), [dependency]);
     assert_no_events(repo, application.id, "refused dependency changes").await;
+}
+
+/// A library designed here and deleted takes no new dependent; one known only by its
+/// imported builds (no application row) is not refused.
+pub async fn a_deleted_library_takes_no_new_dependents(repo: &dyn AppDataRepository) {
+    let Stored { application, first, .. } =
+        design_fixtures::stored(repo, ApplicationKind::Application).await;
+    let library = design_fixtures::stored(repo, ApplicationKind::Library).await.application;
+    let deleted = repo
+        .delete_application(library.id, fixtures::now(), &[])
+        .await
+        .expect("delete_application of a library nobody depends on");
+    assert!(deleted, "the library is deleted");
+
+    assert_conflict(
+        repo.put_dependency(
+            first.id,
+            &VersionDependency { library_id: library.id, build_id: BuildId::random() },
+            &[fixtures::event(application.id)],
+        )
+        .await,
+        "depending on a deleted library",
+    );
+    let imported_only = design_fixtures::dependency();
+    repo.put_dependency(first.id, &imported_only, &[])
+        .await
+        .expect("a library with no application here is not refused");
+    assert_eq!(repo.list_dependencies(first.id).await.expect("list"), [imported_only]);
+    assert_no_events(repo, application.id, "a refused dependency").await;
 }
