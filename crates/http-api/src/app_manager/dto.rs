@@ -2,7 +2,9 @@
 //! and their settings, camelCase as in the original's DTOs.
 
 use domain::design::ApplicationDetails;
-use domain::design::model::{Application, Branch, Version, VersionStatus};
+use domain::design::model::{
+    Application, Branch, ResourceStatus, Version, VersionManifestEntry, VersionStatus,
+};
 use domain::model::{ApplicationKind, BuildSettings, NumberFormat, Platforms, ValidationError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -224,4 +226,34 @@ pub(crate) struct VersionQuery {
     pub(crate) page: Option<u32>,
     /// Page size, 1 to 500 (default 20).
     pub(crate) size: Option<u32>,
+}
+
+/// One line of a version's manifest.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ManifestEntryDto {
+    resource_type: String,
+    resource_definition_id: String,
+    resource_version_id: String,
+    name: String,
+    #[schema(schema_with = Word::<ResourceStatus>::words)]
+    status: Word<ResourceStatus>,
+    /// RFC 3339.
+    last_changed_at: String,
+    /// RFC 3339; absent for a resource never committed.
+    last_committed_at: Option<String>,
+}
+
+impl From<&VersionManifestEntry> for ManifestEntryDto {
+    fn from(entry: &VersionManifestEntry) -> Self {
+        Self {
+            resource_type: entry.resource_type.to_string(),
+            resource_definition_id: entry.definition_id.to_string(),
+            resource_version_id: entry.resource_version_id.to_string(),
+            name: entry.name.to_string(),
+            status: entry.status.into(),
+            last_changed_at: rfc3339(entry.last_changed_at),
+            last_committed_at: entry.last_committed_at.map(rfc3339),
+        }
+    }
 }

@@ -4,7 +4,7 @@
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use domain::access::{Authority, Scope};
-use domain::design::model::{ResourceStatus, ResourceVersion};
+use domain::design::model::ResourceVersion;
 use domain::design::{NewResource, ResourceEdit};
 use domain::model::{RawJson, ResourceDefinitionId, ResourceName, ValidationError};
 use serde::{Deserialize, Serialize};
@@ -12,13 +12,12 @@ use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use crate::ApiError;
-use crate::app_manager::versions::ManifestEntryDto;
+use crate::app_manager::dto::ManifestEntryDto;
 use crate::auth::Caller;
-use crate::dto::{PageDto, PageQuery, rfc3339};
+use crate::dto::{PageDto, PageQuery};
 use crate::error::ErrorBody;
 use crate::path::{VersionResourcePath, VersionResourcesPath};
 use crate::state::AppManagerState;
-use crate::word::Word;
 
 /// A new resource.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -46,16 +45,9 @@ pub(crate) struct ResourceEditBody {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ResourceDto {
-    resource_type: String,
-    resource_definition_id: String,
-    resource_version_id: String,
-    name: String,
-    #[schema(schema_with = Word::<ResourceStatus>::words)]
-    status: Word<ResourceStatus>,
-    /// RFC 3339.
-    last_changed_at: String,
-    /// RFC 3339; absent for a resource never committed.
-    last_committed_at: Option<String>,
+    /// Its manifest line: type, ids, name, status and times.
+    #[serde(flatten)]
+    entry: ManifestEntryDto,
     /// The definition, as stored.
     #[schema(value_type = Object)]
     content: Box<RawValue>,
@@ -68,16 +60,7 @@ impl ResourceDto {
     ) -> Result<HttpResponse, ApiError> {
         let content = RawValue::from_string(resource.content.as_str().to_owned())
             .map_err(ApiError::internal)?;
-        let dto = Self {
-            resource_type: resource.resource_type.to_string(),
-            resource_definition_id: resource.definition_id.to_string(),
-            resource_version_id: resource.id.to_string(),
-            name: resource.name.to_string(),
-            status: resource.status.into(),
-            last_changed_at: rfc3339(resource.last_changed_at),
-            last_committed_at: resource.committed_at.map(rfc3339),
-            content,
-        };
+        let dto = Self { entry: ManifestEntryDto::from(&resource.manifest_entry()), content };
         Ok(HttpResponse::build(status)
             .insert_header((header::ETAG, format!("\"{}\"", resource.etag())))
             .json(dto))

@@ -4,20 +4,19 @@
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use domain::access::{Authority, Scope};
-use domain::design::model::{CommitMessage, ResourceStatus, VersionManifestEntry};
+use domain::design::model::CommitMessage;
 use domain::design::{NewBranch, VersionPatch};
 use domain::model::{BranchName, VersionId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::ApiError;
-use crate::app_manager::dto::{BranchDto, SettingsDto, VersionDto, VersionQuery};
+use crate::app_manager::dto::{BranchDto, ManifestEntryDto, SettingsDto, VersionDto, VersionQuery};
 use crate::auth::Caller;
-use crate::dto::{PageDto, PageQuery, rfc3339};
+use crate::dto::{PageDto, PageQuery};
 use crate::error::ErrorBody;
 use crate::path::{AppPath, BranchPath, VersionPath};
 use crate::state::AppManagerState;
-use crate::word::Word;
 
 /// A new branch.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -51,36 +50,6 @@ pub(crate) struct VersionPatchBody {
 pub(crate) struct CommitBody {
     /// 1 to 50 characters of letters, digits, space and `[]().-_/`.
     message: String,
-}
-
-/// One line of a version's manifest.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ManifestEntryDto {
-    resource_type: String,
-    resource_definition_id: String,
-    resource_version_id: String,
-    name: String,
-    #[schema(schema_with = Word::<ResourceStatus>::words)]
-    status: Word<ResourceStatus>,
-    /// RFC 3339.
-    last_changed_at: String,
-    /// RFC 3339; absent for a resource never committed.
-    last_committed_at: Option<String>,
-}
-
-impl From<&VersionManifestEntry> for ManifestEntryDto {
-    fn from(entry: &VersionManifestEntry) -> Self {
-        Self {
-            resource_type: entry.resource_type.to_string(),
-            resource_definition_id: entry.definition_id.to_string(),
-            resource_version_id: entry.resource_version_id.to_string(),
-            name: entry.name.to_string(),
-            status: entry.status.into(),
-            last_changed_at: rfc3339(entry.last_changed_at),
-            last_committed_at: entry.last_committed_at.map(rfc3339),
-        }
-    }
 }
 
 /// The branches of an application.
