@@ -12,27 +12,19 @@ use domain::runtime::{ConfigOverrideService, PolicyService, RuntimeService};
 
 use crate::auth::Authenticator;
 
-/// The Runtime Manager's use cases, for its handlers.
+/// The Runtime Manager's use cases, for its handlers, as the server builds them.
 #[derive(Debug, Clone)]
 pub struct RuntimeManagerState {
-    pub(crate) runtime: RuntimeService,
-    pub(crate) builds: BuildService,
-    pub(crate) policies: PolicyService,
-    pub(crate) config_overrides: ConfigOverrideService,
-    pub(crate) archive_limits: ArchiveLimits,
-}
-
-impl RuntimeManagerState {
-    /// The state of the Runtime Manager's APIs over these services.
-    pub fn new(
-        runtime: RuntimeService,
-        builds: BuildService,
-        policies: PolicyService,
-        config_overrides: ConfigOverrideService,
-        archive_limits: ArchiveLimits,
-    ) -> Self {
-        Self { runtime, builds, policies, config_overrides, archive_limits }
-    }
+    /// Resolution, resources and parameters of the live build.
+    pub runtime: RuntimeService,
+    /// Import, list, read, export and delete builds.
+    pub builds: BuildService,
+    /// Active policies and overrides.
+    pub policies: PolicyService,
+    /// Config overrides.
+    pub config_overrides: ConfigOverrideService,
+    /// Limits of the archives an import reads.
+    pub archive_limits: ArchiveLimits,
 }
 
 /// The Application Manager's use cases, for its handlers, as the server builds them.

@@ -53,14 +53,12 @@ pub(crate) fn apis(
     let import_lease = i64::try_from(settings.import_lease_seconds).unwrap_or(i64::MAX);
     let builds =
         BuildService::new(ports.clone()).with_import_lease(time::Duration::seconds(import_lease));
-    let runtime_manager = served.includes(Role::RuntimeManager).then(|| {
-        RuntimeManagerState::new(
-            RuntimeService::new(ports.clone()),
-            builds.clone(),
-            PolicyService::new(ports.clone()),
-            ConfigOverrideService::new(ports.clone()),
-            settings.archive_limits,
-        )
+    let runtime_manager = served.includes(Role::RuntimeManager).then(|| RuntimeManagerState {
+        runtime: RuntimeService::new(ports.clone()),
+        builds: builds.clone(),
+        policies: PolicyService::new(ports.clone()),
+        config_overrides: ConfigOverrideService::new(ports.clone()),
+        archive_limits: settings.archive_limits,
     });
     let app_manager = served.includes(Role::ApplicationManager).then(|| {
         // Built within the import limits: a build that could not be imported could not be

@@ -81,13 +81,13 @@ impl TestApp {
         );
         let ports = fakes.ports();
         let builds = BuildService::new(ports.clone());
-        let runtime_manager = RuntimeManagerState::new(
-            RuntimeService::new(ports.clone()),
-            builds.clone(),
-            PolicyService::new(ports.clone()),
-            ConfigOverrideService::new(ports.clone()),
-            limits,
-        );
+        let runtime_manager = RuntimeManagerState {
+            runtime: RuntimeService::new(ports.clone()),
+            builds: builds.clone(),
+            policies: PolicyService::new(ports.clone()),
+            config_overrides: ConfigOverrideService::new(ports.clone()),
+            archive_limits: limits,
+        };
         let app_manager = AppManagerState {
             applications: ApplicationService::new(ports.clone()),
             versions: VersionService::new(ports.clone()),
