@@ -17,6 +17,7 @@ mod blobs;
 mod cache;
 mod events;
 mod failure;
+mod process_engine;
 mod runtime_data;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -28,6 +29,7 @@ pub use crate::blobs::InMemoryBlobStore;
 pub use crate::cache::InMemoryCache;
 pub use crate::events::InMemoryEventPublisher;
 pub use crate::failure::FailureKind;
+pub use crate::process_engine::{InMemoryProcessEngine, ScriptedAnswer};
 pub use crate::runtime_data::InMemoryRuntimeDataStore;
 
 /// One in-memory adapter per port. Tests keep the typed handles for assertions and hand

@@ -5,7 +5,7 @@ use crate::model::{
     ApplicationId, ApplicationName, BranchName, BuildId, Checksum, ConfigKey, ResourceDefinitionId,
     ResourceName, ResourceType, SubjectType, ValidationError, VersionId,
 };
-use crate::ports::PortError;
+use crate::ports::{EngineError, PortError};
 
 /// Result type of every use case.
 pub type DomainResult<T> = Result<T, DomainError>;
@@ -93,6 +93,14 @@ pub enum NotFound {
         /// Key.
         key: ConfigKey,
     },
+    /// The build has no PROCESS resource with that name.
+    #[error("process `{process_name}` not found in build {build_id}")]
+    Process {
+        /// Build.
+        build_id: BuildId,
+        /// Process definition name asked for.
+        process_name: ResourceName,
+    },
 }
 
 impl NotFound {
@@ -110,6 +118,7 @@ impl NotFound {
             Self::Version { .. } => "version_not_found",
             Self::Dependency { .. } => "dependency_not_found",
             Self::ConfigParam { .. } => "config_param_not_found",
+            Self::Process { .. } => "process_not_found",
         }
     }
 }
@@ -278,6 +287,12 @@ pub enum DomainError {
     /// A backend failed.
     #[error("internal failure")]
     Internal(#[source] PortError),
+    /// The process engine did not start the process (refused, failed, unreachable, slow).
+    #[error(transparent)]
+    ProcessEngine(#[from] EngineError),
+    /// No process engine is configured, so no process can be started.
+    #[error("no process engine is configured: set RTM_PROCESS_ENGINE_URL")]
+    ProcessEngineNotConfigured,
 }
 
 impl DomainError {
@@ -289,6 +304,9 @@ impl DomainError {
             Self::Conflict(conflict) => conflict.code(),
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
+            Self::ProcessEngine(EngineError::Refused { .. }) => "process_engine_refused",
+            Self::ProcessEngine(_) => "process_engine_unavailable",
+            Self::ProcessEngineNotConfigured => "process_engine_not_configured",
         }
     }
 }

@@ -9,6 +9,7 @@ mod blobs;
 mod cache;
 mod events;
 mod packager;
+mod process_engine;
 mod runtime_data;
 
 use std::sync::Arc;
@@ -20,6 +21,9 @@ pub use crate::ports::blobs::{BlobKey, BlobStore};
 pub use crate::ports::cache::Cache;
 pub use crate::ports::events::EventPublisher;
 pub use crate::ports::packager::{BuildDraft, BuildPackager};
+pub use crate::ports::process_engine::{
+    Credentials, EngineAnswer, EngineError, EngineStart, ProcessEngine,
+};
 pub use crate::ports::runtime_data::RuntimeDataStore;
 
 /// Boxed source error carried by [`PortError`].

@@ -5,13 +5,18 @@
 //! - [`RuntimeService`]: which build is live for a caller, its resources and parameters;
 //! - [`PolicyService`]: the global active policy and its overrides;
 //! - [`ConfigOverrideService`]: per-installation config overrides;
+//! - [`ProcessStartService`]: process starts on a build, checked here, run by the engine;
 //! - [`ports`]: the role traits of the app-data port only this context uses.
 
 mod config_overrides;
 mod policies;
 pub mod ports;
+mod process_start;
 mod resolution;
 
 pub use crate::runtime::config_overrides::{ConfigOverrideInput, ConfigOverrideService};
 pub use crate::runtime::policies::{OverrideInput, PolicyService};
+pub use crate::runtime::process_start::{
+    PROCESS, ProcessStartService, ProcessStarted, StartOn, StartRequest,
+};
 pub use crate::runtime::resolution::RuntimeService;

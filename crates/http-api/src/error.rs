@@ -109,6 +109,8 @@ impl ResponseError for ApiError {
                 DomainError::Conflict(_) => StatusCode::CONFLICT,
                 DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 DomainError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                DomainError::ProcessEngine(engine) => engine_status(engine),
+                DomainError::ProcessEngineNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             },
         }
     }
@@ -118,7 +120,7 @@ impl ResponseError for ApiError {
         let trace_id = crate::trace::current();
         // Server-side failures never echo their cause; the request's log line (written by
         // the tracing middleware, with the whole source chain) has it, under this trace id.
-        let message = if status.is_server_error() {
+        let message = if status.is_server_error() && !self.says_no_cause() {
             status.canonical_reason().unwrap_or("server error").to_owned()
         } else {
             self.to_string()
@@ -128,6 +130,32 @@ impl ResponseError for ApiError {
             response.insert_header((header::WWW_AUTHENTICATE, err.www_authenticate()));
         }
         response.json(ErrorBody { status: status.as_u16(), code: self.code(), message, trace_id })
+    }
+}
+
+impl ApiError {
+    /// Whether the message of a server-side failure says only what an operator must know
+    /// (which variable to set, that the engine is down) and carries no internal cause.
+    fn says_no_cause(&self) -> bool {
+        matches!(
+            self,
+            Self::Domain(DomainError::ProcessEngine(_) | DomainError::ProcessEngineNotConfigured)
+        )
+    }
+}
+
+/// The status of a start the process engine did not make: its own status for a refusal,
+/// 502 for its failure, 503 when it cannot be reached, 504 when it is too slow.
+fn engine_status(engine: &domain::ports::EngineError) -> StatusCode {
+    use domain::ports::EngineError;
+    match engine {
+        EngineError::Refused { status, .. } => StatusCode::from_u16(*status)
+            .ok()
+            .filter(StatusCode::is_client_error)
+            .unwrap_or(StatusCode::BAD_REQUEST),
+        EngineError::Failed { .. } => StatusCode::BAD_GATEWAY,
+        EngineError::Unreachable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        EngineError::TimedOut => StatusCode::GATEWAY_TIMEOUT,
     }
 }
 
