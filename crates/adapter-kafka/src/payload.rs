@@ -42,6 +42,12 @@ pub(crate) fn encode(
     organization_id: Option<&str>,
 ) -> Result<WireRecord, EncodeError> {
     let application_id = record.event.application_id().to_string();
+    // The scheduler's own key for a timer, so that its set and stop of one timer land on one
+    // partition of each topic; every other event is keyed by its application.
+    let key = match &record.event {
+        DomainEvent::Timer { timer, .. } => timer.schedule_id(),
+        _ => application_id.clone(),
+    };
     let sequence = record.sequence;
     let recorded_at = rfc3339(record.recorded_at)?;
     let payload = match &record.event {
@@ -98,6 +104,16 @@ pub(crate) fn encode(
                 keys: keys.iter().map(|key| key.as_str()).collect(),
             })?
         }
+        DomainEvent::Timer { command: _, timer } => serde_json::to_vec(&TimerSchedule {
+            schedule_id: timer.schedule_id(),
+            application_id: &application_id,
+            build_id: timer.build_id.to_string(),
+            workspace_id: timer.workspace_id.map(|id| id.to_string()),
+            process_definition_name: timer.process_name.as_str(),
+            timer_node_id: timer.node_id.as_str(),
+            timer_type: timer.expression.timer_type().as_str(),
+            expression: timer.expression.as_str(),
+        })?,
         DomainEvent::Audit(audit) => {
             serde_json::to_vec(&audit_payload(audit, sequence, &application_id)?)?
         }
@@ -110,7 +126,7 @@ pub(crate) fn encode(
     if let Some(organization_id) = organization_id {
         headers.push((ORGANIZATION_ID_HEADER, organization_id.to_owned()));
     }
-    Ok(WireRecord { key: application_id, payload, headers })
+    Ok(WireRecord { key, payload, headers })
 }
 
 fn workspace_id(event: &DomainEvent) -> Option<String> {
@@ -118,6 +134,7 @@ fn workspace_id(event: &DomainEvent) -> Option<String> {
         DomainEvent::BuildImported { workspace_id, .. }
         | DomainEvent::BuildCreated { workspace_id, .. } => workspace_id.map(|id| id.to_string()),
         DomainEvent::Audit(audit) => audit.workspace_id.map(|id| id.to_string()),
+        DomainEvent::Timer { timer, .. } => timer.workspace_id.map(|id| id.to_string()),
         DomainEvent::BuildDeleted { .. }
         | DomainEvent::ActivePolicyUpdated { .. }
         | DomainEvent::ConfigOverridesUpdated { .. } => None,
@@ -207,6 +224,22 @@ struct ConfigOverridesUpdated<'a> {
     keys: Vec<&'a str>,
 }
 
+/// `core.trigger.set|stop.timer-event-schedule`: the shape the platform's scheduler reads,
+/// the same on both topics (the topic is the command).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TimerSchedule<'a> {
+    schedule_id: String,
+    application_id: &'a str,
+    build_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workspace_id: Option<String>,
+    process_definition_name: &'a str,
+    timer_node_id: &'a str,
+    timer_type: &'static str,
+    expression: &'a str,
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Audit<'a> {
@@ -249,7 +282,8 @@ pub(crate) struct ActivePolicyUpdatedIn {
 mod tests {
     use crate::topics::Topic;
     use domain::model::{
-        ApplicationId, AuditAction, BuildId, Checksum, ConfigKey, EntityRef, VersionId, WorkspaceId,
+        ApplicationId, AuditAction, BuildId, Checksum, ConfigKey, EntityRef, ResourceName,
+        ScheduleCommand, ScheduledTimer, TimerExpression, TimerNodeId, VersionId, WorkspaceId,
     };
     use serde_json::{Value, json};
     use time::macros::datetime;
@@ -409,6 +443,50 @@ mod tests {
                 "details": { "operation": "IMPORT_BUILD" },
             })
         );
+    }
+
+    #[test]
+    fn a_timer_schedule_is_keyed_by_its_schedule_id_with_the_schedulers_shape() {
+        let application_id = ApplicationId::random();
+        let workspace_id = WorkspaceId::random();
+        let build_id = BuildId::random();
+        let timer = ScheduledTimer {
+            application_id,
+            workspace_id: Some(workspace_id),
+            build_id,
+            process_name: ResourceName::parse("nightly_report").unwrap(),
+            node_id: TimerNodeId::parse("timer1").unwrap(),
+            expression: TimerExpression::parse("CRON", "0 0 2 * * *").unwrap(),
+        };
+        for (command, topic) in
+            [(ScheduleCommand::Set, Topic::TimerSet), (ScheduleCommand::Stop, Topic::TimerStop)]
+        {
+            let event = DomainEvent::Timer { command, timer: timer.clone() };
+            assert_eq!(Topic::of(&event), topic);
+            let wire = encode(&record(event), None).unwrap();
+            let schedule_id = format!("{application_id}:nightly_report:timer1");
+            assert_eq!(wire.key, schedule_id);
+            assert_eq!(
+                json_of(&wire),
+                json!({
+                    "scheduleId": schedule_id,
+                    "applicationId": application_id.to_string(),
+                    "buildId": build_id.to_string(),
+                    "workspaceId": workspace_id.to_string(),
+                    "processDefinitionName": "nightly_report",
+                    "timerNodeId": "timer1",
+                    "timerType": "CRON",
+                    "expression": "0 0 2 * * *",
+                })
+            );
+            assert_eq!(
+                wire.headers,
+                vec![
+                    ("Fx-AppId", application_id.to_string()),
+                    ("Fx-WorkspaceId", workspace_id.to_string()),
+                ]
+            );
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use domain::model::DomainEvent;
+use domain::model::{DomainEvent, ScheduleCommand};
 
 /// Longest topic name Kafka accepts.
 const MAX_TOPIC_NAME_LEN: usize = 249;
@@ -24,17 +24,23 @@ pub enum Topic {
     /// The active policy of an application changed: every replica evicts its cache
     /// (`DomainEvent::ActivePolicyUpdated`).
     ActivePolicyUpdated,
+    /// The scheduler is told to run a timer (`DomainEvent::Timer`, command SET).
+    TimerSet,
+    /// The scheduler is told to stop a timer (`DomainEvent::Timer`, command STOP).
+    TimerStop,
 }
 
 impl Topic {
     /// Every topic, in the order of the table in the crate documentation.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::Audit,
         Self::BuildImported,
         Self::BuildCreated,
         Self::BuildDeleted,
         Self::ConfigOverridesUpdated,
         Self::ActivePolicyUpdated,
+        Self::TimerSet,
+        Self::TimerStop,
     ];
 
     /// The part between the environment and the version, e.g. `core.trigger.save.audit`.
@@ -46,6 +52,8 @@ impl Topic {
             Self::BuildDeleted => "build.delete",
             Self::ConfigOverridesUpdated => "runtime.config-overrides.updated",
             Self::ActivePolicyUpdated => "runtime.active-policy.updated",
+            Self::TimerSet => "core.trigger.set.timer-event-schedule",
+            Self::TimerStop => "core.trigger.stop.timer-event-schedule",
         }
     }
 
@@ -59,6 +67,8 @@ impl Topic {
             Self::BuildDeleted => "RTM_KAFKA_TOPIC_BUILD_DELETE",
             Self::ConfigOverridesUpdated => "RTM_KAFKA_TOPIC_CONFIG_OVERRIDES_UPDATED",
             Self::ActivePolicyUpdated => "RTM_KAFKA_TOPIC_ACTIVE_POLICY_UPDATED",
+            Self::TimerSet => "KAFKA_TOPIC_PROCESS_SCHEDULEDTIMEREVENTS_OUT_SET",
+            Self::TimerStop => "KAFKA_TOPIC_PROCESS_SCHEDULEDTIMEREVENTS_OUT_STOP",
         }
     }
 
@@ -71,6 +81,8 @@ impl Topic {
             DomainEvent::BuildDeleted { .. } => Self::BuildDeleted,
             DomainEvent::ConfigOverridesUpdated { .. } => Self::ConfigOverridesUpdated,
             DomainEvent::ActivePolicyUpdated { .. } => Self::ActivePolicyUpdated,
+            DomainEvent::Timer { command: ScheduleCommand::Set, .. } => Self::TimerSet,
+            DomainEvent::Timer { command: ScheduleCommand::Stop, .. } => Self::TimerStop,
         }
     }
 
@@ -82,6 +94,8 @@ impl Topic {
             Self::BuildDeleted => 3,
             Self::ConfigOverridesUpdated => 4,
             Self::ActivePolicyUpdated => 5,
+            Self::TimerSet => 6,
+            Self::TimerStop => 7,
         }
     }
 }
@@ -262,6 +276,31 @@ mod tests {
             "ai.flowx.runtime.active-policy.updated.v1"
         );
         assert_eq!(TopicNames::new(&TopicNaming::default(), []).unwrap(), names);
+    }
+
+    #[test]
+    fn timer_schedules_go_to_the_original_scheduler_topics() {
+        let naming = TopicNaming { environment: "dev.".to_owned(), ..TopicNaming::default() };
+        let names = TopicNames::new(&naming, []).unwrap();
+        assert_eq!(
+            names.get(Topic::TimerSet),
+            "ai.flowx.dev.core.trigger.set.timer-event-schedule.v1"
+        );
+        assert_eq!(
+            names.get(Topic::TimerStop),
+            "ai.flowx.dev.core.trigger.stop.timer-event-schedule.v1"
+        );
+        assert_eq!(
+            Topic::TimerSet.override_variable(),
+            "KAFKA_TOPIC_PROCESS_SCHEDULEDTIMEREVENTS_OUT_SET"
+        );
+        let names =
+            TopicNames::new(&naming, [(Topic::TimerStop, "scheduler-stop".to_owned())]).unwrap();
+        assert_eq!(names.get(Topic::TimerStop), "scheduler-stop");
+        assert_eq!(
+            names.get(Topic::TimerSet),
+            "ai.flowx.dev.core.trigger.set.timer-event-schedule.v1"
+        );
     }
 
     #[test]

@@ -14,15 +14,17 @@ mod design_versions;
 mod imports;
 mod outbox;
 mod policies;
+mod timers;
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use domain::design::model::{Application, Branch, IdempotencyKey, ResourceVersion, Version};
 use domain::model::{
-    ActivePolicy, ApplicationId, BranchName, BuildHeader, BuildId, ConfigKey, ConfigOverride,
-    ConfigParam, DomainEvent, OutboxRecord, PolicyOverride, PolicyOverrideId, PolicyTarget,
-    ResourceDefinitionId, ResourceType, ResourceVersionId, VersionId,
+    ActivePolicy, ApplicationId, BranchName, BuildHeader, BuildId, BuildTimer, ConfigKey,
+    ConfigOverride, ConfigParam, DomainEvent, OutboxRecord, PolicyOverride, PolicyOverrideId,
+    PolicyTarget, ResourceDefinitionId, ResourceType, ResourceVersionId, ScheduleMove,
+    TimerSchedule, VersionId,
 };
 use domain::ports::{ImportClaim, PortError, PortResult};
 use time::OffsetDateTime;
@@ -59,6 +61,10 @@ impl InMemoryAppDataRepository {
 #[derive(Debug, Default)]
 struct State {
     headers: BTreeMap<BuildId, BuildHeader>,
+    /// The timers of each stored build, ordered by process, then node.
+    timers: BTreeMap<BuildId, Vec<BuildTimer>>,
+    /// Which build's timers the scheduler runs, per application.
+    schedules: BTreeMap<ApplicationId, TimerSchedule>,
     claims: BTreeMap<BuildId, ImportClaim>,
     policies: BTreeMap<ApplicationId, ActivePolicy>,
     overrides: BTreeMap<PolicyOverrideId, PolicyOverride>,
@@ -105,6 +111,31 @@ impl State {
             ))),
             None => Err(PortError::Conflict(format!("build {build_id} does not exist"))),
         }
+    }
+
+    /// The compare-and-set check of a schedule move; call before changing anything.
+    fn check_schedule(&self, schedule: &ScheduleMove) -> PortResult<()> {
+        let revision = self.schedules.get(&schedule.application_id).map_or(0, |held| held.revision);
+        if revision == schedule.expected_revision {
+            Ok(())
+        } else {
+            Err(PortError::Outdated(format!(
+                "the timer schedule of application {} is at revision {revision}, not {}",
+                schedule.application_id, schedule.expected_revision
+            )))
+        }
+    }
+
+    /// Applies a schedule move that [`check_schedule`](Self::check_schedule) accepted.
+    fn move_schedule(&mut self, schedule: &ScheduleMove) {
+        self.schedules.insert(
+            schedule.application_id,
+            TimerSchedule {
+                application_id: schedule.application_id,
+                build_id: schedule.build_id,
+                revision: schedule.expected_revision + 1,
+            },
+        );
     }
 
     /// Whether the global policy or an override names the build.

@@ -43,6 +43,14 @@ pub(crate) enum PgError {
     /// of the write: always the port's conflict, with this message.
     #[error("{0}")]
     Refused(String),
+    /// A compare-and-set of the port lost (the timer schedule moved): always the port's
+    /// `Outdated`, with this message.
+    #[error("{0}")]
+    Outdated(String),
+    /// Rolls back a write whose row does not exist (so that it writes nothing at all);
+    /// never leaves the method that raises it.
+    #[error("no such row")]
+    NoSuchRow,
 }
 
 impl From<DieselError> for PgError {
@@ -103,7 +111,9 @@ impl PgError {
             | Self::InvalidRow { .. }
             | Self::EncodeEvent(_)
             | Self::EncodeSettings(_)
-            | Self::Refused(_) => false,
+            | Self::Refused(_)
+            | Self::Outdated(_)
+            | Self::NoSuchRow => false,
         }
     }
 
@@ -115,6 +125,9 @@ impl PgError {
     ) -> PortError {
         if let Self::Refused(message) = self {
             return PortError::Conflict(message);
+        }
+        if let Self::Outdated(message) = self {
+            return PortError::Outdated(message);
         }
         if let Some(message) = self.violation().and_then(conflict) {
             return PortError::Conflict(message);

@@ -2,7 +2,7 @@
 //! adapter, so that the domain stays free of wire formats.
 //!
 //! One object per event, tagged by `type` (`BUILD_IMPORTED`, `BUILD_CREATED`, `BUILD_DELETED`,
-//! `ACTIVE_POLICY_UPDATED`, `CONFIG_OVERRIDES_UPDATED`, `AUDIT`), fields in camelCase,
+//! `ACTIVE_POLICY_UPDATED`, `CONFIG_OVERRIDES_UPDATED`, `TIMER`, `AUDIT`), fields in camelCase,
 //! timestamps as RFC 3339 text with nanoseconds. Unknown fields are ignored when reading,
 //! so a newer replica may add fields without stalling an older relay. Audit actions and
 //! entity references are written in the domain's own words (`AuditAction`, `EntityRef`),
@@ -10,6 +10,7 @@
 
 use domain::model::{
     ApplicationId, AuditAction, AuditRecord, BuildId, Checksum, ConfigKey, DomainEvent, EntityRef,
+    ResourceName, ScheduleCommand, ScheduledTimer, TimerExpression, TimerNodeId, ValidationError,
     VersionId, WorkspaceId,
 };
 use serde::{Deserialize, Serialize};
@@ -47,6 +48,17 @@ enum EventJson {
     ConfigOverridesUpdated {
         application_id: Uuid,
         keys: Vec<String>,
+    },
+    Timer {
+        command: String,
+        application_id: Uuid,
+        #[serde(default)]
+        workspace_id: Option<Uuid>,
+        build_id: Uuid,
+        process_name: String,
+        node_id: String,
+        timer_type: String,
+        expression: String,
     },
     Audit {
         action: String,
@@ -97,6 +109,16 @@ pub(crate) fn encode(event: &DomainEvent) -> Result<serde_json::Value, PgError> 
                 keys: keys.iter().map(|key| key.as_str().to_owned()).collect(),
             }
         }
+        DomainEvent::Timer { command, timer } => EventJson::Timer {
+            command: command.as_str().to_owned(),
+            application_id: *timer.application_id.as_uuid(),
+            workspace_id: timer.workspace_id.map(|id| *id.as_uuid()),
+            build_id: *timer.build_id.as_uuid(),
+            process_name: timer.process_name.as_str().to_owned(),
+            node_id: timer.node_id.as_str().to_owned(),
+            timer_type: timer.expression.timer_type().as_str().to_owned(),
+            expression: timer.expression.as_str().to_owned(),
+        },
         DomainEvent::Audit(record) => EventJson::Audit {
             action: record.action.as_str().to_owned(),
             application_id: *record.application_id.as_uuid(),
@@ -150,6 +172,30 @@ pub(crate) fn decode(value: serde_json::Value) -> Result<DomainEvent, PgError> {
                     .iter()
                     .map(|key| ConfigKey::parse(key).map_err(|err| invalid(err.to_string())))
                     .collect::<Result<_, _>>()?,
+            }
+        }
+        EventJson::Timer {
+            command,
+            application_id,
+            workspace_id,
+            build_id,
+            process_name,
+            node_id,
+            timer_type,
+            expression,
+        } => {
+            let invalid = |err: ValidationError| invalid(err.to_string());
+            DomainEvent::Timer {
+                command: ScheduleCommand::parse(&command).map_err(invalid)?,
+                timer: ScheduledTimer {
+                    application_id: ApplicationId::from_uuid(application_id),
+                    workspace_id: workspace_id.map(WorkspaceId::from_uuid),
+                    build_id: BuildId::from_uuid(build_id),
+                    process_name: ResourceName::parse(&process_name).map_err(invalid)?,
+                    node_id: TimerNodeId::parse(&node_id).map_err(invalid)?,
+                    expression: TimerExpression::parse(&timer_type, &expression)
+                        .map_err(invalid)?,
+                },
             }
         }
         EventJson::Audit {
@@ -214,6 +260,28 @@ mod tests {
                     ConfigKey::parse("api.baseUrl").expect("valid key"),
                     ConfigKey::parse("b").expect("valid key"),
                 ],
+            },
+            DomainEvent::Timer {
+                command: ScheduleCommand::Set,
+                timer: ScheduledTimer {
+                    application_id,
+                    workspace_id: Some(WorkspaceId::random()),
+                    build_id: BuildId::random(),
+                    process_name: ResourceName::parse("Nightly report").expect("valid name"),
+                    node_id: TimerNodeId::parse("17").expect("valid node id"),
+                    expression: TimerExpression::parse("CRON", "0 0 2 * * *").expect("valid cron"),
+                },
+            },
+            DomainEvent::Timer {
+                command: ScheduleCommand::Stop,
+                timer: ScheduledTimer {
+                    application_id,
+                    workspace_id: None,
+                    build_id: BuildId::random(),
+                    process_name: ResourceName::parse("Reminder").expect("valid name"),
+                    node_id: TimerNodeId::parse("t").expect("valid node id"),
+                    expression: TimerExpression::parse("CYCLE", "R5/PT10M").expect("valid cycle"),
+                },
             },
             DomainEvent::Audit(AuditRecord {
                 action: AuditAction::SetConfigOverrides,

@@ -14,6 +14,7 @@ mod design_versions;
 mod imports;
 mod outbox;
 mod policies;
+mod timers;
 
 use std::fmt;
 use std::sync::Mutex;

@@ -7,9 +7,10 @@ pub(crate) use design::*;
 
 use diesel::prelude::*;
 use domain::model::{
-    ActivePolicy, ApplicationId, BranchName, BuildHeader, BuildId, Checksum, ConfigKey,
-    ConfigOverride, PolicyKind, PolicyOverride, PolicyOverrideId, PolicyTarget, VersionId,
-    Vocabulary, WorkspaceId,
+    ActivePolicy, ApplicationId, BranchName, BuildHeader, BuildId, BuildTimer, Checksum, ConfigKey,
+    ConfigOverride, PolicyKind, PolicyOverride, PolicyOverrideId, PolicyTarget,
+    ResourceDefinitionId, ResourceName, ScheduleMove, TimerExpression, TimerNodeId, TimerSchedule,
+    ValidationError, VersionId, Vocabulary, WorkspaceId,
 };
 use domain::ports::ImportClaim;
 use time::OffsetDateTime;
@@ -17,7 +18,8 @@ use uuid::Uuid;
 
 use crate::error::PgError;
 use crate::schema::{
-    active_policies, build_headers, config_overrides, import_claims, policy_overrides,
+    active_policies, build_headers, build_timers, config_overrides, import_claims,
+    policy_overrides, timer_schedules,
 };
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -265,5 +267,89 @@ impl From<&ImportClaim> for ImportClaimRow {
             claimed_at: claim.claimed_at,
             expires_at: claim.expires_at,
         }
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = build_timers, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct BuildTimerRow {
+    build_id: Uuid,
+    process_definition_id: String,
+    node_id: String,
+    process_name: String,
+    name: Option<String>,
+    swimlane: Option<String>,
+    timer_type: String,
+    expression: String,
+    activated: bool,
+}
+
+impl BuildTimerRow {
+    pub(crate) fn new(build_id: BuildId, timer: &BuildTimer) -> Self {
+        Self {
+            build_id: *build_id.as_uuid(),
+            process_definition_id: timer.process.as_str().to_owned(),
+            node_id: timer.node_id.as_str().to_owned(),
+            process_name: timer.process_name.as_str().to_owned(),
+            name: timer.name.clone(),
+            swimlane: timer.swimlane.clone(),
+            timer_type: timer.expression.timer_type().as_str().to_owned(),
+            expression: timer.expression.as_str().to_owned(),
+            activated: timer.activated,
+        }
+    }
+}
+
+impl TryFrom<BuildTimerRow> for BuildTimer {
+    type Error = PgError;
+
+    fn try_from(row: BuildTimerRow) -> Result<Self, PgError> {
+        let invalid = |err: ValidationError| PgError::invalid_row("build timer", err);
+        Ok(Self {
+            process: ResourceDefinitionId::parse(&row.process_definition_id).map_err(invalid)?,
+            process_name: ResourceName::parse(&row.process_name).map_err(invalid)?,
+            node_id: TimerNodeId::parse(&row.node_id).map_err(invalid)?,
+            name: row.name,
+            swimlane: row.swimlane,
+            expression: TimerExpression::new(
+                parse_word("build timer", &row.timer_type)?,
+                &row.expression,
+            )
+            .map_err(invalid)?,
+            activated: row.activated,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = timer_schedules, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct TimerScheduleRow {
+    application_id: Uuid,
+    build_id: Option<Uuid>,
+    revision: i64,
+}
+
+impl From<&ScheduleMove> for TimerScheduleRow {
+    /// The row a move writes: the new build at the next revision.
+    fn from(schedule: &ScheduleMove) -> Self {
+        Self {
+            application_id: *schedule.application_id.as_uuid(),
+            build_id: schedule.build_id.map(|id| *id.as_uuid()),
+            revision: i64::try_from(schedule.expected_revision.saturating_add(1))
+                .unwrap_or(i64::MAX),
+        }
+    }
+}
+
+impl TryFrom<TimerScheduleRow> for TimerSchedule {
+    type Error = PgError;
+
+    fn try_from(row: TimerScheduleRow) -> Result<Self, PgError> {
+        Ok(Self {
+            application_id: ApplicationId::from_uuid(row.application_id),
+            build_id: row.build_id.map(BuildId::from_uuid),
+            revision: u64::try_from(row.revision)
+                .map_err(|err| PgError::invalid_row("timer schedule", err))?,
+        })
     }
 }

@@ -169,6 +169,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    build_timers (build_id, process_definition_id, node_id) {
+        build_id -> Uuid,
+        process_definition_id -> Text,
+        node_id -> Text,
+        process_name -> Text,
+        name -> Nullable<Text>,
+        swimlane -> Nullable<Text>,
+        timer_type -> Text,
+        expression -> Text,
+        activated -> Bool,
+    }
+}
+
+diesel::table! {
+    timer_schedules (application_id) {
+        application_id -> Uuid,
+        build_id -> Nullable<Uuid>,
+        revision -> Int8,
+    }
+}
+
 diesel::joinable!(manifest_links -> resource_versions (resource_version_id));
 diesel::joinable!(manifest_links -> versions (version_id));
 diesel::joinable!(version_dependencies -> versions (version_id));

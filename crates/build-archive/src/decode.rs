@@ -15,8 +15,11 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::ArchiveError;
-use crate::layout::{self, BUILD_JSON, CONFIG_PARAMS_JSON, EntryKind, MANIFEST_JSON};
+use crate::layout::{
+    self, BUILD_JSON, CONFIG_PARAMS_JSON, EntryKind, MANIFEST_JSON, SCHEDULE_JSON,
+};
 use crate::read::check_format_version;
+use crate::timers;
 use crate::wire::{self, BuildJson, ConfigParamJson, ResourceJson, SettingsJson};
 
 /// Decodes the entries of an archive whose container checks passed.
@@ -60,7 +63,11 @@ pub(crate) fn import_request(
             Some(ImportedBinary { sha256, bytes: Bytes::from(bytes) })
         })
         .collect();
-    Ok(ImportRequest { build, resources, binaries, archive, expected_application: None })
+    let mut timers = timers::timers_of(&resources)?;
+    if let Some(json) = contents.get(SCHEDULE_JSON) {
+        timers::apply_schedule(json, &mut timers)?;
+    }
+    Ok(ImportRequest { build, resources, binaries, timers, archive, expected_application: None })
 }
 
 fn header(

@@ -182,6 +182,21 @@ pub enum ArchiveError {
         /// The entry.
         entry: String,
     },
+    /// `schedule.json` is not of its shape, or switches a timer the build does not have.
+    #[error("entry `schedule.json` is not valid: {reason}")]
+    InvalidSchedule {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A timer start event of a process is refused: its code is the rule's own
+    /// (`invalid_timer_expression`, `unknown_timer_type`, `duplicate_timer`, `invalid_timer`).
+    #[error("entry `{entry}` has a timer that is refused: {error}")]
+    InvalidTimer {
+        /// The process's entry.
+        entry: String,
+        /// The field, the rule and its code.
+        error: ValidationError,
+    },
 }
 
 impl ArchiveError {
@@ -209,6 +224,8 @@ impl ArchiveError {
             Self::ResourcePathMismatch { .. } => "resource_path_mismatch",
             Self::BinaryHashMismatch { .. } => "binary_hash_mismatch",
             Self::DuplicateEntry { .. } => "duplicate_entry",
+            Self::InvalidTimer { error, .. } => error.code(),
+            Self::InvalidSchedule { .. } => "invalid_schedule",
         }
     }
 
@@ -226,13 +243,15 @@ impl ArchiveError {
             | Self::InvalidBuild { entry, .. }
             | Self::ResourcePathMismatch { entry, .. }
             | Self::BinaryHashMismatch { entry, .. }
-            | Self::DuplicateEntry { entry } => Some(entry),
+            | Self::DuplicateEntry { entry }
+            | Self::InvalidTimer { entry, .. } => Some(entry),
             Self::DuplicateResource { second, .. } | Self::DuplicateResourceName { second, .. } => {
                 Some(second)
             }
             Self::UnsupportedFormatVersion { entry, .. } | Self::MissingEntry { entry } => {
                 Some(entry)
             }
+            Self::InvalidSchedule { .. } => Some("schedule.json"),
             Self::ArchiveTooLarge { .. }
             | Self::ArchiveUnreadable { .. }
             | Self::TooManyEntries { .. }

@@ -8,6 +8,9 @@ pub(crate) const BUILD_JSON: &str = "build.json";
 pub(crate) const CONFIG_PARAMS_JSON: &str = "config-params.json";
 /// Hashes and sizes of every other entry, and the checksum.
 pub(crate) const MANIFEST_JSON: &str = "manifest.json";
+/// The switches of the build's timers, written on export: outside the checksum (never listed
+/// in the manifest), so a switch never changes what the build is.
+pub(crate) const SCHEDULE_JSON: &str = "schedule.json";
 /// Prefix of resource entries: `resources/<TYPE>/<resourceDefinitionId>.json`.
 pub(crate) const RESOURCES_PREFIX: &str = "resources/";
 /// Prefix of binary entries: `binaries/<sha256>`.
@@ -19,6 +22,7 @@ pub(crate) enum EntryKind<'a> {
     Build,
     ConfigParams,
     Manifest,
+    Schedule,
     Resource { resource_type: &'a str, definition_id: &'a str },
     Binary { sha256: &'a str },
 }
@@ -59,6 +63,7 @@ pub(crate) fn classify(name: &str) -> Option<EntryKind<'_>> {
         BUILD_JSON => return Some(EntryKind::Build),
         CONFIG_PARAMS_JSON => return Some(EntryKind::ConfigParams),
         MANIFEST_JSON => return Some(EntryKind::Manifest),
+        SCHEDULE_JSON => return Some(EntryKind::Schedule),
         _ => {}
     }
     if let Some(rest) = name.strip_prefix(RESOURCES_PREFIX) {

@@ -8,7 +8,9 @@
 //!   archive that [`read_archive`] accepts;
 //! - [`ArchivePackager`] packs a build made from a committed version (the domain's
 //!   `BuildPackager` port) and reads it back as an import would;
-//! - [`strip_binaries`] drops the binaries from an archive without changing its checksum.
+//! - [`export_archive`] rewrites a stored archive for export (binaries dropped or kept, the
+//!   timers' switches in `schedule.json`) and [`strip_binaries`] drops the binaries, both
+//!   without changing the checksum.
 //!
 //! This crate may depend on `domain` and on format crates (zip, serde, hashing); it depends on
 //! no adapter and no web framework, so that the HTTP API and the CLI share one reading of the
@@ -25,6 +27,7 @@ mod pack;
 mod package;
 mod read;
 mod strip;
+mod timers;
 mod wire;
 
 pub use crate::error::{ArchiveError, PackError};
@@ -32,4 +35,4 @@ pub use crate::limits::ArchiveLimits;
 pub use crate::pack::{PackedBuild, pack_directory};
 pub use crate::package::ArchivePackager;
 pub use crate::read::read_archive;
-pub use crate::strip::strip_binaries;
+pub use crate::strip::{export_archive, strip_binaries};

@@ -15,7 +15,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use crate::error::PackError;
-use crate::layout::{self, BUILD_JSON, MANIFEST_JSON};
+use crate::layout::{self, BUILD_JSON, MANIFEST_JSON, SCHEDULE_JSON};
 use crate::limits::ArchiveLimits;
 use crate::manifest::{Manifest, ManifestFile};
 use crate::read::read_archive;
@@ -99,6 +99,10 @@ fn collect(
             return Err(unexpected("it is neither a file nor a directory"));
         } else if name == MANIFEST_JSON {
             return Err(unexpected("the packer writes manifest.json; remove it"));
+        } else if name == SCHEDULE_JSON {
+            // Builds as code start with every timer on; switches are an installation's
+            // state, which exports carry.
+            return Err(unexpected("schedule.json is written by exports only; remove it"));
         } else if layout::classify(&name).is_none() {
             return Err(unexpected(
                 "the build layout has no place for it (build.json, config-params.json, \

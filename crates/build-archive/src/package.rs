@@ -15,6 +15,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
+use crate::error::ArchiveError;
 use crate::layout::{BINARIES_PREFIX, BUILD_JSON, CONFIG_PARAMS_JSON, MANIFEST_JSON};
 use crate::limits::ArchiveLimits;
 use crate::manifest::{FORMAT_VERSION, Manifest, ManifestFile};
@@ -104,11 +105,16 @@ pub(crate) fn package(draft: &BuildDraft, limits: &ArchiveLimits) -> DomainResul
     // the default at a fraction of its CPU. The archive stays deterministic for its content.
     let options = entry_options().compression_level(Some(1));
     let archive = write_zip(&files, options).map_err(|err| internal(format!("zip: {err}")))?;
-    let mut request = read_archive(Bytes::from(archive), limits).map_err(|err| {
-        DomainError::Invalid(ValidationError::new(
+    let mut request = read_archive(Bytes::from(archive), limits).map_err(|err| match err {
+        // A refused timer keeps its own code: the designer fixes the process it names.
+        ArchiveError::InvalidTimer { entry, mut error } => {
+            error.reason = format!("{entry}: {}", error.reason);
+            DomainError::Invalid(error)
+        }
+        err => DomainError::Invalid(ValidationError::new(
             "build",
             format!("the build cannot be packed: {err}"),
-        ))
+        )),
     })?;
     request.expected_application = Some(draft.application_id);
     Ok(request)

@@ -10,7 +10,7 @@ use zip::{CompressionMethod, ZipArchive};
 
 use crate::central_directory::{self, ScanError};
 use crate::error::ArchiveError;
-use crate::layout::{self, BUILD_JSON, EntryKind, MANIFEST_JSON};
+use crate::layout::{self, BUILD_JSON, EntryKind, MANIFEST_JSON, SCHEDULE_JSON};
 use crate::limits::ArchiveLimits;
 use crate::manifest::{self, FORMAT_VERSION, Manifest, ManifestFile};
 use crate::wire::FormatProbe;
@@ -253,7 +253,13 @@ fn check_against_manifest(
             return Err(ArchiveError::DuplicateEntry { entry: file.name.clone() });
         }
     }
-    for name in contents.keys().filter(|name| *name != MANIFEST_JSON) {
+    if listed.contains_key(SCHEDULE_JSON) {
+        return Err(ArchiveError::UnexpectedEntry {
+            entry: SCHEDULE_JSON.to_owned(),
+            reason: "it carries the timers' switches outside the checksum; manifest.json must not list it",
+        });
+    }
+    for name in contents.keys().filter(|name| *name != MANIFEST_JSON && *name != SCHEDULE_JSON) {
         if !listed.contains_key(name.as_str()) {
             return Err(ArchiveError::UnexpectedEntry {
                 entry: name.clone(),

@@ -9,7 +9,7 @@ use build_archive::{
 };
 use bytes::Bytes;
 use domain::builds::ImportRequest;
-use domain::model::{ApplicationKind, BuildOrigin, ConfigParamType};
+use domain::model::{ApplicationKind, BuildOrigin, ConfigParamType, TimerType};
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
@@ -581,6 +581,7 @@ fn every_example_packs_and_reads_back() {
         ("loan-origination-1", ApplicationKind::Application, 5, 1),
         ("loan-origination-2", ApplicationKind::Application, 5, 1),
         ("shared-library-1", ApplicationKind::Library, 3, 0),
+        ("loan-servicing-1", ApplicationKind::Application, 2, 0),
     ] {
         let packed = pack_directory(&examples().join(name)).unwrap();
         let request = read(packed.bytes.clone()).unwrap();
@@ -712,4 +713,205 @@ fn stripping_binaries_keeps_the_checksum_and_the_archive_readable() {
         .collect();
     assert!(names.iter().all(|name| !name.starts_with("binaries/")), "{names:?}");
     assert!(names.contains(&"manifest.json".to_owned()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timer start events of processes.
+
+/// `small_build` whose `claim` process has `nodes` (and one swimlane, `lane-1`).
+fn build_with_claim_nodes(nodes: serde_json::Value) -> Entries {
+    let mut entries = small_build();
+    let claim = serde_json::json!({
+        "resourceDefinitionId": "claim",
+        "resourceVersionId": "claim-v1",
+        "name": "claim_intake",
+        "content": {"nodes": nodes, "swimlanes": [{"id": "lane-1", "name": "Back office"}]}
+    });
+    for (name, bytes) in &mut entries {
+        if name == "resources/PROCESS/claim.json" {
+            *bytes = json_bytes(&claim);
+        }
+    }
+    with_manifest(entries)
+}
+
+fn timer_node(id: serde_json::Value, timer: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "id": id, "name": "Nightly", "type": "TIMER_START_EVENT", "swimlaneId": "lane-1",
+        "timer": timer
+    })
+}
+
+#[test]
+fn a_timer_start_event_is_read_with_its_process_name_swimlane_and_expression() {
+    let nodes = serde_json::json!([
+        {"id": "start", "type": "START_EVENT"},
+        timer_node(serde_json::json!(17), serde_json::json!({"type": "CRON", "expression": "0 0 12 * * MON-FRI"})),
+    ]);
+    let request = read(zip_of(&build_with_claim_nodes(nodes))).unwrap();
+    let [timer] = request.timers.as_slice() else {
+        panic!("one timer expected, got {:?}", request.timers);
+    };
+    assert_eq!(timer.id().to_string(), "claim.17", "an integer id is its decimal text");
+    assert_eq!(timer.process_name.as_str(), "claim_intake");
+    assert_eq!(timer.name.as_deref(), Some("Nightly"));
+    assert_eq!(timer.swimlane.as_deref(), Some("Back office"), "the lane's name, not its id");
+    assert_eq!(timer.expression.timer_type(), TimerType::Cron);
+    assert_eq!(timer.expression.as_str(), "0 0 12 * * MON-FRI");
+    assert!(timer.activated, "a timer is on unless the archive says otherwise");
+}
+
+#[test]
+fn processes_without_timer_nodes_have_no_timers() {
+    let request = read(zip_of(&with_manifest(small_build()))).unwrap();
+    assert!(request.timers.is_empty());
+}
+
+#[test]
+fn an_expression_that_does_not_parse_is_refused_with_its_own_code() {
+    for (timer_type, expression) in
+        [("CRON", "0 0 25 * * *"), ("CYCLE", "every ten minutes"), ("DATE", "2026-02-30T10:00:00Z")]
+    {
+        let nodes = serde_json::json!([timer_node(
+            serde_json::json!("t1"),
+            serde_json::json!({"type": timer_type, "expression": expression})
+        )]);
+        let err = assert_refused(
+            read(zip_of(&build_with_claim_nodes(nodes))),
+            "invalid_timer_expression",
+        );
+        assert_eq!(err.entry(), Some("resources/PROCESS/claim.json"));
+        assert!(err.to_string().contains(expression), "{err}");
+    }
+}
+
+#[test]
+fn an_unknown_timer_type_is_refused_with_its_own_code() {
+    let nodes = serde_json::json!([timer_node(
+        serde_json::json!("t1"),
+        serde_json::json!({"type": "DURATION", "expression": "PT5M"})
+    )]);
+    let err = assert_refused(read(zip_of(&build_with_claim_nodes(nodes))), "unknown_timer_type");
+    assert!(err.to_string().contains("DATE, CYCLE, CRON"), "{err}");
+}
+
+#[test]
+fn two_timers_in_one_process_are_refused_with_their_own_code() {
+    let cycle = serde_json::json!({"type": "CYCLE", "expression": "R5/PT10M"});
+    let nodes = serde_json::json!([
+        timer_node(serde_json::json!("t1"), cycle.clone()),
+        timer_node(serde_json::json!("t2"), cycle),
+    ]);
+    let err = assert_refused(read(zip_of(&build_with_claim_nodes(nodes))), "duplicate_timer");
+    assert!(err.to_string().contains("claim_intake"), "{err}");
+}
+
+#[test]
+fn a_timer_node_without_a_timer_or_a_usable_id_is_refused_with_its_own_code() {
+    let cycle = serde_json::json!({"type": "CYCLE", "expression": "R/PT1H"});
+    for node in [
+        serde_json::json!({"id": "t1", "type": "TIMER_START_EVENT"}),
+        serde_json::json!({"id": "t1", "type": "TIMER_START_EVENT", "timer": {"type": "CYCLE"}}),
+        serde_json::json!({"type": "TIMER_START_EVENT", "timer": cycle}),
+        serde_json::json!({"id": "a/b", "type": "TIMER_START_EVENT", "timer": cycle}),
+        serde_json::json!({"id": 1.5, "type": "TIMER_START_EVENT", "timer": cycle}),
+    ] {
+        let nodes = serde_json::json!([node]);
+        assert_refused(read(zip_of(&build_with_claim_nodes(nodes))), "invalid_timer");
+    }
+}
+
+#[test]
+fn the_servicing_example_has_a_cron_and_a_cycle_timer() {
+    let packed = pack_directory(&examples().join("loan-servicing-1")).unwrap();
+    let request = read(packed.bytes).unwrap();
+    let timers: Vec<(String, TimerType, &str, Option<&str>)> = request
+        .timers
+        .iter()
+        .map(|timer| {
+            (
+                timer.id().to_string(),
+                timer.expression.timer_type(),
+                timer.expression.as_str(),
+                timer.swimlane.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        timers,
+        [
+            (
+                "6a1f3c5e-7b9d-4e1f-8a3c-5e7b9d1f3a01.node_every_morning".to_owned(),
+                TimerType::Cron,
+                "0 0 8 * * MON-FRI",
+                Some("collections"),
+            ),
+            (
+                "6a1f3c5e-7b9d-4e1f-8a3c-5e7b9d1f3a02.node_every_six_hours".to_owned(),
+                TimerType::Cycle,
+                "R/2027-01-01T00:00:00Z/PT6H",
+                Some("risk"),
+            ),
+        ]
+    );
+}
+
+#[test]
+fn an_export_carries_the_switches_outside_the_checksum_and_an_import_restores_them() {
+    let packed = pack_directory(&examples().join("loan-servicing-1")).unwrap();
+    let mut timers = read(packed.bytes.clone()).unwrap().timers;
+    timers[1].activated = false;
+
+    for with_binaries in [true, false] {
+        let exported =
+            build_archive::export_archive(&packed.bytes, with_binaries, &timers).unwrap();
+        let request = read(exported.clone()).unwrap();
+        assert_eq!(request.build.header.checksum, packed.checksum, "the checksum stays");
+        let switches: Vec<bool> = request.timers.iter().map(|timer| timer.activated).collect();
+        assert_eq!(switches, [true, false], "the switches come back");
+
+        // Exporting the export again replaces its schedule.json rather than adding one.
+        timers[1].activated = true;
+        let again = build_archive::export_archive(&exported, with_binaries, &timers).unwrap();
+        timers[1].activated = false;
+        let names: Vec<String> = zip::ZipArchive::new(Cursor::new(again.clone()))
+            .unwrap()
+            .file_names()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(names.iter().filter(|name| *name == "schedule.json").count(), 1);
+        assert!(read(again).unwrap().timers.iter().all(|timer| timer.activated));
+    }
+}
+
+#[test]
+fn a_malformed_schedule_is_refused_with_its_own_code() {
+    let nodes = serde_json::json!([timer_node(
+        serde_json::json!("t1"),
+        serde_json::json!({"type": "CRON", "expression": "@daily"})
+    )]);
+    for schedule in [
+        serde_json::json!({"formatVersion": 1, "timers": [{"timerId": "claim.nope", "activated": false}]}),
+        serde_json::json!({"formatVersion": 1, "timers": [{"timerId": "claim.t1", "activated": false}, {"timerId": "claim.t1", "activated": true}]}),
+        serde_json::json!({"formatVersion": 2, "timers": []}),
+        serde_json::json!({"formatVersion": 1, "timers": [{"timerId": "claim.t1", "on": false}]}),
+        serde_json::json!([]),
+    ] {
+        let mut entries = build_with_claim_nodes(nodes.clone());
+        entries.push(entry("schedule.json", &schedule));
+        let err = assert_refused(read(zip_of(&entries)), "invalid_schedule");
+        assert_eq!(err.entry(), Some("schedule.json"));
+    }
+    let mut entries = build_with_claim_nodes(nodes.clone());
+    entries.push(entry("schedule.json", &serde_json::json!({"formatVersion": 1, "timers": [{"timerId": "claim.t1", "activated": false}]})));
+    let request = read(zip_of(&entries)).unwrap();
+    assert!(!request.timers[0].activated, "a valid schedule.json is applied");
+}
+
+#[test]
+fn a_schedule_listed_in_the_manifest_is_unexpected() {
+    let mut entries = small_build();
+    entries.push(entry("schedule.json", &serde_json::json!({"formatVersion": 1, "timers": []})));
+    let err = assert_refused(read(zip_of(&with_manifest(entries))), "unexpected_entry");
+    assert_eq!(err.entry(), Some("schedule.json"));
 }

@@ -9,10 +9,11 @@ use crate::error::{Conflict, NotFound};
 use crate::lookups;
 use crate::model::{
     ApplicationId, ApplicationKind, AuditAction, AuditRecord, Build, BuildHeader, BuildId,
-    BuildOrigin, BuildResource, DomainEvent, EntityRef, Page, PageRequest, Principal,
+    BuildOrigin, BuildResource, BuildTimer, DomainEvent, EntityRef, Page, PageRequest, Principal,
     ValidationError,
 };
 use crate::ports::{BlobKey, ImportClaim, PortError, Ports};
+use crate::schedule;
 use crate::{DomainError, DomainResult};
 
 /// How long an import may hold its claim on a build id before another import may take over
@@ -40,10 +41,26 @@ pub struct ImportRequest {
     pub resources: Vec<BuildResource>,
     /// Binaries the archive carried.
     pub binaries: Vec<ImportedBinary>,
+    /// The timer start events of its processes, with their switches (all on, unless the
+    /// archive carried others).
+    pub timers: Vec<BuildTimer>,
     /// The archive itself, kept so that the build can be exported byte for byte.
     pub archive: Bytes,
     /// When the import came through an application's route: the application it must be for.
     pub expected_application: Option<ApplicationId>,
+}
+
+/// A build as an export hands it out: the archive as it was imported, and the timers with
+/// their switches as they are now (the edge writes them into the archive, outside its
+/// checksum, so that an import elsewhere restores them).
+#[derive(Debug, Clone)]
+pub struct ExportedBuild {
+    /// The build's header.
+    pub header: BuildHeader,
+    /// The stored archive.
+    pub archive: Bytes,
+    /// The build's timers, switches included.
+    pub timers: Vec<BuildTimer>,
 }
 
 /// What an import did.
@@ -115,10 +132,11 @@ impl BuildService {
         request: ImportRequest,
         origin: BuildOrigin,
     ) -> DomainResult<ImportOutcome> {
-        let ImportRequest { mut build, resources, binaries, archive, expected_application } =
+        let ImportRequest { mut build, resources, binaries, timers, archive, expected_application } =
             request;
         build.validate()?;
         check_resources_match_manifest(&build, &resources)?;
+        check_timers_match_processes(&build, &timers)?;
         let build_id = build.id();
         let application_id = build.header.application_id;
         if let Some(expected) = expected_application.filter(|expected| *expected != application_id)
@@ -179,13 +197,17 @@ impl BuildService {
             DomainEvent::ActivePolicyUpdated { application_id },
             audit(action, &build.header, principal, now),
         ];
-        match self.write_build(&build, &resources, &binaries, archive, &events).await {
-            Ok(()) => {
+        if let Err(err) = self.write_build(&build, &resources, &binaries, archive).await {
+            self.undo_import(build_id).await;
+            return Err(err.into());
+        }
+        match self.commit(&build.header, &timers, &events).await {
+            Ok(Committed::Stored) => {
                 lookups::evict_snapshot(&self.ports, application_id).await;
-                tracing::info!(build.id = %build_id, app.id = %application_id, origin = origin.as_str(), n_resources = resources.len(), "build stored");
+                tracing::info!(build.id = %build_id, app.id = %application_id, origin = origin.as_str(), n_resources = resources.len(), n_timers = timers.len(), "build stored");
                 Ok(ImportOutcome::Created(build.header))
             }
-            Err(WriteFailure::HeaderExists) => {
+            Ok(Committed::HeaderExists) => {
                 // Another import finished first after our claim expired; it is the same
                 // build or a conflict, and in both cases its data is not ours to remove.
                 self.release_claim(build_id).await;
@@ -194,11 +216,37 @@ impl BuildService {
                     None => Err(Conflict::ImportInProgress(build_id).into()),
                 }
             }
-            Err(WriteFailure::Port(err)) => {
+            Err(err) => {
                 self.undo_import(build_id).await;
-                Err(err.into())
+                Err(err)
             }
         }
+    }
+
+    /// The commit point: the header with its timers, and the events, among them what the
+    /// scheduler must hear when the build becomes the global one (it does when the global
+    /// policy follows its branch and it is the newest there).
+    async fn commit(
+        &self,
+        header: &BuildHeader,
+        timers: &[BuildTimer],
+        events: &[DomainEvent],
+    ) -> DomainResult<Committed> {
+        let ports = &self.ports;
+        let application_id = header.application_id;
+        schedule::retrying!(application_id, {
+            let current = ports.app_data.find_timer_schedule(application_id).await?;
+            let policy = ports.app_data.find_active_policy(application_id).await?;
+            let after = schedule::global_build_with(ports, policy.as_ref(), header).await?;
+            let incoming = schedule::Incoming { header, timers };
+            let plan = schedule::plan(ports, &current, after, Some(incoming)).await?;
+            let recorded: Vec<DomainEvent> = events.iter().cloned().chain(plan.events).collect();
+            match ports.app_data.complete_import(header, timers, &plan.schedule, &recorded).await {
+                Ok(()) => Ok(Committed::Stored),
+                Err(PortError::Conflict(_)) => Ok(Committed::HeaderExists),
+                Err(err) => Err(err.into()),
+            }
+        })
     }
 
     async fn check_dependencies(&self, build: &Build) -> DomainResult<()> {
@@ -227,8 +275,7 @@ impl BuildService {
         resources: &[BuildResource],
         binaries: &[ImportedBinary],
         archive: Bytes,
-        events: &[DomainEvent],
-    ) -> Result<(), WriteFailure> {
+    ) -> Result<(), PortError> {
         let ports = &self.ports;
         // Leftovers of an import whose process died are not visible (no header) and are
         // not ours to trust: start clean.
@@ -242,11 +289,7 @@ impl BuildService {
         for batch in resources.chunks(STAGE_BATCH) {
             ports.runtime_data.stage_resources(build.id(), batch).await?;
         }
-        ports.runtime_data.publish_build(build).await?;
-        match ports.app_data.complete_import(&build.header, events).await {
-            Err(PortError::Conflict(_)) => Err(WriteFailure::HeaderExists),
-            other => Ok(other?),
-        }
+        ports.runtime_data.publish_build(build).await
     }
 
     /// Removes what a failed import wrote. Binaries stay: they are content-addressed and
@@ -294,8 +337,9 @@ impl BuildService {
         lookups::build_of(&self.ports, application_id, build_id).await
     }
 
-    /// The archive of a build of an application, as it was imported; the export is audited
-    /// (the archive leaves the installation) before it is handed out.
+    /// The archive of a build of an application, as it was imported, with its timers as they
+    /// are now; the export is audited (the archive leaves the installation) before it is
+    /// handed out.
     ///
     /// # Errors
     ///
@@ -307,7 +351,7 @@ impl BuildService {
         principal: &Principal,
         application_id: ApplicationId,
         build_id: BuildId,
-    ) -> DomainResult<(BuildHeader, Bytes)> {
+    ) -> DomainResult<ExportedBuild> {
         let header = lookups::header_of(&self.ports, application_id, build_id).await?;
         let key = BlobKey::build_archive(build_id);
         let Some(archive) = self.ports.blobs.get(&key).await? else {
@@ -316,8 +360,9 @@ impl BuildService {
             )));
         };
         let audit = audit(AuditAction::ExportBuild, &header, principal, OffsetDateTime::now_utc());
+        let timers = self.ports.app_data.list_build_timers(build_id).await?;
         self.ports.app_data.record_events(&[audit]).await?;
-        Ok((header, archive))
+        Ok(ExportedBuild { header, archive, timers })
     }
 
     /// Deletes a build that no policy or override uses.
@@ -338,11 +383,22 @@ impl BuildService {
             DomainEvent::ActivePolicyUpdated { application_id },
             audit(AuditAction::DeleteBuild, &header, principal, OffsetDateTime::now_utc()),
         ];
-        match self.ports.app_data.delete_build_header(build_id, &events).await {
-            Ok(true) => {}
-            Ok(false) => return Err(NotFound::Build { application_id, build_id }.into()),
-            Err(PortError::Conflict(_)) => return Err(Conflict::BuildInUse(build_id).into()),
-            Err(err) => return Err(err.into()),
+        let ports = &self.ports;
+        // Deleting the newest build of the branch the global policy follows makes the next
+        // newest the global build: the scheduler hears it in the same write.
+        let deleted = schedule::retrying!(application_id, {
+            let current = ports.app_data.find_timer_schedule(application_id).await?;
+            let policy = ports.app_data.find_active_policy(application_id).await?;
+            let after = schedule::global_build_without(ports, policy.as_ref(), &header).await?;
+            let plan = schedule::plan(ports, &current, after, None).await?;
+            let recorded: Vec<DomainEvent> = events.iter().cloned().chain(plan.events).collect();
+            match ports.app_data.delete_build_header(build_id, &plan.schedule, &recorded).await {
+                Err(PortError::Conflict(_)) => Err(Conflict::BuildInUse(build_id).into()),
+                other => Ok(other?),
+            }
+        })?;
+        if !deleted {
+            return Err(NotFound::Build { application_id, build_id }.into());
         }
         lookups::evict_snapshot(&self.ports, application_id).await;
         if let Err(err) = self.ports.cache.evict_build(build_id).await {
@@ -359,15 +415,12 @@ impl BuildService {
     }
 }
 
-enum WriteFailure {
+/// How the commit point went.
+enum Committed {
+    /// The header, timers and events are stored.
+    Stored,
+    /// A header with the build's id exists already; nothing was written.
     HeaderExists,
-    Port(PortError),
-}
-
-impl From<PortError> for WriteFailure {
-    fn from(err: PortError) -> Self {
-        Self::Port(err)
-    }
 }
 
 fn same_build(existing: BuildHeader, offered: &Build) -> DomainResult<ImportOutcome> {
@@ -413,6 +466,28 @@ fn check_resources_match_manifest(
                     "{} {} is not in the manifest",
                     resource.entry.resource_type, resource.entry.definition_id
                 ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every timer is in a PROCESS of the manifest, under its name, at most one per process.
+fn check_timers_match_processes(
+    build: &Build,
+    timers: &[BuildTimer],
+) -> Result<(), ValidationError> {
+    BuildTimer::check_one_per_process(timers)?;
+    for timer in timers {
+        let in_manifest = build.manifest.iter().any(|entry| {
+            entry.resource_type.as_str() == crate::runtime::PROCESS
+                && entry.definition_id == timer.process
+                && entry.name == timer.process_name
+        });
+        if !in_manifest {
+            return Err(ValidationError::new(
+                "timers",
+                format!("timer {} is not in a PROCESS of the build", timer.id()),
             ));
         }
     }

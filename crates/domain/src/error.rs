@@ -3,7 +3,7 @@
 
 use crate::model::{
     ApplicationId, ApplicationName, BranchName, BuildId, Checksum, ConfigKey, ResourceDefinitionId,
-    ResourceName, ResourceType, SubjectType, ValidationError, VersionId,
+    ResourceName, ResourceType, SubjectType, TimerId, ValidationError, VersionId,
 };
 use crate::ports::{EngineError, PortError};
 
@@ -101,6 +101,14 @@ pub enum NotFound {
         /// Process definition name asked for.
         process_name: ResourceName,
     },
+    /// The build has no timer start event with that id.
+    #[error("timer `{timer_id}` not found in build {build_id}")]
+    Timer {
+        /// Build.
+        build_id: BuildId,
+        /// Timer asked for.
+        timer_id: TimerId,
+    },
 }
 
 impl NotFound {
@@ -119,6 +127,7 @@ impl NotFound {
             Self::Dependency { .. } => "dependency_not_found",
             Self::ConfigParam { .. } => "config_param_not_found",
             Self::Process { .. } => "process_not_found",
+            Self::Timer { .. } => "timer_not_found",
         }
     }
 }
@@ -234,6 +243,10 @@ pub enum Conflict {
     /// Following the library's dependencies leads back to the application.
     #[error("depending on library {0} would make a cycle")]
     DependencyCycle(ApplicationId),
+    /// Another write changed what the scheduler runs while this one was computed, again
+    /// and again; nothing was written, and the request can be repeated.
+    #[error("a concurrent change kept moving the timer schedule: {0}; try again")]
+    ConcurrentChange(String),
     /// A storage-level conflict the use case did not foresee.
     #[error("{0}")]
     Storage(String),
@@ -264,6 +277,7 @@ impl Conflict {
             Self::ResourceExists { .. } => "resource_exists",
             Self::PreconditionFailed { .. } => "precondition_failed",
             Self::DependencyCycle(_) => "dependency_cycle",
+            Self::ConcurrentChange(_) => "concurrent_change",
             Self::Storage(_) => "conflict",
         }
     }
@@ -315,6 +329,7 @@ impl From<PortError> for DomainError {
     fn from(err: PortError) -> Self {
         match err {
             PortError::Conflict(message) => Self::Conflict(Conflict::Storage(message)),
+            PortError::Outdated(message) => Self::Conflict(Conflict::ConcurrentChange(message)),
             err @ PortError::Unavailable(_) => Self::Unavailable(err),
             err @ PortError::Backend(_) => Self::Internal(err),
         }

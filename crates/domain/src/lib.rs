@@ -14,6 +14,8 @@
 //! - [`builds`]: [`BuildService`](builds::BuildService), the one write path that stores a
 //!   build (both roles store builds: the runtime imports them, design time creates them);
 //! - [`relay`]: [`OutboxRelay`](relay::OutboxRelay), delivery of recorded events;
+//! - `schedule`: which build's timers the scheduler runs, planned with every write that
+//!   can change it;
 //! - [`error`]: [`DomainError`], what every use case returns.
 //!
 //! The contexts:
@@ -31,5 +33,6 @@ pub mod model;
 pub mod ports;
 pub mod relay;
 pub mod runtime;
+mod schedule;
 
 pub use crate::error::{DomainError, DomainResult};

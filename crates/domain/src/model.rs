@@ -8,6 +8,7 @@ mod ids;
 mod page;
 mod policy;
 mod principal;
+mod timer;
 mod validation;
 mod vocabulary;
 
@@ -28,5 +29,9 @@ pub use crate::model::policy::{
     ActivePolicy, PolicyKind, PolicyOverride, PolicySnapshot, PolicyTarget, SubjectType,
 };
 pub use crate::model::principal::Principal;
+pub use crate::model::timer::{
+    BuildTimer, ScheduleCommand, ScheduleMove, ScheduledTimer, TimerExpression, TimerId,
+    TimerNodeId, TimerSchedule, TimerType,
+};
 pub use crate::model::validation::ValidationError;
 pub use crate::model::vocabulary::Vocabulary;

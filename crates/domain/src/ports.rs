@@ -15,7 +15,7 @@ mod runtime_data;
 use std::sync::Arc;
 
 pub use crate::ports::app_data::{
-    AppDataRepository, BuildCatalog, ImportClaim, ImportLedger, Outbox,
+    AppDataRepository, BuildCatalog, ImportClaim, ImportLedger, Outbox, TimerRegistry,
 };
 pub use crate::ports::blobs::{BlobKey, BlobStore};
 pub use crate::ports::cache::Cache;
@@ -45,6 +45,10 @@ pub enum PortError {
     /// Any other backend failure.
     #[error("backend failure")]
     Backend(#[source] BoxError),
+    /// A compare-and-set lost: the state the write was computed from has changed since it
+    /// was read, and nothing was written. Read again, recompute, retry.
+    #[error("outdated: {0}")]
+    Outdated(String),
 }
 
 /// Every driven port, as handed to the services by the composition root.

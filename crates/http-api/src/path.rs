@@ -12,7 +12,7 @@ use actix_web::HttpRequest;
 use domain::DomainError;
 use domain::model::{
     ApplicationId, BranchName, BuildId, ConfigKey, PolicyOverrideId, ResourceDefinitionId,
-    ResourceName, ResourceType, ValidationError, VersionId, WorkspaceId,
+    ResourceName, ResourceType, TimerId, ValidationError, VersionId, WorkspaceId,
 };
 
 use crate::ApiError;
@@ -105,6 +105,11 @@ path_params!(
 path_params!(
     /// `{appId}`, `{overrideId}`.
     OverridePath { application_id: ApplicationId = "appId", override_id: PolicyOverrideId = "overrideId" }
+);
+
+path_params!(
+    /// `{appId}`, `{timerId}`.
+    TimerPath { application_id: ApplicationId = "appId", timer_id: TimerId = "timerId" }
 );
 
 path_params!(

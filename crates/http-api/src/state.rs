@@ -8,7 +8,9 @@ use domain::design::{
     ApplicationService, BinaryService, BuildCreationService, ConfigDefaultsService,
     DependencyService, ResourceService, VersionService,
 };
-use domain::runtime::{ConfigOverrideService, PolicyService, RuntimeService};
+use domain::runtime::{
+    ConfigOverrideService, PolicyService, RuntimeService, ScheduledProcessService,
+};
 
 use crate::auth::Authenticator;
 
@@ -23,6 +25,8 @@ pub struct RuntimeManagerState {
     pub policies: PolicyService,
     /// Config overrides.
     pub config_overrides: ConfigOverrideService,
+    /// Timers of the global build and their switches.
+    pub scheduled_processes: ScheduledProcessService,
     /// Limits of the archives an import reads.
     pub archive_limits: ArchiveLimits,
 }

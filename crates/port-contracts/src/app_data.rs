@@ -16,8 +16,9 @@ pub mod design_versions;
 pub mod imports;
 pub mod outbox;
 pub mod policies;
+pub mod timers;
 
-use domain::model::{ApplicationId, BuildHeader, OutboxRecord};
+use domain::model::{ApplicationId, BuildHeader, OutboxRecord, ScheduleMove};
 use domain::ports::{AppDataRepository, PortError};
 
 /// How many pending events a check reads to find its own: a shared store may hold others'.
@@ -28,6 +29,7 @@ pub async fn run_all(repo: &dyn AppDataRepository) {
     catalog::run_all(repo).await;
     imports::run_all(repo).await;
     policies::run_all(repo).await;
+    timers::run_all(repo).await;
     config::run_all(repo).await;
     design_applications::run_all(repo).await;
     design_branches::run_all(repo).await;
@@ -64,9 +66,17 @@ async fn assert_no_events(
 
 /// Stores a header the way an import does (no claim needed) and records no event.
 async fn store_header(repo: &dyn AppDataRepository, header: &BuildHeader) {
-    repo.complete_import(header, &[])
+    let schedule = unchanged(repo, header.application_id).await;
+    repo.complete_import(header, &[], &schedule, &[])
         .await
         .unwrap_or_else(|err| panic!("complete_import of a fresh build: {err:?}"));
+}
+
+/// The move that keeps the application's timer schedule where it is: what every write that
+/// is not about timers passes.
+async fn unchanged(repo: &dyn AppDataRepository, application_id: ApplicationId) -> ScheduleMove {
+    let current = repo.find_timer_schedule(application_id).await.expect("find_timer_schedule");
+    current.move_to(current.build_id)
 }
 
 /// Asserts that `result` is a [`PortError::Conflict`].

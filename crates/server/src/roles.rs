@@ -11,7 +11,9 @@ use domain::design::{
     DependencyService, ResourceService, VersionService,
 };
 use domain::ports::Ports;
-use domain::runtime::{ConfigOverrideService, PolicyService, RuntimeService};
+use domain::runtime::{
+    ConfigOverrideService, PolicyService, RuntimeService, ScheduledProcessService,
+};
 use http_api::auth::{Authenticator, TokenValidator};
 use http_api::{Apis, AppManagerState, RuntimeManagerState};
 
@@ -58,6 +60,7 @@ pub(crate) fn apis(
         builds: builds.clone(),
         policies: PolicyService::new(ports.clone()),
         config_overrides: ConfigOverrideService::new(ports.clone()),
+        scheduled_processes: ScheduledProcessService::new(ports.clone()),
         archive_limits: settings.archive_limits,
     });
     let app_manager = served.includes(Role::ApplicationManager).then(|| {

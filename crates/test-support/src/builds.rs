@@ -23,9 +23,10 @@
 
 use domain::model::{
     ApplicationId, ApplicationKind, BranchName, Build, BuildDependency, BuildHeader, BuildId,
-    BuildOrigin, BuildResource, BuildSettings, Checksum, ConfigKey, ConfigParam, ConfigParamType,
-    ManifestEntry, NumberFormat, Platforms, RawJson, ResourceDefinitionId, ResourceName,
-    ResourceType, ResourceVersionId, VersionId, WorkspaceId,
+    BuildOrigin, BuildResource, BuildSettings, BuildTimer, Checksum, ConfigKey, ConfigParam,
+    ConfigParamType, ManifestEntry, NumberFormat, Platforms, RawJson, ResourceDefinitionId,
+    ResourceName, ResourceType, ResourceVersionId, TimerExpression, TimerNodeId, TimerType,
+    VersionId, WorkspaceId,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -270,6 +271,24 @@ fn resource_of(build_id: BuildId, entry: ManifestEntry) -> BuildResource {
         entry.definition_id.as_str()
     );
     BuildResource { build_id, entry, content: RawJson::from_validated(content) }
+}
+
+/// An activated timer start event of the process `entry`, node `node_id`, firing on the
+/// Spring cron `cron`, named `Timer <node_id>`, in swimlane `Default`.
+///
+/// # Panics
+/// When `node_id` or `cron` is not valid.
+#[must_use]
+pub fn timer(entry: &ManifestEntry, node_id: &str, cron: &str) -> BuildTimer {
+    BuildTimer {
+        process: entry.definition_id.clone(),
+        process_name: entry.name.clone(),
+        node_id: TimerNodeId::parse(node_id).expect("a valid node id"),
+        name: Some(format!("Timer {node_id}")),
+        swimlane: Some("Default".to_owned()),
+        expression: TimerExpression::new(TimerType::Cron, cron).expect("a valid cron"),
+        activated: true,
+    }
 }
 
 /// A config parameter without a description.

@@ -29,7 +29,7 @@ use tracing_subscriber::EnvFilter;
 
 pub use builds::{
     BuildFixture, branch, checksum, config_key, entry, now, param, resource, resource_type,
-    resources_of, settings,
+    resources_of, settings, timer,
 };
 
 /// Set to `1` to see the logs of the code under test; unset, tests are silent.

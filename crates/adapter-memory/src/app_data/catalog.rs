@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use domain::model::{
     ApplicationId, ApplicationKind, BranchName, BuildHeader, BuildId, DomainEvent, Page,
-    PageRequest,
+    PageRequest, ScheduleMove,
 };
 use domain::ports::{BuildCatalog, PortError, PortResult};
 
@@ -58,7 +58,12 @@ impl BuildCatalog for InMemoryAppDataRepository {
             .map(|header| header.application_kind))
     }
 
-    async fn delete_build_header(&self, id: BuildId, events: &[DomainEvent]) -> PortResult<bool> {
+    async fn delete_build_header(
+        &self,
+        id: BuildId,
+        schedule: &ScheduleMove,
+        events: &[DomainEvent],
+    ) -> PortResult<bool> {
         let mut state = self.state()?;
         if !state.headers.contains_key(&id) {
             return Ok(false);
@@ -68,7 +73,10 @@ impl BuildCatalog for InMemoryAppDataRepository {
                 "build {id} is named by the active policy or an override"
             )));
         }
+        state.check_schedule(schedule)?;
+        state.move_schedule(schedule);
         state.headers.remove(&id);
+        state.timers.remove(&id);
         state.record(events);
         Ok(true)
     }

@@ -1,7 +1,7 @@
 //! `ImportLedger` of the in-memory repository.
 
 use async_trait::async_trait;
-use domain::model::{BuildHeader, BuildId, DomainEvent};
+use domain::model::{BuildHeader, BuildId, BuildTimer, DomainEvent, ScheduleMove};
 use domain::ports::{ImportClaim, ImportLedger, PortError, PortResult};
 
 use crate::app_data::InMemoryAppDataRepository;
@@ -25,13 +25,20 @@ impl ImportLedger for InMemoryAppDataRepository {
     async fn complete_import(
         &self,
         header: &BuildHeader,
+        timers: &[BuildTimer],
+        schedule: &ScheduleMove,
         events: &[DomainEvent],
     ) -> PortResult<()> {
         let mut state = self.state()?;
         if state.headers.contains_key(&header.id) {
             return Err(PortError::Conflict(format!("build {} exists already", header.id)));
         }
+        state.check_schedule(schedule)?;
+        state.move_schedule(schedule);
         state.headers.insert(header.id, header.clone());
+        let mut timers = timers.to_vec();
+        timers.sort_by_key(BuildTimer::id);
+        state.timers.insert(header.id, timers);
         state.claims.remove(&header.id);
         state.record(events);
         Ok(())

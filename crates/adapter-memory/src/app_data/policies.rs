@@ -1,7 +1,9 @@
 //! `PolicyRepository` of the in-memory repository.
 
 use async_trait::async_trait;
-use domain::model::{ActivePolicy, ApplicationId, DomainEvent, PolicyOverride, PolicyOverrideId};
+use domain::model::{
+    ActivePolicy, ApplicationId, DomainEvent, PolicyOverride, PolicyOverrideId, ScheduleMove,
+};
 use domain::ports::{PortError, PortResult};
 use domain::runtime::ports::PolicyRepository;
 
@@ -19,10 +21,13 @@ impl PolicyRepository for InMemoryAppDataRepository {
     async fn put_active_policy(
         &self,
         policy: &ActivePolicy,
+        schedule: &ScheduleMove,
         events: &[DomainEvent],
     ) -> PortResult<()> {
         let mut state = self.state()?;
         state.check_target(policy.application_id, &policy.target)?;
+        state.check_schedule(schedule)?;
+        state.move_schedule(schedule);
         state.policies.insert(policy.application_id, policy.clone());
         state.record(events);
         Ok(())

@@ -5,11 +5,12 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use domain::model::{
     ApplicationId, ApplicationKind, BranchName, BuildHeader, BuildId, DomainEvent, Page,
-    PageRequest,
+    PageRequest, ScheduleMove,
 };
 use domain::ports::{BuildCatalog, PortResult};
 
 use crate::error::{PgError, Violation};
+use crate::repository::timers::move_schedule;
 use crate::repository::{PgAppDataRepository, record_events};
 use crate::rows::{BuildHeaderRow, parse_word};
 use crate::schema::build_headers;
@@ -115,29 +116,41 @@ impl BuildCatalog for PgAppDataRepository {
     }
 
     #[tracing::instrument(name = "pg.delete_build_header", skip_all, fields(build.id = %id))]
-    async fn delete_build_header(&self, id: BuildId, events: &[DomainEvent]) -> PortResult<bool> {
+    async fn delete_build_header(
+        &self,
+        id: BuildId,
+        schedule: &ScheduleMove,
+        events: &[DomainEvent],
+    ) -> PortResult<bool> {
         let mut connection = self.connection().await?;
-        connection
+        let deleted = connection
             .transaction(async |connection| {
+                // The schedule's row first, as in every write that moves it: one lock order.
+                move_schedule(connection, schedule).await?;
                 // The foreign keys of policies and overrides refuse the delete of a build
-                // they name (ON DELETE RESTRICT): no check-then-delete race.
+                // they name (ON DELETE RESTRICT): no check-then-delete race. Its timers go
+                // with it (ON DELETE CASCADE).
                 let deleted = diesel::delete(build_headers::table.find(id.as_uuid()))
                     .execute(connection)
                     .await?;
                 if deleted == 0 {
-                    return Ok(false);
+                    // Rolls the schedule's move back: nothing is written.
+                    return Err(PgError::NoSuchRow);
                 }
                 record_events(connection, events).await?;
                 Ok::<_, PgError>(true)
             })
-            .await
-            .map_err(|err| {
+            .await;
+        match deleted {
+            Err(PgError::NoSuchRow) => Ok(false),
+            other => other.map_err(|err| {
                 err.into_port(|violation| match violation {
                     Violation::ForeignKey(_) => {
                         Some(format!("build {id} is named by the active policy or an override"))
                     }
                     Violation::Unique(_) => None,
                 })
-            })
+            }),
+        }
     }
 }

@@ -5,10 +5,11 @@ use diesel::prelude::*;
 use diesel::query_dsl::methods::FilterDsl as _;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use domain::model::{BuildHeader, BuildId, DomainEvent};
+use domain::model::{BuildHeader, BuildId, BuildTimer, DomainEvent, ScheduleMove};
 use domain::ports::{ImportClaim, ImportLedger, PortError, PortResult};
 
 use crate::error::{PgError, Violation};
+use crate::repository::timers::{insert_timers, move_schedule};
 use crate::repository::{PgAppDataRepository, record_events};
 use crate::rows::{BuildHeaderRow, ImportClaimRow};
 use crate::schema::{build_headers, import_claims};
@@ -47,13 +48,19 @@ impl ImportLedger for PgAppDataRepository {
     async fn complete_import(
         &self,
         header: &BuildHeader,
+        timers: &[BuildTimer],
+        schedule: &ScheduleMove,
         events: &[DomainEvent],
     ) -> PortResult<()> {
         let row = BuildHeaderRow::from(header);
         let mut connection = self.connection().await?;
         connection
             .transaction(async |connection| {
+                // The schedule's row first, as in every write that moves it (its foreign
+                // key to this very header is checked at commit).
+                move_schedule(connection, schedule).await?;
                 diesel::insert_into(build_headers::table).values(&row).execute(connection).await?;
+                insert_timers(connection, header.id, timers).await?;
                 diesel::delete(import_claims::table.find(header.id.as_uuid()))
                     .execute(connection)
                     .await?;

@@ -7,11 +7,13 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use domain::model::{
     ActivePolicy, ApplicationId, DomainEvent, PolicyOverride, PolicyOverrideId, PolicyTarget,
+    ScheduleMove,
 };
 use domain::ports::{PortError, PortResult};
 use domain::runtime::ports::PolicyRepository;
 
 use crate::error::{PgError, Violation};
+use crate::repository::timers::move_schedule;
 use crate::repository::{PgAppDataRepository, record_events};
 use crate::rows::{ActivePolicyRow, PolicyOverrideRow};
 use crate::schema::{active_policies, policy_overrides};
@@ -66,12 +68,14 @@ impl PolicyRepository for PgAppDataRepository {
     async fn put_active_policy(
         &self,
         policy: &ActivePolicy,
+        schedule: &ScheduleMove,
         events: &[DomainEvent],
     ) -> PortResult<()> {
         let row = ActivePolicyRow::from(policy);
         let mut connection = self.connection().await?;
         connection
             .transaction(async |connection| {
+                move_schedule(connection, schedule).await?;
                 diesel::insert_into(active_policies::table)
                     .values(&row)
                     .on_conflict(active_policies::application_id)

@@ -18,3 +18,4 @@ mod migrations;
 mod references;
 mod relay;
 mod support;
+mod timers;

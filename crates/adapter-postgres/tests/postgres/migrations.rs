@@ -14,13 +14,14 @@ struct Name {
 }
 
 /// How many migrations the crate embeds.
-const MIGRATIONS: usize = 2;
+const MIGRATIONS: usize = 3;
 
-const TABLES: [&str; 14] = [
+const TABLES: [&str; 16] = [
     "active_policies",
     "applications",
     "branches",
     "build_headers",
+    "build_timers",
     "config_overrides",
     "idempotency_keys",
     "import_claims",
@@ -28,6 +29,7 @@ const TABLES: [&str; 14] = [
     "outbox_events",
     "policy_overrides",
     "resource_versions",
+    "timer_schedules",
     "version_config_defaults",
     "version_dependencies",
     "versions",

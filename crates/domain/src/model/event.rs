@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use crate::model::{
     ApplicationId, BranchName, BuildId, Checksum, ConfigKey, PolicyOverrideId, Principal,
-    ResourceDefinitionId, ValidationError, VersionId, WorkspaceId,
+    ResourceDefinitionId, ScheduleCommand, ScheduledTimer, ValidationError, VersionId, WorkspaceId,
 };
 
 /// The kind of change an audit record describes. Its word is the exact operation; its
@@ -64,6 +64,8 @@ pub enum AuditAction {
     CreateBuild,
     /// A media binary was uploaded.
     UploadBinary,
+    /// A timer start event of a build was switched on or off.
+    SwitchTimer,
 }
 
 crate::vocabulary!(AuditAction, field = "action", {
@@ -93,6 +95,7 @@ crate::vocabulary!(AuditAction, field = "action", {
     DeleteConfigDefault => "DELETE_CONFIG_DEFAULT",
     CreateBuild => "CREATE_BUILD",
     UploadBinary => "UPLOAD_BINARY",
+    SwitchTimer => "SWITCH_TIMER",
 });
 
 impl AuditAction {
@@ -122,7 +125,8 @@ impl AuditAction {
             | Self::UpdateVersion
             | Self::UpdateResource
             | Self::SetDependency
-            | Self::SetConfigDefaults => AuditVerb::Update,
+            | Self::SetConfigDefaults
+            | Self::SwitchTimer => AuditVerb::Update,
             Self::CommitVersion => AuditVerb::Commit,
             Self::CreateBuild => AuditVerb::Build,
         }
@@ -387,6 +391,15 @@ pub enum DomainEvent {
         /// The keys set or removed.
         keys: Vec<ConfigKey>,
     },
+    /// The scheduler is told to set or stop one timer (`core.trigger.set.timer-event-schedule`
+    /// / `core.trigger.stop.timer-event-schedule`): the global build changed, or a timer of
+    /// it was switched.
+    Timer {
+        /// Set or stop.
+        command: ScheduleCommand,
+        /// Which timer of which build, and when it fires.
+        timer: ScheduledTimer,
+    },
     /// An audit record.
     Audit(AuditRecord),
 }
@@ -400,6 +413,7 @@ impl DomainEvent {
             | Self::BuildDeleted { application_id, .. }
             | Self::ActivePolicyUpdated { application_id }
             | Self::ConfigOverridesUpdated { application_id, .. } => *application_id,
+            Self::Timer { timer, .. } => timer.application_id,
             Self::Audit(record) => record.application_id,
         }
     }

@@ -14,8 +14,8 @@ use crate::design::ports::{
     IdempotencyLedger, ResourceRepository, VersionRepository,
 };
 use crate::model::{
-    ApplicationId, ApplicationKind, BranchName, BuildHeader, BuildId, Checksum, DomainEvent,
-    OutboxRecord, Page, PageRequest,
+    ApplicationId, ApplicationKind, BranchName, BuildHeader, BuildId, BuildTimer, Checksum,
+    DomainEvent, OutboxRecord, Page, PageRequest, ScheduleMove, TimerId, TimerSchedule,
 };
 use crate::ports::PortResult;
 use crate::runtime::ports::{ConfigOverrideRepository, PolicyRepository};
@@ -47,13 +47,22 @@ pub trait BuildCatalog {
         application_id: ApplicationId,
     ) -> PortResult<Option<ApplicationKind>>;
 
-    /// Removes a build's header and records `events`; `Ok(false)` when there was none.
+    /// Removes a build's header and its timers, moves the application's timer schedule as
+    /// `schedule` says and records `events`, all at once; `Ok(false)` when there was no
+    /// header (nothing is written then).
     ///
     /// # Errors
     ///
     /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when the global policy or
-    /// an override of the application names the build; nothing is removed then.
-    async fn delete_build_header(&self, id: BuildId, events: &[DomainEvent]) -> PortResult<bool>;
+    /// an override of the application names the build;
+    /// [`PortError::Outdated`](crate::ports::PortError::Outdated) when the schedule is no
+    /// longer at `schedule.expected_revision`. Nothing is written then.
+    async fn delete_build_header(
+        &self,
+        id: BuildId,
+        schedule: &ScheduleMove,
+        events: &[DomainEvent],
+    ) -> PortResult<bool>;
 }
 
 /// A claim on a build id while its import is under way.
@@ -81,17 +90,58 @@ pub trait ImportLedger {
     /// build id has not yet expired at `claim.claimed_at`. An expired claim is replaced.
     async fn claim_import(&self, claim: &ImportClaim) -> PortResult<()>;
 
-    /// Stores the header of an imported build, drops its claim and records `events`, all at once.
+    /// Stores the header of an imported build with its timers (and their switches), drops
+    /// its claim, moves the application's timer schedule as `schedule` says and records
+    /// `events`, all at once: the timers of a build exist exactly when its header does.
     ///
     /// # Errors
     ///
     /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when a header with that
-    /// build id exists already; nothing is changed then.
-    async fn complete_import(&self, header: &BuildHeader, events: &[DomainEvent])
-    -> PortResult<()>;
+    /// build id exists already; [`PortError::Outdated`](crate::ports::PortError::Outdated)
+    /// when the schedule is no longer at `schedule.expected_revision`. Nothing is changed then.
+    async fn complete_import(
+        &self,
+        header: &BuildHeader,
+        timers: &[BuildTimer],
+        schedule: &ScheduleMove,
+        events: &[DomainEvent],
+    ) -> PortResult<()>;
 
     /// Drops the claim on a build id after a failed import; dropping no claim is not an error.
     async fn release_import(&self, build_id: BuildId) -> PortResult<()>;
+}
+
+/// The timer start events of builds, their switches, and which build's timers the
+/// scheduler runs for each application ([`TimerSchedule`]). Every write that moves the
+/// schedule is a compare-and-set on its revision, so two racing writes never both tell the
+/// scheduler what to run.
+#[async_trait]
+pub trait TimerRegistry {
+    /// The timers of a build, ordered by process definition id, then node id; empty when
+    /// the build has none (or does not exist).
+    async fn list_build_timers(&self, build_id: BuildId) -> PortResult<Vec<BuildTimer>>;
+
+    /// The timer schedule of an application; [`TimerSchedule::unscheduled`] when none was
+    /// ever written.
+    async fn find_timer_schedule(&self, application_id: ApplicationId)
+    -> PortResult<TimerSchedule>;
+
+    /// Switches one timer of a build on or off, moves the schedule as `schedule` says and
+    /// records `events`, all at once; `Ok(false)` when the build has no such timer (nothing
+    /// is written then).
+    ///
+    /// # Errors
+    ///
+    /// [`PortError::Outdated`](crate::ports::PortError::Outdated) when the schedule is no
+    /// longer at `schedule.expected_revision`; nothing is written then.
+    async fn switch_timer(
+        &self,
+        build_id: BuildId,
+        timer_id: &TimerId,
+        activated: bool,
+        schedule: &ScheduleMove,
+        events: &[DomainEvent],
+    ) -> PortResult<bool>;
 }
 
 /// Events recorded with changes, waiting to be delivered.
@@ -109,7 +159,7 @@ pub trait Outbox {
 }
 
 /// Durable, transactional application data: the kernel's role traits (build headers, the
-/// import ledger, the outbox) joined with those of each context.
+/// import ledger, timers, the outbox) joined with those of each context.
 ///
 /// Implemented by `adapter_memory::InMemoryAppDataRepository` and
 /// `adapter_postgres::PgAppDataRepository`; `port_contracts::app_data` pins down the
@@ -117,6 +167,7 @@ pub trait Outbox {
 pub trait AppDataRepository:
     BuildCatalog
     + ImportLedger
+    + TimerRegistry
     + PolicyRepository
     + ConfigOverrideRepository
     + ApplicationRepository
@@ -137,6 +188,7 @@ pub trait AppDataRepository:
 impl<T> AppDataRepository for T where
     T: BuildCatalog
         + ImportLedger
+        + TimerRegistry
         + PolicyRepository
         + ConfigOverrideRepository
         + ApplicationRepository

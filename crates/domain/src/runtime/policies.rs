@@ -9,6 +9,7 @@ use crate::model::{
     PolicyOverrideId, PolicyTarget, Principal, SubjectType,
 };
 use crate::ports::{PortError, Ports};
+use crate::schedule;
 use crate::{DomainError, DomainResult};
 
 /// An override as a caller asks for it.
@@ -65,7 +66,7 @@ impl PolicyService {
         let now = OffsetDateTime::now_utc();
         let policy = ActivePolicy {
             application_id,
-            target,
+            target: target.clone(),
             updated_by: principal.name().to_owned(),
             updated_at: now,
         };
@@ -76,7 +77,14 @@ impl PolicyService {
             principal,
             now,
         );
-        self.ports.app_data.put_active_policy(&policy, &events).await?;
+        // The scheduler runs the timers of the global build: tell it in the same write.
+        schedule::retrying!(application_id, {
+            let current = self.ports.app_data.find_timer_schedule(application_id).await?;
+            let after = schedule::build_of_policy(&self.ports, application_id, &target).await?;
+            let plan = schedule::plan(&self.ports, &current, after, None).await?;
+            let recorded: Vec<DomainEvent> = events.iter().cloned().chain(plan.events).collect();
+            Ok(self.ports.app_data.put_active_policy(&policy, &plan.schedule, &recorded).await?)
+        })?;
         lookups::evict_snapshot(&self.ports, application_id).await;
         Ok(policy)
     }

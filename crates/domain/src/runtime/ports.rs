@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use crate::model::{
     ActivePolicy, ApplicationId, ConfigKey, ConfigOverride, DomainEvent, PolicyOverride,
-    PolicyOverrideId,
+    PolicyOverrideId, ScheduleMove,
 };
 use crate::ports::PortResult;
 
@@ -18,15 +18,19 @@ pub trait PolicyRepository {
         application_id: ApplicationId,
     ) -> PortResult<Option<ActivePolicy>>;
 
-    /// Sets (creates or replaces) the global policy and records `events`.
+    /// Sets (creates or replaces) the global policy, moves the application's timer schedule
+    /// as `schedule` says and records `events`, all at once.
     ///
     /// # Errors
     ///
     /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when the policy names a
-    /// build whose header does not exist or belongs to another application.
+    /// build whose header does not exist or belongs to another application;
+    /// [`PortError::Outdated`](crate::ports::PortError::Outdated) when the schedule is no
+    /// longer at `schedule.expected_revision`. Nothing is written then.
     async fn put_active_policy(
         &self,
         policy: &ActivePolicy,
+        schedule: &ScheduleMove,
         events: &[DomainEvent],
     ) -> PortResult<()>;
 

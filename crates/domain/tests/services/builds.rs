@@ -327,8 +327,9 @@ async fn an_export_returns_the_imported_archive_byte_for_byte() {
     env.import(&exported).await;
 
     let before = env.pending_for(application_id).await.len();
-    let (header, archive) =
+    let domain::builds::ExportedBuild { header, archive, timers } =
         env.builds.export(&admin(), application_id, exported.id()).await.expect("export");
+    assert!(timers.is_empty(), "the build has no timers");
     let foreign = env.builds.export(&admin(), ApplicationId::random(), exported.id()).await;
 
     assert_eq!(header.id, exported.id());

@@ -147,6 +147,7 @@ pub(crate) fn request(build: &Build) -> ImportRequest {
         build: build.clone(),
         resources: test_support::resources_of(build),
         binaries: Vec::new(),
+        timers: Vec::new(),
         archive: archive_of(build),
         expected_application: None,
     }

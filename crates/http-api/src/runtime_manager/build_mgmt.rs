@@ -1,10 +1,12 @@
 //! The build-management API, `/api/build-mgmt/**`: import and manage builds, set the active
-//! policy and its overrides, manage config overrides. Every route checks a permission.
+//! policy and its overrides, manage config overrides, list and switch the timers of the
+//! global build. Every route checks a permission.
 
 mod active_policy;
 mod builds;
 mod config_overrides;
 mod import;
+mod scheduled_processes;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -28,6 +30,8 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(config_overrides::list_config_overrides)
             .service(config_overrides::import_config_overrides)
             .service(config_overrides::set_config_override)
-            .service(config_overrides::delete_config_override),
+            .service(config_overrides::delete_config_override)
+            .service(scheduled_processes::list_scheduled_processes)
+            .service(scheduled_processes::switch_scheduled_process),
     );
 }

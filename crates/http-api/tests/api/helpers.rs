@@ -20,7 +20,9 @@ use domain::design::{
 };
 use domain::model::{ApplicationId, PageRequest};
 use domain::ports::{BuildCatalog as _, Outbox as _};
-use domain::runtime::{ConfigOverrideService, PolicyService, RuntimeService};
+use domain::runtime::{
+    ConfigOverrideService, PolicyService, RuntimeService, ScheduledProcessService,
+};
 use http_api::auth::{
     Authenticator, LocalIssuer, StaticKeys, TokenPolicy, TokenRequest, TokenValidator,
 };
@@ -86,6 +88,7 @@ impl TestApp {
             builds: builds.clone(),
             policies: PolicyService::new(ports.clone()),
             config_overrides: ConfigOverrideService::new(ports.clone()),
+            scheduled_processes: ScheduledProcessService::new(ports.clone()),
             archive_limits: limits,
         };
         let app_manager = AppManagerState {

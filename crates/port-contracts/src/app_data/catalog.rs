@@ -6,7 +6,7 @@ use domain::model::{
 use domain::ports::AppDataRepository;
 use test_support::BuildFixture;
 
-use crate::app_data::{assert_conflict, assert_no_events, pending_for, store_header};
+use crate::app_data::{assert_conflict, assert_no_events, pending_for, store_header, unchanged};
 use crate::fixtures;
 
 /// Runs every check of the role.
@@ -156,7 +156,9 @@ pub async fn deleting_a_build_removes_its_header_and_records_events(repo: &dyn A
     let events =
         [DomainEvent::BuildDeleted { application_id: header.application_id, build_id: header.id }];
 
-    let deleted = repo.delete_build_header(header.id, &events).await.expect("delete_build_header");
+    let schedule = unchanged(repo, header.application_id).await;
+    let deleted =
+        repo.delete_build_header(header.id, &schedule, &events).await.expect("delete_build_header");
 
     assert!(deleted, "deleting a stored header answers true");
     let found = repo.find_build_header(header.id).await.expect("find_build_header");
@@ -173,8 +175,9 @@ pub async fn deleting_a_build_removes_its_header_and_records_events(repo: &dyn A
 pub async fn deleting_an_unknown_build_is_false_and_records_nothing(repo: &dyn AppDataRepository) {
     let application_id = ApplicationId::random();
 
+    let schedule = unchanged(repo, application_id).await;
     let deleted = repo
-        .delete_build_header(BuildId::random(), &[fixtures::event(application_id)])
+        .delete_build_header(BuildId::random(), &schedule, &[fixtures::event(application_id)])
         .await
         .expect("delete_build_header");
 
@@ -188,11 +191,17 @@ pub async fn a_build_named_by_the_global_policy_cannot_be_deleted(repo: &dyn App
     let header = BuildFixture::new(ApplicationId::random()).header();
     let application_id = header.application_id;
     store_header(repo, &header).await;
-    repo.put_active_policy(&fixtures::policy(application_id, PolicyTarget::Build(header.id)), &[])
-        .await
-        .expect("put_active_policy naming a stored build");
+    repo.put_active_policy(
+        &fixtures::policy(application_id, PolicyTarget::Build(header.id)),
+        &unchanged(repo, application_id).await,
+        &[],
+    )
+    .await
+    .expect("put_active_policy naming a stored build");
 
-    let refused = repo.delete_build_header(header.id, &[fixtures::event(application_id)]).await;
+    let schedule = unchanged(repo, application_id).await;
+    let refused =
+        repo.delete_build_header(header.id, &schedule, &[fixtures::event(application_id)]).await;
 
     assert_conflict(refused, "deleting a build the global policy names");
     let kept = repo.find_build_header(header.id).await.expect("find_build_header");
@@ -201,12 +210,13 @@ pub async fn a_build_named_by_the_global_policy_cannot_be_deleted(repo: &dyn App
 
     repo.put_active_policy(
         &fixtures::policy(application_id, PolicyTarget::LatestOnBranch(fixtures::branch("main"))),
+        &unchanged(repo, application_id).await,
         &[],
     )
     .await
     .expect("put_active_policy on a branch");
     let deleted = repo
-        .delete_build_header(header.id, &[])
+        .delete_build_header(header.id, &unchanged(repo, application_id).await, &[])
         .await
         .expect("delete once the policy points elsewhere");
     assert!(deleted, "a build no policy names can be deleted");
@@ -227,7 +237,9 @@ pub async fn a_build_named_by_an_override_cannot_be_deleted(repo: &dyn AppDataRe
         .await
         .expect("insert_policy_override naming a stored build");
 
-    let refused = repo.delete_build_header(header.id, &[fixtures::event(application_id)]).await;
+    let schedule = unchanged(repo, application_id).await;
+    let refused =
+        repo.delete_build_header(header.id, &schedule, &[fixtures::event(application_id)]).await;
 
     assert_conflict(refused, "deleting a build an override names");
     let kept = repo.find_build_header(header.id).await.expect("find_build_header");
@@ -237,8 +249,10 @@ pub async fn a_build_named_by_an_override_cannot_be_deleted(repo: &dyn AppDataRe
     repo.delete_policy_override(application_id, policy_override.id, &[])
         .await
         .expect("delete_policy_override");
-    let deleted =
-        repo.delete_build_header(header.id, &[]).await.expect("delete once the override is gone");
+    let deleted = repo
+        .delete_build_header(header.id, &unchanged(repo, application_id).await, &[])
+        .await
+        .expect("delete once the override is gone");
     assert!(deleted, "a build no override names can be deleted");
 }
 

@@ -5,7 +5,7 @@ use domain::ports::{AppDataRepository, ImportClaim};
 use test_support::BuildFixture;
 use time::{Duration, OffsetDateTime};
 
-use crate::app_data::{assert_conflict, assert_no_events, pending_for, store_header};
+use crate::app_data::{assert_conflict, assert_no_events, pending_for, store_header, unchanged};
 use crate::fixtures;
 
 /// Runs every check of the role.
@@ -75,7 +75,8 @@ pub async fn completing_an_import_stores_the_header_drops_the_claim_and_records_
     repo.claim_import(&claim(header.id, now, Duration::minutes(15))).await.expect("claim_import");
     let events = [fixtures::event(header.application_id)];
 
-    repo.complete_import(&header, &events).await.expect("complete_import");
+    let schedule = unchanged(repo, header.application_id).await;
+    repo.complete_import(&header, &[], &schedule, &events).await.expect("complete_import");
 
     let found = repo.find_build_header(header.id).await.expect("find_build_header");
     assert_eq!(found.as_ref(), Some(&header), "a completed import stores its header");
@@ -101,8 +102,10 @@ pub async fn completing_an_import_of_an_existing_build_is_a_conflict_and_changes
     other_content.checksum = fixtures::checksum();
     other_content.name = "other content".to_owned();
 
-    let refused =
-        repo.complete_import(&other_content, &[fixtures::event(header.application_id)]).await;
+    let schedule = unchanged(repo, header.application_id).await;
+    let refused = repo
+        .complete_import(&other_content, &[], &schedule, &[fixtures::event(header.application_id)])
+        .await;
 
     assert_conflict(refused, "completing an import of a build whose header exists");
     let kept = repo.find_build_header(header.id).await.expect("find_build_header");

@@ -6,7 +6,7 @@ use domain::model::{
 use domain::ports::AppDataRepository;
 use test_support::BuildFixture;
 
-use crate::app_data::{assert_conflict, assert_no_events, pending_for, store_header};
+use crate::app_data::{assert_conflict, assert_no_events, pending_for, store_header, unchanged};
 use crate::fixtures;
 
 /// Runs every check of the role.
@@ -47,14 +47,14 @@ pub async fn the_global_policy_is_set_and_replaced_with_its_events(repo: &dyn Ap
     let fixed = fixtures::policy(application_id, PolicyTarget::Build(header.id));
     let events = [fixtures::event(application_id)];
 
-    repo.put_active_policy(&fixed, &events)
+    repo.put_active_policy(&fixed, &unchanged(repo, application_id).await, &events)
         .await
         .expect("put_active_policy naming the application's build");
     let found = repo.find_active_policy(application_id).await.expect("find_active_policy");
     assert_eq!(found.as_ref(), Some(&fixed), "the policy reads back as put");
 
     let on_branch = fixtures::policy(application_id, on_main());
-    repo.put_active_policy(&on_branch, &events)
+    repo.put_active_policy(&on_branch, &unchanged(repo, application_id).await, &events)
         .await
         .expect("put_active_policy replacing the policy");
     let found = repo.find_active_policy(application_id).await.expect("find_active_policy");
@@ -70,7 +70,9 @@ pub async fn a_global_policy_naming_a_missing_build_is_a_conflict(repo: &dyn App
     let policy =
         fixtures::policy(application_id, PolicyTarget::Build(domain::model::BuildId::random()));
 
-    let refused = repo.put_active_policy(&policy, &[fixtures::event(application_id)]).await;
+    let schedule = unchanged(repo, application_id).await;
+    let refused =
+        repo.put_active_policy(&policy, &schedule, &[fixtures::event(application_id)]).await;
 
     assert_conflict(refused, "a global policy naming a build that does not exist");
     let found = repo.find_active_policy(application_id).await.expect("find_active_policy");
@@ -84,12 +86,16 @@ pub async fn a_global_policy_naming_another_applications_build_is_a_conflict(
 ) {
     let application_id = ApplicationId::random();
     let before = fixtures::policy(application_id, on_main());
-    repo.put_active_policy(&before, &[]).await.expect("put_active_policy on a branch");
+    repo.put_active_policy(&before, &unchanged(repo, application_id).await, &[])
+        .await
+        .expect("put_active_policy on a branch");
     let foreign = stored_build(repo, ApplicationId::random()).await;
 
+    let schedule = unchanged(repo, application_id).await;
     let refused = repo
         .put_active_policy(
             &fixtures::policy(application_id, PolicyTarget::Build(foreign.id)),
+            &schedule,
             &[fixtures::event(application_id)],
         )
         .await;

@@ -123,12 +123,18 @@ pub(crate) async fn export_build(
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Authority::Builds, Scope::Read)?;
-    let (header, archive) =
+    let exported =
         state.builds.export(caller.principal(), path.application_id, path.build_id).await?;
-    let archive = if query.with_binaries.unwrap_or(true) {
-        archive
+    let header = exported.header;
+    let with_binaries = query.with_binaries.unwrap_or(true);
+    // A build without timers, exported whole, is the stored archive byte for byte; otherwise
+    // its entries are copied as they are into a new zip (binaries dropped, the timers'
+    // switches added in schedule.json), the checksum unchanged.
+    let archive = if with_binaries && exported.timers.is_empty() {
+        exported.archive
     } else {
-        web::block(move || build_archive::strip_binaries(&archive))
+        let (archive, timers) = (exported.archive, exported.timers);
+        web::block(move || build_archive::export_archive(&archive, with_binaries, &timers))
             .await
             .map_err(ApiError::internal)??
             .into()

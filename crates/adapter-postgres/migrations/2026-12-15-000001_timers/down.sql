@@ -1,0 +1,2 @@
+DROP TABLE timer_schedules;
+DROP TABLE build_timers;
