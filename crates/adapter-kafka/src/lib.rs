@@ -23,12 +23,15 @@
 //! | `BuildDeleted` | `build.delete` | `ai.flowx.build.delete.v1` | `RTM_KAFKA_TOPIC_BUILD_DELETE` |
 //! | `ConfigOverridesUpdated` | `runtime.config-overrides.updated` | `ai.flowx.runtime.config-overrides.updated.v1` | `RTM_KAFKA_TOPIC_CONFIG_OVERRIDES_UPDATED` |
 //! | `ActivePolicyUpdated` | `runtime.active-policy.updated` | `ai.flowx.runtime.active-policy.updated.v1` | `RTM_KAFKA_TOPIC_ACTIVE_POLICY_UPDATED` |
+//! | `Timer` (SET) | `core.trigger.set.timer-event-schedule` | `ai.flowx.core.trigger.set.timer-event-schedule.v1` | `KAFKA_TOPIC_PROCESS_SCHEDULEDTIMEREVENTS_OUT_SET` (original) |
+//! | `Timer` (STOP) | `core.trigger.stop.timer-event-schedule` | `ai.flowx.core.trigger.stop.timer-event-schedule.v1` | `KAFKA_TOPIC_PROCESS_SCHEDULEDTIMEREVENTS_OUT_STOP` (original) |
 //!
 //! [`ensure_topics`] creates the missing ones at start where the brokers allow it.
 //!
 //! # Messages
 //!
-//! Key: the application id (every event of an application on one topic stays in order).
+//! Key: the application id (every event of an application on one topic stays in order);
+//! for timer events the scheduler's `scheduleId` (`{appId}:{processName}:{timerNodeId}`).
 //! Headers: `Fx-AppId` always, `Fx-WorkspaceId` when the event knows the workspace,
 //! `Fx-Organization-Id` when [`KafkaConfig::organization_id`] is set. Payload: JSON,
 //! camelCase; `sequence` is the outbox position (consumers can drop repeats, since delivery
@@ -40,6 +43,9 @@
 //! BuildDeleted            {"eventType":"BUILD_DELETED","sequence":7,"timestamp":"…","appId":"…","buildId":"…"}
 //! ConfigOverridesUpdated  {"eventType":"CONFIG_OVERRIDES_UPDATED","sequence":7,"timestamp":"…","appId":"…","keys":["api.url"]}
 //! ActivePolicyUpdated     {"eventType":"ACTIVE_POLICY_UPDATED","sequence":7,"timestamp":"…","appId":"…"}
+//! Timer (SET and STOP)    {"scheduleId":"…","applicationId":"…","buildId":"…","workspaceId":"…"?,
+//!                          "processDefinitionName":"…","timerNodeId":"…","timerType":"CRON","expression":"…"}
+//!                          (the scheduler's shape: no eventType, sequence or timestamp)
 //! Audit                   {"eventType":"AUDIT","sequence":7,"timestamp":"<when it was done>","user":"alice",
 //!                          "subject":{"type":"BUILD","id":"…"},"action":"IMPORT","appId":"…","workspaceId":"…"?,
 //!                          "buildId":"…"? (when the subject is a build),"status":"SUCCESS",
