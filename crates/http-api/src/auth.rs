@@ -16,7 +16,7 @@ use domain::access::{AccessRules, Authority, Permission, Scope};
 use domain::model::Principal;
 
 pub use crate::auth::issuer::{IssuerError, LocalIssuer, TokenRequest};
-pub use crate::auth::jwks::{JwksKeySource, JwksSettings};
+pub use crate::auth::jwks::{JwksKeySource, JwksSettings, JwksSetupError};
 pub use crate::auth::validator::{KeySource, StaticKeys, TokenPolicy, TokenValidator};
 use crate::error::ApiError;
 

@@ -22,10 +22,10 @@ const RELAY_BATCH: usize = 500;
 /// Serves until a shutdown signal.
 pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
-    let (ports, tokens, mode, listener) = match &settings.backends {
+    let (ports, tokens, mode, background) = match &settings.backends {
         Some(backends) => {
             let real = real::connect(backends, cancel.clone()).await?;
-            (real.ports, real.tokens, "real", Some(real.listener))
+            (real.ports, real.tokens, "real", vec![real.listener, real.key_refresh])
         }
         None => {
             tracing::warn!(
@@ -37,7 +37,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
                 tracing::warn!(redis.host = %host, "SPRING_REDIS_HOST is set, but embedded mode caches in memory and does not use it");
             }
             let issuer = embedded::load_or_create_issuer(&settings.data_dir)?;
-            (embedded::ports(), embedded::token_validator(&issuer), "embedded", None)
+            (embedded::ports(), embedded::token_validator(&issuer), "embedded", Vec::new())
         }
     };
     let served =
@@ -97,8 +97,8 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     relay_task.abort();
     cancel.cancel();
-    if let Some(listener) = listener {
-        let _ = listener.await;
+    for task in background {
+        let _ = task.await;
     }
     // Events recorded by the last requests still leave before the process ends.
     while let Ok(n) = relay.deliver_pending(RELAY_BATCH).await {

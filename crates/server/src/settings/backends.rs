@@ -21,6 +21,9 @@ pub(crate) struct OAuthSettings {
     pub(crate) issuer: String,
     /// Required audience, when configured (`RTM_OAUTH2_AUDIENCE`).
     pub(crate) audience: Option<String>,
+    /// How often the realm's signing keys are refetched (`RTM_JWKS_REFRESH_SECONDS`): a key
+    /// the realm removed is trusted at most this long after.
+    pub(crate) jwks_refresh: Duration,
 }
 
 /// Every real backend, as its adapter's configuration.
@@ -330,6 +333,7 @@ fn oauth(vars: &Vars) -> Result<OAuthSettings, SettingsError> {
     Ok(OAuthSettings {
         issuer: format!("{base_server_url}/realms/{realm}"),
         audience: vars.get("RTM_OAUTH2_AUDIENCE")?,
+        jwks_refresh: Duration::from_secs(number(vars, "RTM_JWKS_REFRESH_SECONDS", 300)?),
     })
 }
 
@@ -426,6 +430,7 @@ mod tests {
         );
         assert_eq!(backends.s3.bucket, "applications-bucket");
         assert_eq!(backends.oauth.issuer, "https://idp.example.com/auth/realms/flowx");
+        assert_eq!(backends.oauth.jwks_refresh, Duration::from_secs(300));
         assert!(backends.redis.is_none(), "Redis is optional");
         assert!(backends.migrate_on_start);
     }
@@ -466,6 +471,22 @@ mod tests {
             pairs.push((name, value));
             let err = read(&vars(&pairs)).unwrap_err();
             assert!(err.to_string().starts_with(name), "{name}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_signing_keys_refresh_period_is_configurable_and_must_be_positive() {
+        let mut pairs = full();
+        pairs.push(("RTM_JWKS_REFRESH_SECONDS", "60"));
+        assert_eq!(
+            read(&vars(&pairs)).unwrap().unwrap().oauth.jwks_refresh,
+            Duration::from_secs(60)
+        );
+        for invalid in ["0", "-5", "5m"] {
+            pairs.pop();
+            pairs.push(("RTM_JWKS_REFRESH_SECONDS", invalid));
+            let err = read(&vars(&pairs)).unwrap_err().to_string();
+            assert!(err.starts_with("RTM_JWKS_REFRESH_SECONDS"), "{invalid}: {err}");
         }
     }
 
