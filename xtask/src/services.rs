@@ -54,6 +54,8 @@ const SECANTUS: (&str, &str) = ("SecantusDB", "0.7.0b3");
 const TANSU: (&str, &str) = ("tansu", "0.6.0");
 const S3S_FS: (&str, &str) = ("s3s-fs", "0.14.1");
 const OAUTH2_MOCK_SERVER: (&str, &str) = ("oauth2-mock-server", "9.3.0");
+/// The workspace crate (and binary) of the stand-in process engine.
+const ENGINE_STAND_IN: &str = "engine-stand-in";
 /// The Node script that serves oauth2-mock-server under Keycloak's paths.
 const OIDC_SCRIPT: &str = "xtask/services/oidc-server.mjs";
 
@@ -114,12 +116,21 @@ pub(crate) enum Service {
     Mongo,
     Oidc,
     S3,
+    /// Not the platform's process engine: a stand-in that records the starts rtm forwards.
+    EngineStandIn,
     Kafka,
 }
 
 impl Service {
-    pub(crate) const ALL: [Self; 6] =
-        [Self::Postgres, Self::Redis, Self::Mongo, Self::Oidc, Self::S3, Self::Kafka];
+    pub(crate) const ALL: [Self; 7] = [
+        Self::Postgres,
+        Self::Redis,
+        Self::Mongo,
+        Self::Oidc,
+        Self::S3,
+        Self::EngineStandIn,
+        Self::Kafka,
+    ];
 
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -128,6 +139,7 @@ impl Service {
             Self::Mongo => "mongodb",
             Self::Oidc => "oidc",
             Self::S3 => "s3",
+            Self::EngineStandIn => ENGINE_STAND_IN,
             Self::Kafka => "kafka",
         }
     }
@@ -140,6 +152,7 @@ impl Service {
             Self::Mongo => "SecantusDB 0.7.0b3, MongoDB wire protocol",
             Self::Oidc => "oauth2-mock-server 9.3.0 under Keycloak's paths",
             Self::S3 => "s3s-fs 0.14.1",
+            Self::EngineStandIn => "rtm's stand-in process engine (crates/engine-stand-in)",
             Self::Kafka => "tansu 0.6.0, Kafka protocol",
         }
     }
@@ -151,6 +164,7 @@ impl Service {
             Self::Mongo => 27017,
             Self::Oidc => 8180,
             Self::S3 => 9000,
+            Self::EngineStandIn => 8290,
             Self::Kafka => 9092,
         }
     }
@@ -170,6 +184,7 @@ impl Service {
             Self::Mongo => Check::Mongo,
             Self::Oidc => Check::HttpBody { path: OIDC_DISCOVERY, needle: "\"issuer\"" },
             Self::S3 => Check::S3,
+            Self::EngineStandIn => Check::HttpBody { path: "/", needle: "\"engine-stand-in\"" },
             Self::Kafka => Check::Kafka,
         }
     }
@@ -181,7 +196,7 @@ impl Service {
     /// How long a start may take before `up` gives up on it.
     fn ready_within(self) -> Duration {
         Duration::from_secs(match self {
-            Self::Redis | Self::Oidc | Self::S3 => 30,
+            Self::Redis | Self::Oidc | Self::S3 | Self::EngineStandIn => 30,
             Self::Postgres | Self::Mongo | Self::Kafka => 90,
         })
     }
@@ -202,7 +217,7 @@ fn url(scheme: &str, service: Service) -> String {
 /// rtm's configuration for the stack, with the original platform's variable names
 /// (docs/CONFIGURATION.md).
 pub(crate) fn app_env() -> Vec<(&'static str, String)> {
-    use Service::{Kafka, Mongo, Oidc, Postgres, Redis, S3};
+    use Service::{EngineStandIn, Kafka, Mongo, Oidc, Postgres, Redis, S3};
     vec![
         ("SPRING_APPLICATION_NAME", "runtime-manager".to_owned()),
         (
@@ -223,6 +238,7 @@ pub(crate) fn app_env() -> Vec<(&'static str, String)> {
         ("SECURITY_OAUTH2_REALM", OIDC_REALM.to_owned()),
         ("SECURITY_OAUTH2_CLIENT_CLIENT_ID", OIDC_CLIENT_ID.to_owned()),
         ("SECURITY_OAUTH2_CLIENT_CLIENT_SECRET", OIDC_CLIENT_SECRET.to_owned()),
+        ("RTM_PROCESS_ENGINE_URL", url("http", EngineStandIn)),
     ]
 }
 
@@ -327,7 +343,7 @@ pub(crate) fn up() -> anyhow::Result<()> {
         match (service.probe(), ours) {
             (Probe::Answering, _) => {
                 println!(
-                    "{:<9}already up on {} ({})",
+                    "{:<16}already up on {} ({})",
                     service.name(),
                     service.address(),
                     owner(ours)
@@ -335,7 +351,7 @@ pub(crate) fn up() -> anyhow::Result<()> {
             }
             (_, Some(process)) => {
                 println!(
-                    "{:<9}pid {} (ours) is not answering yet; waiting",
+                    "{:<16}pid {} (ours) is not answering yet; waiting",
                     service.name(),
                     process.pid
                 );
@@ -376,7 +392,7 @@ fn start(
     installer: &mut Installer,
     dirs: &Dirs,
 ) -> anyhow::Result<Option<Child>> {
-    println!("{:<9}starting {} on {}", service.name(), service.product(), service.address());
+    println!("{:<16}starting {} on {}", service.name(), service.product(), service.address());
     if service == Service::Postgres {
         // pg_ctlcluster waits until the cluster accepts connections, and the postmaster is
         // not our child.
@@ -388,7 +404,7 @@ fn start(
     let (program, args, cwd) = launch(service, installer, dirs)?;
     if service.probe() == Probe::Answering {
         // Installing a Debian package may start its service.
-        println!("{:<9}the install started it; not ours", service.name());
+        println!("{:<16}the install started it; not ours", service.name());
         return Ok(None);
     }
     let log_path = dirs.log(service);
@@ -479,6 +495,10 @@ fn launch(
             args.push(data("s3-data")?.into_os_string());
             (program, args, dirs.run.clone())
         }
+        Service::EngineStandIn => {
+            let program = installer.workspace_binary(ENGINE_STAND_IN)?;
+            (program, args(&["--host", HOST, "--port", &port]), dirs.run.clone())
+        }
         Service::Kafka => {
             let (name, version) = TANSU;
             let program = installer.cargo_binary(name, version, &["dynostore", "postgres"])?;
@@ -507,7 +527,7 @@ fn wait_until_answering(dirs: &Dirs, mut starting: Vec<Starting>) -> anyhow::Res
             let log = dirs.log(service);
             if service.probe() == Probe::Answering {
                 println!(
-                    "{:<9}up on {} after {}",
+                    "{:<16}up on {} after {}",
                     service.name(),
                     service.address(),
                     elapsed(start.since)
@@ -554,7 +574,7 @@ fn down() -> anyhow::Result<()> {
                 stop(service, process)?;
                 pid_file.remove()?;
                 println!(
-                    "{:<9}stopped (pid {}) in {}",
+                    "{:<16}stopped (pid {}) in {}",
                     service.name(),
                     process.pid,
                     elapsed(since)
@@ -562,7 +582,7 @@ fn down() -> anyhow::Result<()> {
             }
             None => {
                 let state = if service.probe() == Probe::Closed { "down" } else { "running" };
-                println!("{:<9}not started by us; left {state}", service.name());
+                println!("{:<16}not started by us; left {state}", service.name());
             }
         }
     }
@@ -576,7 +596,7 @@ fn stop(service: Service, process: Recorded) -> anyhow::Result<()> {
     while process.is_alive() {
         if Instant::now() > deadline {
             println!(
-                "{:<9}still running {}s after SIG{}; killing it",
+                "{:<16}still running {}s after SIG{}; killing it",
                 service.name(),
                 STOP_WITHIN.as_secs(),
                 service.stop_signal()
@@ -617,7 +637,7 @@ fn status() -> anyhow::Result<()> {
             Probe::Closed => ("down", String::new()),
             Probe::Foreign(why) => ("other", format!("the port is taken by something else: {why}")),
         };
-        let line = format!("{:<9}{state:<6}{:<17}{note}", service.name(), service.address());
+        let line = format!("{:<16}{state:<6}{:<17}{note}", service.name(), service.address());
         println!("{}", line.trim_end());
     }
     Ok(())
@@ -788,6 +808,19 @@ mod tests {
         assert_eq!(value("SECURITY_OAUTH2_REALM"), "flowx");
         assert_eq!(value("SECURITY_OAUTH2_CLIENT_CLIENT_ID"), "flowx-platform-authorize");
         assert!(!value("SECURITY_OAUTH2_CLIENT_CLIENT_SECRET").is_empty());
+        assert_eq!(value("RTM_PROCESS_ENGINE_URL"), "http://127.0.0.1:8290");
+    }
+
+    #[test]
+    fn the_stand_in_engine_says_it_is_one_and_is_what_rtm_is_pointed_at() {
+        let service = Service::EngineStandIn;
+        assert!(service.name().contains("stand-in"));
+        assert!(Service::ALL.contains(&service));
+        let pointed = app_env()
+            .into_iter()
+            .find(|(name, _)| *name == "RTM_PROCESS_ENGINE_URL")
+            .map(|(_, value)| value);
+        assert_eq!(pointed, Some(format!("http://{}", service.address())));
     }
 
     #[test]

@@ -103,6 +103,29 @@ path_params!(
 );
 
 path_params!(
+    /// `{appId}`, `{name}` (a process).
+    AppProcessPath { application_id: ApplicationId = "appId", process_name: ResourceName = "name" }
+);
+
+path_params!(
+    /// `{workspaceId}`, `{appId}`, `{name}` (a process).
+    WorkspaceAppProcessPath {
+        workspace_id: WorkspaceId = "workspaceId",
+        application_id: ApplicationId = "appId",
+        process_name: ResourceName = "name",
+    }
+);
+
+path_params!(
+    /// `{appId}`, `{buildId}`, `{name}` (a process).
+    BuildProcessPath {
+        application_id: ApplicationId = "appId",
+        build_id: BuildId = "buildId",
+        process_name: ResourceName = "name",
+    }
+);
+
+path_params!(
     /// `{appId}`, `{overrideId}`.
     OverridePath { application_id: ApplicationId = "appId", override_id: PolicyOverrideId = "overrideId" }
 );

@@ -8,7 +8,7 @@ use domain::design::{
     ApplicationService, BinaryService, BuildCreationService, ConfigDefaultsService,
     DependencyService, ResourceService, VersionService,
 };
-use domain::runtime::{ConfigOverrideService, PolicyService, RuntimeService};
+use domain::runtime::{ConfigOverrideService, PolicyService, ProcessStartService, RuntimeService};
 
 use crate::auth::Authenticator;
 
@@ -17,6 +17,8 @@ use crate::auth::Authenticator;
 pub struct RuntimeManagerState {
     /// Resolution, resources and parameters of the live build.
     pub runtime: RuntimeService,
+    /// Process starts, forwarded to the process engine.
+    pub process_start: ProcessStartService,
     /// Import, list, read, export and delete builds.
     pub builds: BuildService,
     /// Active policies and overrides.

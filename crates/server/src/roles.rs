@@ -4,14 +4,16 @@
 
 use std::sync::Arc;
 
+use adapter_engine::HttpProcessEngine;
+use anyhow::Context as _;
 use build_archive::ArchivePackager;
 use domain::builds::BuildService;
 use domain::design::{
     ApplicationService, BinaryService, BuildCreationService, ConfigDefaultsService,
     DependencyService, ResourceService, VersionService,
 };
-use domain::ports::Ports;
-use domain::runtime::{ConfigOverrideService, PolicyService, RuntimeService};
+use domain::ports::{Ports, ProcessEngine};
+use domain::runtime::{ConfigOverrideService, PolicyService, ProcessStartService, RuntimeService};
 use http_api::auth::{Authenticator, TokenValidator};
 use http_api::{Apis, AppManagerState, RuntimeManagerState};
 
@@ -44,22 +46,31 @@ impl Served {
 }
 
 /// The APIs of the served roles over `ports`.
+///
+/// # Errors
+///
+/// When the process engine's HTTP client cannot be built.
 pub(crate) fn apis(
     served: Served,
     ports: &Ports,
     settings: &Settings,
     tokens: TokenValidator,
-) -> Apis {
+) -> anyhow::Result<Apis> {
     let import_lease = i64::try_from(settings.import_lease_seconds).unwrap_or(i64::MAX);
     let builds =
         BuildService::new(ports.clone()).with_import_lease(time::Duration::seconds(import_lease));
-    let runtime_manager = served.includes(Role::RuntimeManager).then(|| RuntimeManagerState {
-        runtime: RuntimeService::new(ports.clone()),
-        builds: builds.clone(),
-        policies: PolicyService::new(ports.clone()),
-        config_overrides: ConfigOverrideService::new(ports.clone()),
-        archive_limits: settings.archive_limits,
-    });
+    let runtime_manager = if served.includes(Role::RuntimeManager) {
+        Some(RuntimeManagerState {
+            runtime: RuntimeService::new(ports.clone()),
+            process_start: ProcessStartService::new(ports.clone(), process_engine(settings)?),
+            builds: builds.clone(),
+            policies: PolicyService::new(ports.clone()),
+            config_overrides: ConfigOverrideService::new(ports.clone()),
+            archive_limits: settings.archive_limits,
+        })
+    } else {
+        None
+    };
     let app_manager = served.includes(Role::ApplicationManager).then(|| {
         // Built within the import limits: a build that could not be imported could not be
         // promoted to another installation either.
@@ -75,9 +86,24 @@ pub(crate) fn apis(
             max_binary_bytes: settings.archive_limits.max_archive_bytes,
         }
     });
-    Apis {
+    Ok(Apis {
         authenticator: Authenticator::new(tokens, settings.access.clone()),
         runtime_manager,
         app_manager,
-    }
+    })
+}
+
+/// The process engine of `RTM_PROCESS_ENGINE_URL`, in either mode; without it, process
+/// starts are refused with 503 `process_engine_not_configured`.
+fn process_engine(settings: &Settings) -> anyhow::Result<Option<Arc<dyn ProcessEngine>>> {
+    let Some(config) = &settings.process_engine else {
+        tracing::info!(
+            "RTM_PROCESS_ENGINE_URL is not set: process starts are refused with process_engine_not_configured"
+        );
+        return Ok(None);
+    };
+    tracing::info!(engine = ?config, "process starts are forwarded to the process engine");
+    let engine = HttpProcessEngine::new(config.clone())
+        .context("RTM_PROCESS_ENGINE_URL: the process engine's HTTP client cannot be built")?;
+    Ok(Some(Arc::new(engine)))
 }

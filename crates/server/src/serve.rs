@@ -42,7 +42,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
     let served =
         if settings.backends.is_some() { Served::One(settings.role) } else { Served::Both };
-    let apis = roles::apis(served, &ports, &settings, tokens);
+    let apis = roles::apis(served, &ports, &settings, tokens)?;
     let document = http_api::openapi_document(apis.roles());
     let readiness = Readiness::default();
 

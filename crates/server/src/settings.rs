@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use adapter_engine::EngineConfig;
 use build_archive::ArchiveLimits;
 use domain::access::{AccessRules, Authority, Permission};
 
@@ -65,6 +66,9 @@ pub(crate) struct Settings {
     pub(crate) shutdown_timeout_seconds: u64,
     /// How long an import holds its claim on a build id (`RTM_IMPORT_LEASE_SECONDS`).
     pub(crate) import_lease_seconds: u64,
+    /// Where process starts are forwarded (`RTM_PROCESS_ENGINE_URL`), in either mode;
+    /// `None`: starts are refused with `process_engine_not_configured`.
+    pub(crate) process_engine: Option<EngineConfig>,
     /// `None`: embedded mode.
     pub(crate) backends: Option<RealBackends>,
     /// Set when a Redis host is configured but the other backends are not (embedded mode
@@ -184,6 +188,7 @@ impl Settings {
             logging: LoggingSettings { format, filter },
             shutdown_timeout_seconds: number(&vars, "RTM_SHUTDOWN_TIMEOUT_SECONDS", 30)?,
             import_lease_seconds: number(&vars, "RTM_IMPORT_LEASE_SECONDS", 900)?,
+            process_engine: backends::process_engine(&vars)?,
             backends,
             ignored_redis,
         })

@@ -11,5 +11,6 @@ mod design_resources;
 mod design_versions;
 mod helpers;
 mod policies;
+mod process_start;
 mod relay;
 mod runtime;

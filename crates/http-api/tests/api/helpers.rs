@@ -10,7 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
 use actix_web::test::{self, TestRequest};
 use actix_web::web;
-use adapter_memory::Fakes;
+use adapter_memory::{Fakes, InMemoryProcessEngine};
 use build_archive::{ArchiveLimits, ArchivePackager};
 use domain::access::AccessRules;
 use domain::builds::BuildService;
@@ -20,7 +20,7 @@ use domain::design::{
 };
 use domain::model::{ApplicationId, PageRequest};
 use domain::ports::{BuildCatalog as _, Outbox as _};
-use domain::runtime::{ConfigOverrideService, PolicyService, RuntimeService};
+use domain::runtime::{ConfigOverrideService, PolicyService, ProcessStartService, RuntimeService};
 use http_api::auth::{
     Authenticator, LocalIssuer, StaticKeys, TokenPolicy, TokenRequest, TokenValidator,
 };
@@ -37,6 +37,8 @@ pub(crate) const LIBRARY_BUILD: &str = "11b0a001-0000-4000-8000-000000000001";
 /// The API over fresh fakes, with a local issuer whose tokens it trusts.
 pub(crate) struct TestApp {
     pub(crate) fakes: Fakes,
+    /// The process engine starts are forwarded to: it records them and answers as told.
+    pub(crate) engine: Arc<InMemoryProcessEngine>,
     pub(crate) issuer: Arc<LocalIssuer>,
     apis: Apis,
 }
@@ -57,6 +59,15 @@ impl TestApp {
 
     pub(crate) fn with_limits(limits: ArchiveLimits) -> Self {
         Self::with(limits, AccessRules::default(), vec![LocalIssuer::ISSUER.to_owned()])
+    }
+
+    /// The API with no process engine configured (`RTM_PROCESS_ENGINE_URL` unset).
+    pub(crate) fn without_process_engine() -> Self {
+        let mut app = Self::new();
+        if let Some(state) = &mut app.apis.runtime_manager {
+            state.process_start = ProcessStartService::new(app.fakes.ports(), None);
+        }
+        app
     }
 
     /// The API of the given roles only, as a process of one role serves it.
@@ -80,9 +91,11 @@ impl TestApp {
             TokenPolicy { issuers, audience: None, leeway_seconds: 0 },
         );
         let ports = fakes.ports();
+        let engine = Arc::new(InMemoryProcessEngine::new());
         let builds = BuildService::new(ports.clone());
         let runtime_manager = RuntimeManagerState {
             runtime: RuntimeService::new(ports.clone()),
+            process_start: ProcessStartService::new(ports.clone(), Some(engine.clone())),
             builds: builds.clone(),
             policies: PolicyService::new(ports.clone()),
             config_overrides: ConfigOverrideService::new(ports.clone()),
@@ -107,7 +120,7 @@ impl TestApp {
             runtime_manager: Some(runtime_manager),
             app_manager: Some(app_manager),
         };
-        Self { fakes, issuer, apis }
+        Self { fakes, engine, issuer, apis }
     }
 
     /// The service under test.

@@ -14,4 +14,5 @@ mod helpers;
 mod hostile_archives;
 mod jwks;
 mod management;
+mod process_start;
 mod runtime;

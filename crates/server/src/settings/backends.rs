@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use adapter_engine::EngineConfig;
 use adapter_kafka::{KafkaConfig, KafkaSecurity, Topic, TopicNames, TopicNaming};
 use adapter_mongo::MongoConfig;
 use adapter_postgres::PgConfig;
@@ -367,6 +368,26 @@ fn redis(vars: &Vars) -> Result<Option<RedisConfig>, SettingsError> {
     Ok(Some(config))
 }
 
+/// The process engine that process starts are forwarded to (`RTM_PROCESS_ENGINE_URL`);
+/// `None` when it is unset, in either mode: starts are then refused with 503
+/// `process_engine_not_configured`.
+///
+/// # Errors
+///
+/// When the URL is not an http(s) URL, or the timeout is not a positive number of seconds.
+pub(crate) fn process_engine(vars: &Vars) -> Result<Option<EngineConfig>, SettingsError> {
+    const URL: &str = "RTM_PROCESS_ENGINE_URL";
+    const TIMEOUT: &str = "RTM_PROCESS_ENGINE_TIMEOUT_SECONDS";
+    let timeout_seconds = number(vars, TIMEOUT, EngineConfig::DEFAULT_TIMEOUT.as_secs())?;
+    let Some(url) = vars.get(URL)? else {
+        return Ok(None);
+    };
+    let mut config =
+        EngineConfig::new(&url).map_err(|err| SettingsError::new(URL, err.to_string()))?;
+    config.timeout = Duration::from_secs(timeout_seconds);
+    Ok(Some(config))
+}
+
 #[cfg(test)]
 mod tests {
     use secrecy::ExposeSecret as _;
@@ -551,5 +572,39 @@ mod tests {
         pairs.pop();
         pairs.push(("RTM_MIGRATE_ON_START", "sometimes"));
         assert!(read(&vars(&pairs)).is_err());
+    }
+
+    #[test]
+    fn the_process_engine_is_optional_and_its_timeout_defaults_to_30_seconds() {
+        assert!(process_engine(&vars(&[])).unwrap().is_none());
+        let engine =
+            process_engine(&vars(&[("RTM_PROCESS_ENGINE_URL", "http://process-engine:8080/")]))
+                .unwrap()
+                .expect("configured");
+        assert_eq!(engine.base_url().as_str(), "http://process-engine:8080/");
+        assert_eq!(engine.timeout, Duration::from_secs(30));
+        let engine = process_engine(&vars(&[
+            ("RTM_PROCESS_ENGINE_URL", "https://engine.example.com"),
+            ("RTM_PROCESS_ENGINE_TIMEOUT_SECONDS", "5"),
+        ]))
+        .unwrap()
+        .expect("configured");
+        assert_eq!(engine.timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn an_invalid_process_engine_setting_names_its_variable() {
+        for (name, value) in [
+            ("RTM_PROCESS_ENGINE_URL", "process-engine:8080"),
+            ("RTM_PROCESS_ENGINE_URL", "http://user:secret@engine"),
+            ("RTM_PROCESS_ENGINE_TIMEOUT_SECONDS", "0"),
+            ("RTM_PROCESS_ENGINE_TIMEOUT_SECONDS", "soon"),
+        ] {
+            let mut pairs = vec![("RTM_PROCESS_ENGINE_URL", "http://engine:8080")];
+            pairs.retain(|(other, _)| *other != name);
+            pairs.push((name, value));
+            let err = process_engine(&vars(&pairs)).unwrap_err().to_string();
+            assert!(err.starts_with(name), "{name}={value}: {err}");
+        }
     }
 }

@@ -6,6 +6,7 @@
 )]
 
 mod embedded;
+mod process_start;
 mod real_backends;
 mod two_roles;
 
