@@ -3,6 +3,7 @@
 //! roles in one process (docs/CONFIGURATION.md, "Roles").
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use build_archive::ArchivePackager;
 use domain::builds::BuildService;
@@ -10,8 +11,11 @@ use domain::design::{
     ApplicationService, BinaryService, BuildCreationService, ConfigDefaultsService,
     DependencyService, ResourceService, VersionService,
 };
-use domain::ports::Ports;
-use domain::runtime::{ConfigOverrideService, PolicyService, RuntimeService};
+use domain::ports::{Ports, ProcessEngine};
+use domain::runtime::{
+    ConfigOverrideService, PolicyService, ProcessStartService, RuntimeService, StartByNameService,
+    StartRetry,
+};
 use http_api::auth::{Authenticator, TokenValidator};
 use http_api::{Apis, AppManagerState, RuntimeManagerState};
 
@@ -80,4 +84,20 @@ pub(crate) fn apis(
         runtime_manager,
         app_manager,
     }
+}
+
+/// The runtime role's start-by-name use case, for the Kafka consumer: tokens are checked by
+/// the REST API's own validator, starts go through the same `ProcessStartService` as the
+/// REST starts.
+pub(crate) fn start_by_name(
+    ports: &Ports,
+    engine: Option<Arc<dyn ProcessEngine>>,
+    tokens: TokenValidator,
+    retry_bound: Duration,
+) -> StartByNameService {
+    StartByNameService::new(
+        ProcessStartService::new(ports.clone(), engine),
+        Arc::new(tokens),
+        StartRetry::within(retry_bound),
+    )
 }

@@ -13,3 +13,4 @@ mod helpers;
 mod policies;
 mod relay;
 mod runtime;
+mod start_by_name;

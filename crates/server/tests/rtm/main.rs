@@ -7,6 +7,7 @@
 
 mod embedded;
 mod real_backends;
+mod start_by_name;
 mod two_roles;
 
 use std::net::TcpListener;
