@@ -38,6 +38,9 @@ const PATIENCE: Duration = Duration::from_secs(60);
 /// The process every test build has.
 const PROCESS: &str = "onboarding";
 
+/// Message headers as the test writes them.
+type Headers = Vec<(String, String)>;
+
 /// One test's topics, group, stores, engine and signing key.
 struct Env {
     brokers: String,
@@ -379,7 +382,8 @@ async fn poison_messages_are_answered_in_order_committed_and_do_not_block_the_ne
         u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap() - 7200;
     let expired = env.issuer.issue_at(&token_request("bob"), an_hour_ago).unwrap();
     let stranger = LocalIssuer::generate().unwrap().issue(&token_request("bob")).unwrap();
-    let poison: Vec<(&str, Vec<(String, String)>, &[u8])> = vec![
+    // (expected code, headers, body)
+    let poison: Vec<(&str, Headers, &[u8])> = vec![
         ("missing_header", without("Fx-ProcessName", "p1"), b"{}"),
         ("missing_token", without("jwt", "p2"), b"{}"),
         ("invalid_token", with("jwt", "not-a-jwt".to_owned(), "p3"), b"{}"),

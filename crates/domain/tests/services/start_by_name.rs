@@ -64,7 +64,7 @@ fn request(application_id: ApplicationId, token: &str, process: &str) -> StartBy
     StartByName {
         application_id,
         workspace_id: None,
-        process_name: ResourceName::parse(process).unwrap(),
+        process_name: ResourceName::parse(process).expect("a valid process name"),
         token: token.to_owned(),
         body: RawJson::from_validated(r#"{"clientId":7}"#.to_owned()),
     }
@@ -79,8 +79,8 @@ async fn the_tokens_user_starts_on_their_own_active_build_with_their_token_passe
     let bob =
         setup.service.start(&request(setup.application_id, "token-of-bob", "onboarding")).await;
 
-    assert_eq!(olga.unwrap().build_id, for_ops, "olga's group override");
-    assert_eq!(bob.unwrap().build_id, global, "bob has no override");
+    assert_eq!(olga.expect("olga starts").build_id, for_ops, "olga's group override");
+    assert_eq!(bob.expect("bob starts").build_id, global, "bob has no override");
     let starts = setup.engine.starts();
     assert_eq!(starts.len(), 2);
     assert_eq!(starts[0].build_id, for_ops);
