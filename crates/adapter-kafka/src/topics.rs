@@ -1,5 +1,6 @@
 //! Topic names: the original platform's composition rule (package + environment + name +
-//! version, each topic overridable by its own variable) applied to the topics rtm writes.
+//! version, each topic overridable by its own variable) applied to the topics rtm writes
+//! and reads.
 
 use std::fmt;
 
@@ -8,7 +9,7 @@ use domain::model::DomainEvent;
 /// Longest topic name Kafka accepts.
 const MAX_TOPIC_NAME_LEN: usize = 249;
 
-/// A topic rtm produces to (and, for [`Topic::ActivePolicyUpdated`], consumes from).
+/// A topic rtm produces to or consumes from (or, for [`Topic::ActivePolicyUpdated`], both).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Topic {
     /// Audit trail of every change, read by the platform's audit service.
@@ -24,17 +25,23 @@ pub enum Topic {
     /// The active policy of an application changed: every replica evicts its cache
     /// (`DomainEvent::ActivePolicyUpdated`).
     ActivePolicyUpdated,
+    /// Requests to start a process by name on the user's active build (consumed).
+    StartByNameIn,
+    /// The answers to [`Topic::StartByNameIn`] (produced).
+    StartByNameOut,
 }
 
 impl Topic {
     /// Every topic, in the order of the table in the crate documentation.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::Audit,
         Self::BuildImported,
         Self::BuildCreated,
         Self::BuildDeleted,
         Self::ConfigOverridesUpdated,
         Self::ActivePolicyUpdated,
+        Self::StartByNameIn,
+        Self::StartByNameOut,
     ];
 
     /// The part between the environment and the version, e.g. `core.trigger.save.audit`.
@@ -46,6 +53,8 @@ impl Topic {
             Self::BuildDeleted => "build.delete",
             Self::ConfigOverridesUpdated => "runtime.config-overrides.updated",
             Self::ActivePolicyUpdated => "runtime.active-policy.updated",
+            Self::StartByNameIn => "core.trigger.start-by-name.process",
+            Self::StartByNameOut => "core.trigger.start-by-name.process.out",
         }
     }
 
@@ -59,6 +68,8 @@ impl Topic {
             Self::BuildDeleted => "RTM_KAFKA_TOPIC_BUILD_DELETE",
             Self::ConfigOverridesUpdated => "RTM_KAFKA_TOPIC_CONFIG_OVERRIDES_UPDATED",
             Self::ActivePolicyUpdated => "RTM_KAFKA_TOPIC_ACTIVE_POLICY_UPDATED",
+            Self::StartByNameIn => "KAFKA_TOPIC_PROCESS_STARTBYNAME_IN",
+            Self::StartByNameOut => "KAFKA_TOPIC_PROCESS_STARTBYNAME_OUT",
         }
     }
 
@@ -82,6 +93,8 @@ impl Topic {
             Self::BuildDeleted => 3,
             Self::ConfigOverridesUpdated => 4,
             Self::ActivePolicyUpdated => 5,
+            Self::StartByNameIn => 6,
+            Self::StartByNameOut => 7,
         }
     }
 }
@@ -261,6 +274,14 @@ mod tests {
             names.get(Topic::ActivePolicyUpdated),
             "ai.flowx.runtime.active-policy.updated.v1"
         );
+        assert_eq!(
+            names.get(Topic::StartByNameIn),
+            "ai.flowx.core.trigger.start-by-name.process.v1"
+        );
+        assert_eq!(
+            names.get(Topic::StartByNameOut),
+            "ai.flowx.core.trigger.start-by-name.process.out.v1"
+        );
         assert_eq!(TopicNames::new(&TopicNaming::default(), []).unwrap(), names);
     }
 
@@ -270,6 +291,10 @@ mod tests {
         let names = TopicNames::new(&naming, []).unwrap();
         assert_eq!(names.get(Topic::Audit), "ai.flowx.dev.core.trigger.save.audit.v1");
         assert_eq!(names.get(Topic::BuildImported), "ai.flowx.dev.build.import.v1");
+        assert_eq!(
+            names.get(Topic::StartByNameIn),
+            "ai.flowx.dev.core.trigger.start-by-name.process.v1"
+        );
 
         let naming = TopicNaming {
             package: "acme.".to_owned(),

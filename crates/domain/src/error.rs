@@ -5,7 +5,7 @@ use crate::model::{
     ApplicationId, ApplicationName, BranchName, BuildId, Checksum, ConfigKey, ResourceDefinitionId,
     ResourceName, ResourceType, SubjectType, ValidationError, VersionId,
 };
-use crate::ports::{EngineError, PortError};
+use crate::ports::{EngineError, PortError, TokenError};
 
 /// Result type of every use case.
 pub type DomainResult<T> = Result<T, DomainError>;
@@ -293,6 +293,10 @@ pub enum DomainError {
     /// No process engine is configured, so no process can be started.
     #[error("no process engine is configured: set RTM_PROCESS_ENGINE_URL")]
     ProcessEngineNotConfigured,
+    /// The token a message carries gives no principal (channels other than HTTP, whose
+    /// bearer check refuses before any use case runs).
+    #[error(transparent)]
+    Unauthenticated(#[from] TokenError),
 }
 
 impl DomainError {
@@ -307,6 +311,7 @@ impl DomainError {
             Self::ProcessEngine(EngineError::Refused { .. }) => "process_engine_refused",
             Self::ProcessEngine(_) => "process_engine_unavailable",
             Self::ProcessEngineNotConfigured => "process_engine_not_configured",
+            Self::Unauthenticated(token) => token.code(),
         }
     }
 }

@@ -11,6 +11,7 @@ mod events;
 mod packager;
 mod process_engine;
 mod runtime_data;
+mod token_verifier;
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ pub use crate::ports::process_engine::{
     Credentials, EngineAnswer, EngineError, EngineStart, ProcessEngine,
 };
 pub use crate::ports::runtime_data::RuntimeDataStore;
+pub use crate::ports::token_verifier::{TokenError, TokenVerifier};
 
 /// Boxed source error carried by [`PortError`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

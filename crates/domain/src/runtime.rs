@@ -6,6 +6,7 @@
 //! - [`PolicyService`]: the global active policy and its overrides;
 //! - [`ConfigOverrideService`]: per-installation config overrides;
 //! - [`ProcessStartService`]: process starts on a build, checked here, run by the engine;
+//! - [`StartByNameService`]: starts that arrive as messages carrying the user's token;
 //! - [`ports`]: the role traits of the app-data port only this context uses.
 
 mod config_overrides;
@@ -13,6 +14,7 @@ mod policies;
 pub mod ports;
 mod process_start;
 mod resolution;
+mod start_by_name;
 
 pub use crate::runtime::config_overrides::{ConfigOverrideInput, ConfigOverrideService};
 pub use crate::runtime::policies::{OverrideInput, PolicyService};
@@ -20,3 +22,6 @@ pub use crate::runtime::process_start::{
     PROCESS, ProcessStartService, ProcessStarted, StartOn, StartRequest,
 };
 pub use crate::runtime::resolution::RuntimeService;
+pub use crate::runtime::start_by_name::{
+    DEFAULT_RETRY_BOUND, StartByName, StartByNameService, StartRetry,
+};

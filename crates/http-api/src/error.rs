@@ -111,6 +111,9 @@ impl ResponseError for ApiError {
                 DomainError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 DomainError::ProcessEngine(engine) => engine_status(engine),
                 DomainError::ProcessEngineNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+                // Only channels that carry the token in their message reach a use case with
+                // it; should one ever be HTTP, it is the bearer check's 401.
+                DomainError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             },
         }
     }
@@ -126,8 +129,15 @@ impl ResponseError for ApiError {
             self.to_string()
         };
         let mut response = HttpResponse::build(status);
-        if let Self::Unauthorized(err) = self {
-            response.insert_header((header::WWW_AUTHENTICATE, err.www_authenticate()));
+        match self {
+            Self::Unauthorized(err) => {
+                response.insert_header((header::WWW_AUTHENTICATE, err.www_authenticate()));
+            }
+            Self::Domain(DomainError::Unauthenticated(_)) => {
+                response
+                    .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
+            }
+            _ => {}
         }
         response.json(ErrorBody { status: status.as_u16(), code: self.code(), message, trace_id })
     }

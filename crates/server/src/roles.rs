@@ -3,6 +3,7 @@
 //! roles in one process (docs/CONFIGURATION.md, "Roles").
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use adapter_engine::HttpProcessEngine;
 use anyhow::Context as _;
@@ -13,7 +14,10 @@ use domain::design::{
     DependencyService, ResourceService, VersionService,
 };
 use domain::ports::{Ports, ProcessEngine};
-use domain::runtime::{ConfigOverrideService, PolicyService, ProcessStartService, RuntimeService};
+use domain::runtime::{
+    ConfigOverrideService, PolicyService, ProcessStartService, RuntimeService, StartByNameService,
+    StartRetry,
+};
 use http_api::auth::{Authenticator, TokenValidator};
 use http_api::{Apis, AppManagerState, RuntimeManagerState};
 
@@ -45,32 +49,25 @@ impl Served {
     }
 }
 
-/// The APIs of the served roles over `ports`.
-///
-/// # Errors
-///
-/// When the process engine's HTTP client cannot be built.
+/// The APIs of the served roles over `ports`, runtime starts forwarded to `engine`.
 pub(crate) fn apis(
     served: Served,
     ports: &Ports,
     settings: &Settings,
     tokens: TokenValidator,
-) -> anyhow::Result<Apis> {
+    engine: Option<Arc<dyn ProcessEngine>>,
+) -> Apis {
     let import_lease = i64::try_from(settings.import_lease_seconds).unwrap_or(i64::MAX);
     let builds =
         BuildService::new(ports.clone()).with_import_lease(time::Duration::seconds(import_lease));
-    let runtime_manager = if served.includes(Role::RuntimeManager) {
-        Some(RuntimeManagerState {
-            runtime: RuntimeService::new(ports.clone()),
-            process_start: ProcessStartService::new(ports.clone(), process_engine(settings)?),
-            builds: builds.clone(),
-            policies: PolicyService::new(ports.clone()),
-            config_overrides: ConfigOverrideService::new(ports.clone()),
-            archive_limits: settings.archive_limits,
-        })
-    } else {
-        None
-    };
+    let runtime_manager = served.includes(Role::RuntimeManager).then(|| RuntimeManagerState {
+        runtime: RuntimeService::new(ports.clone()),
+        process_start: ProcessStartService::new(ports.clone(), engine),
+        builds: builds.clone(),
+        policies: PolicyService::new(ports.clone()),
+        config_overrides: ConfigOverrideService::new(ports.clone()),
+        archive_limits: settings.archive_limits,
+    });
     let app_manager = served.includes(Role::ApplicationManager).then(|| {
         // Built within the import limits: a build that could not be imported could not be
         // promoted to another installation either.
@@ -86,16 +83,16 @@ pub(crate) fn apis(
             max_binary_bytes: settings.archive_limits.max_archive_bytes,
         }
     });
-    Ok(Apis {
+    Apis {
         authenticator: Authenticator::new(tokens, settings.access.clone()),
         runtime_manager,
         app_manager,
-    })
+    }
 }
 
 /// The process engine of `RTM_PROCESS_ENGINE_URL`, in either mode; without it, process
 /// starts are refused with 503 `process_engine_not_configured`.
-fn process_engine(settings: &Settings) -> anyhow::Result<Option<Arc<dyn ProcessEngine>>> {
+pub(crate) fn process_engine(settings: &Settings) -> anyhow::Result<Option<Arc<dyn ProcessEngine>>> {
     let Some(config) = &settings.process_engine else {
         tracing::info!(
             "RTM_PROCESS_ENGINE_URL is not set: process starts are refused with process_engine_not_configured"
@@ -106,4 +103,20 @@ fn process_engine(settings: &Settings) -> anyhow::Result<Option<Arc<dyn ProcessE
     let engine = HttpProcessEngine::new(config.clone())
         .context("RTM_PROCESS_ENGINE_URL: the process engine's HTTP client cannot be built")?;
     Ok(Some(Arc::new(engine)))
+}
+
+/// The runtime role's start-by-name use case, for the Kafka consumer: tokens are checked by
+/// the REST API's own validator, starts go through the same `ProcessStartService` as the
+/// REST starts.
+pub(crate) fn start_by_name(
+    ports: &Ports,
+    engine: Option<Arc<dyn ProcessEngine>>,
+    tokens: TokenValidator,
+    retry_bound: Duration,
+) -> StartByNameService {
+    StartByNameService::new(
+        ProcessStartService::new(ports.clone(), engine),
+        Arc::new(tokens),
+        StartRetry::within(retry_bound),
+    )
 }

@@ -14,3 +14,4 @@ mod policies;
 mod process_start;
 mod relay;
 mod runtime;
+mod start_by_name;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use domain::model::Principal;
+use domain::ports::{TokenError, TokenVerifier};
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
@@ -144,6 +145,18 @@ impl TokenValidator {
             username: claims.preferred_username,
             groups: claims.groups.into_iter().collect(),
             roles,
+        })
+    }
+}
+
+/// The same check for tokens that arrive in a message (Kafka start-by-name's `jwt` header):
+/// one validator, one set of rules, the REST API's codes.
+#[async_trait]
+impl TokenVerifier for TokenValidator {
+    async fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+        self.validate(token).await.map_err(|err| match err {
+            AuthError::KeysUnavailable => TokenError::KeysUnavailable,
+            refused => TokenError::Rejected { code: refused.code(), message: refused.to_string() },
         })
     }
 }

@@ -38,6 +38,10 @@ pub(crate) struct RealBackends {
     pub(crate) redis: Option<RedisConfig>,
     /// Migrate the database at start (under an advisory lock); off for a Helm hook job.
     pub(crate) migrate_on_start: bool,
+    /// How long a start-by-name request whose start cannot be made yet (engine
+    /// unreachable) is attempted again before it is answered with the error
+    /// (`RTM_START_BY_NAME_RETRY_SECONDS`).
+    pub(crate) start_by_name_retry: Duration,
 }
 
 /// The variable that says a backend is configured, and the backend's name.
@@ -88,6 +92,11 @@ pub(crate) fn read(vars: &Vars) -> Result<Option<RealBackends>, SettingsError> {
         oauth: oauth(vars)?,
         redis: redis(vars)?,
         migrate_on_start: boolean(vars, "RTM_MIGRATE_ON_START", true)?,
+        start_by_name_retry: Duration::from_secs(number(
+            vars,
+            "RTM_START_BY_NAME_RETRY_SECONDS",
+            domain::runtime::DEFAULT_RETRY_BOUND.as_secs(),
+        )?),
     }))
 }
 
@@ -302,6 +311,9 @@ fn kafka(vars: &Vars) -> Result<KafkaConfig, SettingsError> {
     config.security = security;
     config.topics = topics;
     config.organization_id = vars.get("ORGANIZATION_ID")?;
+    if let Some(group_id) = vars.get("KAFKA_CONSUMER_GROUPID_PROCESS_START")? {
+        config.process_start_group_id = group_id;
+    }
     Ok(config)
 }
 
@@ -454,6 +466,35 @@ mod tests {
         assert_eq!(backends.oauth.jwks_refresh, Duration::from_secs(300));
         assert!(backends.redis.is_none(), "Redis is optional");
         assert!(backends.migrate_on_start);
+        assert_eq!(
+            backends.kafka.topics.get(Topic::StartByNameIn),
+            "ai.flowx.dev.core.trigger.start-by-name.process.v1"
+        );
+        assert_eq!(
+            backends.kafka.topics.get(Topic::StartByNameOut),
+            "ai.flowx.dev.core.trigger.start-by-name.process.out.v1"
+        );
+        assert_eq!(backends.kafka.process_start_group_id, "processStartGroup");
+        assert_eq!(backends.start_by_name_retry, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn start_by_name_takes_its_topics_group_and_retry_bound_from_the_original_variables() {
+        let mut pairs = full();
+        pairs.extend([
+            ("KAFKA_TOPIC_PROCESS_STARTBYNAME_IN", "starts-in"),
+            ("KAFKA_TOPIC_PROCESS_STARTBYNAME_OUT", "starts-out"),
+            ("KAFKA_CONSUMER_GROUPID_PROCESS_START", "rtmStarts"),
+            ("RTM_START_BY_NAME_RETRY_SECONDS", "5"),
+        ]);
+        let backends = read(&vars(&pairs)).unwrap().expect("real backends");
+        assert_eq!(backends.kafka.topics.get(Topic::StartByNameIn), "starts-in");
+        assert_eq!(backends.kafka.topics.get(Topic::StartByNameOut), "starts-out");
+        assert_eq!(backends.kafka.process_start_group_id, "rtmStarts");
+        assert_eq!(backends.start_by_name_retry, Duration::from_secs(5));
+        pairs.push(("RTM_START_BY_NAME_RETRY_SECONDS", "0"));
+        let err = read(&vars(&pairs)).unwrap_err().to_string();
+        assert!(err.starts_with("RTM_START_BY_NAME_RETRY_SECONDS"), "{err}");
     }
 
     #[test]
