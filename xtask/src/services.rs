@@ -66,7 +66,11 @@ const STOP_WITHIN: Duration = Duration::from_secs(20);
 pub(crate) enum Command {
     /// Installs (cached) and starts every service that is not already answering, and waits
     /// until each one answers.
-    Up,
+    Up {
+        /// Only these services (by the names `status` prints); all of them when none is given.
+        #[arg(value_parser = Service::named)]
+        services: Vec<Service>,
+    },
     /// Stops the services `up` started; leaves the others alone.
     Down,
     /// One line per service: up or down, its address, and whether `up` started it.
@@ -93,7 +97,8 @@ pub(crate) struct TokenArgs {
 
 pub(crate) fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Up => up(),
+        Command::Up { services } if services.is_empty() => up(),
+        Command::Up { services } => up_only(&services),
         Command::Down => down(),
         Command::Status => status(),
         Command::Env => {
@@ -131,6 +136,14 @@ impl Service {
         Self::EngineStandIn,
         Self::Kafka,
     ];
+
+    /// The service called `name`, for the command line.
+    fn named(name: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|service| service.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|service| service.name()).collect();
+            format!("`{name}` is not a service of the stack ({})", names.join(", "))
+        })
+    }
 
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -332,12 +345,17 @@ struct Starting {
 }
 
 pub(crate) fn up() -> anyhow::Result<()> {
+    up_only(&Service::ALL)
+}
+
+/// `up` for `services` only (in the stack's order), leaving the others as they are.
+fn up_only(services: &[Service]) -> anyhow::Result<()> {
     let dirs = Dirs::from_env()?;
     dirs.create()?;
     let mut installer = Installer::new(&dirs.cache, &dirs.run);
     let started = Instant::now();
     let mut starting = Vec::new();
-    for service in Service::ALL {
+    for service in Service::ALL.into_iter().filter(|service| services.contains(service)) {
         let pid_file = dirs.pid_file(service);
         let ours = pid_file.live()?;
         match (service.probe(), ours) {
@@ -371,7 +389,9 @@ pub(crate) fn up() -> anyhow::Result<()> {
         }
     }
     wait_until_answering(&dirs, starting)?;
-    postgres::provision(&mut installer, &dirs)?;
+    if services.contains(&Service::Postgres) {
+        postgres::provision(&mut installer, &dirs)?;
+    }
     println!(
         "services up in {}; `cargo xtask services env` prints their variables",
         elapsed(started)
@@ -764,6 +784,17 @@ mod tests {
             assert!(format!("{command:?}").contains(expected), "{args}: {command:?}");
         }
         assert!(parse(&["services", "restart"]).is_err());
+    }
+
+    #[test]
+    fn up_takes_the_services_to_start_by_their_names() {
+        let command = parse(&["services", "up", "engine-stand-in", "redis"]).expect("valid");
+        let XtaskCommand::Services { command: Command::Up { services } } = command else {
+            panic!("not the up command: {command:?}");
+        };
+        assert_eq!(services, [Service::EngineStandIn, Service::Redis]);
+        let err = parse(&["services", "up", "zookeeper"]).expect_err("no such service");
+        assert!(err.to_string().contains("engine-stand-in"), "names the services: {err}");
     }
 
     #[test]

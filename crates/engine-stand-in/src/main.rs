@@ -19,7 +19,8 @@ struct Args {
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
-    tracing_subscriber::fmt().with_writer(std::io::stdout).init();
+    // Plain text: the log goes to a file (`run/engine-stand-in.log`), not a terminal.
+    tracing_subscriber::fmt().with_ansi(false).with_writer(std::io::stdout).init();
     let recorder = web::Data::new(Recorder::default());
     tracing::info!(host = %args.host, port = args.port, "engine stand-in listening");
     HttpServer::new(move || App::new().configure(configure(recorder.clone())))

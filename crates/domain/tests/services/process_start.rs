@@ -65,11 +65,15 @@ impl Starts {
     }
 }
 
+fn name(raw: &str) -> ResourceName {
+    ResourceName::parse(raw).expect("a valid process name")
+}
+
 fn request(application_id: ApplicationId, on: StartOn, caller: &Principal) -> StartRequest {
     StartRequest {
         application_id,
         on,
-        process_name: ResourceName::parse(PROCESS).unwrap(),
+        process_name: name(PROCESS),
         principal: caller.clone(),
         credentials: Credentials::bearer("caller-token"),
         body: RawJson::from_validated(r#"{"amount": 12000}"#.to_owned()),
@@ -210,9 +214,9 @@ async fn a_process_the_build_does_not_hold_is_process_not_found_and_nothing_reac
     let application_id = ApplicationId::random();
     let build = starts.build_with_process(application_id).await;
     let mut unknown = request(application_id, pinned(build.id()), &user("ana"));
-    unknown.process_name = ResourceName::parse("no_such_process").unwrap();
+    unknown.process_name = name("no_such_process");
     let mut not_a_process = request(application_id, pinned(build.id()), &user("ana"));
-    not_a_process.process_name = ResourceName::parse("loan_types").unwrap();
+    not_a_process.process_name = name("loan_types");
 
     assert_eq!(code_of(starts.service.start(unknown).await), "process_not_found");
     assert_eq!(code_of(starts.service.start(not_a_process).await), "process_not_found");
@@ -228,7 +232,7 @@ async fn target_names_the_build_a_start_would_run_on_without_reaching_the_engine
 
     let target = starts
         .service
-        .target(application_id, &active(), &user("ana"), &ResourceName::parse(PROCESS).unwrap())
+        .target(application_id, &active(), &user("ana"), &name(PROCESS))
         .await
         .expect("a target");
 
