@@ -418,6 +418,18 @@ async fn a_key_the_realm_added_is_trusted_after_the_timed_refresh_alone() {
 }
 
 #[actix_web::test]
+async fn a_timed_refresh_does_not_hold_back_the_refetch_for_a_new_key() {
+    let (first, added) = (LocalIssuer::generate().unwrap(), LocalIssuer::generate().unwrap());
+    let realm = FakeRealm::start(key_set(&[&first]));
+    let source = realm.source(NO_REFETCH, NO_REFETCH);
+    // What the timer does; the realm then adds a key and its first token arrives at once.
+    source.refresh().await.unwrap();
+    realm.serve(key_set(&[&first, &added]));
+    let validator = realm.validator_of(source);
+    assert_eq!(validator.validate(&token(&added, "dave")).await.unwrap().subject, "dave");
+}
+
+#[actix_web::test]
 async fn an_outage_during_timed_refreshes_keeps_the_old_keys_and_warns_once_per_outage() {
     let logged = Arc::new(Logged::default());
     let _logs = tracing::subscriber::set_default(tracing_subscriber::layer::SubscriberExt::with(
