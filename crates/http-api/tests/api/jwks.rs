@@ -3,7 +3,7 @@
 //! timed refresh (a removed key stops being trusted, an added one is trusted, an outage keeps
 //! the old keys and warns once, the loop stops when told), the last good keys while the
 //! provider is down, and what a Keycloak-shaped realm publishes (RSA signing and encryption
-//! keys, a strict issuer, no redirects).
+//! keys, a strict issuer, no redirects, a size cap).
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -153,6 +153,7 @@ impl FakeRealm {
                 .route("/realms/flowx/protocol/openid-connect/certs", web::get().to(certs))
                 .route("/realms/moved/.well-known/openid-configuration", web::get().to(moved))
                 .route("/moved-here/openid-configuration", web::get().to(moved_discovery))
+                .route("/realms/huge/.well-known/openid-configuration", web::get().to(huge))
         })
         .workers(1)
         .listen(listener)
@@ -243,6 +244,14 @@ async fn moved() -> HttpResponse {
 async fn moved_discovery(state: web::Data<RealmState>, base: web::Data<String>) -> HttpResponse {
     let certs = format!("{}/protocol/openid-connect/certs", state.issuer);
     HttpResponse::Ok().json(keycloak_discovery(&format!("{}/realms/moved", base.get_ref()), &certs))
+}
+
+/// The discovery of realm `huge` is valid but padded to 2 MiB.
+async fn huge(state: web::Data<RealmState>, base: web::Data<String>) -> HttpResponse {
+    let certs = format!("{}/protocol/openid-connect/certs", state.issuer);
+    let mut document = keycloak_discovery(&format!("{}/realms/huge", base.get_ref()), &certs);
+    document["padding"] = "x".repeat(2 * 1024 * 1024).into();
+    HttpResponse::Ok().json(document)
 }
 
 /// The key set of `issuers`, as a realm serves it.
@@ -570,6 +579,16 @@ async fn a_redirect_from_the_discovery_endpoint_is_not_followed() {
         Duration::ZERO,
         NO_REFETCH,
     ));
+    assert_eq!(source.refresh().await.unwrap_err(), AuthError::KeysUnavailable);
+    assert_eq!(realm.cert_requests(), 0);
+}
+
+#[actix_web::test]
+async fn a_discovery_document_over_the_size_cap_is_refused() {
+    let known = LocalIssuer::generate().unwrap();
+    let realm = FakeRealm::start(key_set(&[&known]));
+    let source =
+        FakeRealm::source_at(&format!("{}/realms/huge", realm.base), Duration::ZERO, NO_REFETCH);
     assert_eq!(source.refresh().await.unwrap_err(), AuthError::KeysUnavailable);
     assert_eq!(realm.cert_requests(), 0);
 }
