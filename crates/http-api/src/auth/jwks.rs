@@ -10,8 +10,9 @@
 //! The keys are refetched on a timer ([`JwksKeySource::refresh_periodically`], so a key the
 //! realm removed stops being trusted within one period) and when a token names an unknown key
 //! id, at most once per `min_refetch_interval` (key rotation works at once, and a flood of
-//! forged key ids cannot hammer the identity provider). When the provider is down, the last
-//! good keys keep working, and one warning is logged per outage, not one per attempt.
+//! forged key ids cannot hammer the identity provider; timed refreshes do not count). When
+//! the provider is down, the last good keys keep working, and one warning is logged per
+//! outage, not one per attempt.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -69,7 +70,9 @@ pub enum JwksSetupError {
 #[derive(Debug, Default)]
 struct Cached {
     keys: Option<JwkSet>,
-    last_attempt: Option<Instant>,
+    /// The last fetch caused by an unknown key id. Timed refreshes do not count: a refresh
+    /// just before the realm adds a key must not delay trusting it by `min_refetch_interval`.
+    last_on_demand: Option<Instant>,
     /// The last fetch failed: the next failure is not warned about again.
     failing: bool,
 }
@@ -168,7 +171,6 @@ impl JwksKeySource {
     }
 
     async fn fetch(&self) -> Result<usize, AuthError> {
-        self.cached.write().await.last_attempt = Some(Instant::now());
         let issuer = self.issuer.as_str();
         let result = self.download().await;
         let mut cached = self.cached.write().await;
@@ -320,15 +322,18 @@ impl KeySource for JwksKeySource {
                 return Ok(Some(key));
             }
             let may_fetch = cached
-                .last_attempt
+                .last_on_demand
                 .is_none_or(|at| at.elapsed() >= self.settings.min_refetch_interval);
             (cached.keys.is_some(), may_fetch)
         };
-        if may_fetch && let Err(err) = self.fetch().await {
-            if !have_keys {
+        if may_fetch {
+            self.cached.write().await.last_on_demand = Some(Instant::now());
+            if let Err(err) = self.fetch().await
+                && !have_keys
+            {
                 return Err(err);
             }
-        } else if !may_fetch && !have_keys {
+        } else if !have_keys {
             return Err(AuthError::KeysUnavailable);
         }
         let cached = self.cached.read().await;

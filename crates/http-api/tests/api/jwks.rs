@@ -3,7 +3,7 @@
 //! timed refresh (a removed key stops being trusted, an added one is trusted, an outage keeps
 //! the old keys and warns once, the loop stops when told), the last good keys while the
 //! provider is down, and what a Keycloak-shaped realm publishes (RSA signing and encryption
-//! keys, a strict issuer, no redirects).
+//! keys, a strict issuer, no redirects, a size cap).
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -153,6 +153,7 @@ impl FakeRealm {
                 .route("/realms/flowx/protocol/openid-connect/certs", web::get().to(certs))
                 .route("/realms/moved/.well-known/openid-configuration", web::get().to(moved))
                 .route("/moved-here/openid-configuration", web::get().to(moved_discovery))
+                .route("/realms/huge/.well-known/openid-configuration", web::get().to(huge))
         })
         .workers(1)
         .listen(listener)
@@ -243,6 +244,14 @@ async fn moved() -> HttpResponse {
 async fn moved_discovery(state: web::Data<RealmState>, base: web::Data<String>) -> HttpResponse {
     let certs = format!("{}/protocol/openid-connect/certs", state.issuer);
     HttpResponse::Ok().json(keycloak_discovery(&format!("{}/realms/moved", base.get_ref()), &certs))
+}
+
+/// The discovery of realm `huge` is valid but padded to 2 MiB.
+async fn huge(state: web::Data<RealmState>, base: web::Data<String>) -> HttpResponse {
+    let certs = format!("{}/protocol/openid-connect/certs", state.issuer);
+    let mut document = keycloak_discovery(&format!("{}/realms/huge", base.get_ref()), &certs);
+    document["padding"] = "x".repeat(2 * 1024 * 1024).into();
+    HttpResponse::Ok().json(document)
 }
 
 /// The key set of `issuers`, as a realm serves it.
@@ -418,6 +427,18 @@ async fn a_key_the_realm_added_is_trusted_after_the_timed_refresh_alone() {
 }
 
 #[actix_web::test]
+async fn a_timed_refresh_does_not_hold_back_the_refetch_for_a_new_key() {
+    let (first, added) = (LocalIssuer::generate().unwrap(), LocalIssuer::generate().unwrap());
+    let realm = FakeRealm::start(key_set(&[&first]));
+    let source = realm.source(NO_REFETCH, NO_REFETCH);
+    // What the timer does; the realm then adds a key and its first token arrives at once.
+    source.refresh().await.unwrap();
+    realm.serve(key_set(&[&first, &added]));
+    let validator = realm.validator_of(source);
+    assert_eq!(validator.validate(&token(&added, "dave")).await.unwrap().subject, "dave");
+}
+
+#[actix_web::test]
 async fn an_outage_during_timed_refreshes_keeps_the_old_keys_and_warns_once_per_outage() {
     let logged = Arc::new(Logged::default());
     let _logs = tracing::subscriber::set_default(tracing_subscriber::layer::SubscriberExt::with(
@@ -558,6 +579,16 @@ async fn a_redirect_from_the_discovery_endpoint_is_not_followed() {
         Duration::ZERO,
         NO_REFETCH,
     ));
+    assert_eq!(source.refresh().await.unwrap_err(), AuthError::KeysUnavailable);
+    assert_eq!(realm.cert_requests(), 0);
+}
+
+#[actix_web::test]
+async fn a_discovery_document_over_the_size_cap_is_refused() {
+    let known = LocalIssuer::generate().unwrap();
+    let realm = FakeRealm::start(key_set(&[&known]));
+    let source =
+        FakeRealm::source_at(&format!("{}/realms/huge", realm.base), Duration::ZERO, NO_REFETCH);
     assert_eq!(source.refresh().await.unwrap_err(), AuthError::KeysUnavailable);
     assert_eq!(realm.cert_requests(), 0);
 }
