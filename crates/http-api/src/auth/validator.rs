@@ -184,3 +184,54 @@ fn algorithm_fits_key(alg: Algorithm, jwk: &Jwk) -> bool {
         .is_none_or(|declared| format!("{declared:?}") == format!("{alg:?}"));
     family_fits && declared_fits
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{LocalIssuer, TokenRequest};
+
+    fn validator(issuer: &LocalIssuer) -> TokenValidator {
+        TokenValidator::new(
+            Arc::new(StaticKeys::new(issuer.key_set())),
+            TokenPolicy {
+                issuers: vec![LocalIssuer::ISSUER.to_owned()],
+                audience: None,
+                leeway_seconds: 0,
+            },
+        )
+    }
+
+    fn request(subject: &str) -> TokenRequest {
+        TokenRequest {
+            subject: subject.to_owned(),
+            groups: vec!["/ops".to_owned()],
+            roles: Vec::new(),
+            ttl_seconds: 600,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_in_a_message_is_judged_by_the_bearer_check_with_its_codes() {
+        let issuer = LocalIssuer::generate().unwrap();
+        let verifier: Arc<dyn TokenVerifier> = Arc::new(validator(&issuer));
+
+        let principal = verifier.verify(&issuer.issue(&request("olga")).unwrap()).await.unwrap();
+        assert_eq!(principal.name(), "olga");
+        assert!(principal.in_group("ops"));
+
+        let long_ago =
+            u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap() - 7200;
+        let expired = issuer.issue_at(&request("olga"), long_ago).unwrap();
+        let stranger = LocalIssuer::generate().unwrap().issue(&request("olga")).unwrap();
+        for (token, code) in [
+            (expired.as_str(), "token_expired"),
+            (stranger.as_str(), "invalid_token"),
+            ("x", "invalid_token"),
+        ] {
+            let err = verifier.verify(token).await.unwrap_err();
+            assert_eq!(err.code(), code, "{err}");
+            assert!(matches!(err, TokenError::Rejected { .. }));
+            assert!(token.len() < 8 || !err.to_string().contains(token), "never echoes the token");
+        }
+    }
+}

@@ -83,7 +83,11 @@ async fn a_replica_killed_mid_stream_loses_no_request_and_none_is_answered_twice
         })
     };
 
+    // Both replicas answer requests (each has a partition), then one dies.
     wait_for(&replies, REQUESTS / 5, &survivor).await;
+    for replica in [&doomed, &survivor] {
+        wait_until(&replies, replica, |_| answers_requests(replica)).await;
+    }
     doomed.kill();
     sender.await.unwrap();
     // One last request per partition: a reply to it means every earlier request of its
@@ -150,6 +154,12 @@ async fn a_replica_killed_mid_stream_loses_no_request_and_none_is_answered_twice
             assert_eq!(codes.len(), 1, "{codes:?}");
         }
     }
+}
+
+/// Whether `rtm` has answered a start-by-name request (its log says so for each one).
+fn answers_requests(rtm: &Rtm) -> bool {
+    let log = rtm.log_text();
+    log.contains("process started") || log.contains("start-by-name refused")
 }
 
 fn stack_brokers(env: &BTreeMap<String, String>) -> String {
