@@ -25,7 +25,8 @@ pub use crate::model::ids::{
 };
 pub use crate::model::page::{Page, PageRequest};
 pub use crate::model::policy::{
-    ActivePolicy, PolicyKind, PolicyOverride, PolicySnapshot, PolicyTarget, SubjectType,
+    ActivePolicy, ChosenPolicy, PolicyKind, PolicyOverride, PolicyRule, PolicySnapshot,
+    PolicySource, PolicyTarget, SubjectType,
 };
 pub use crate::model::principal::Principal;
 pub use crate::model::validation::ValidationError;

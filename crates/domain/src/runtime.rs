@@ -19,4 +19,4 @@ pub use crate::runtime::policies::{OverrideInput, PolicyService};
 pub use crate::runtime::process_start::{
     PROCESS, ProcessStartService, ProcessStarted, StartOn, StartRequest,
 };
-pub use crate::runtime::resolution::RuntimeService;
+pub use crate::runtime::resolution::{ActiveBuild, RuntimeService};

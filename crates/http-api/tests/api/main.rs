@@ -15,3 +15,4 @@ mod hostile_archives;
 mod jwks;
 mod management;
 mod runtime;
+mod runtime_internal;
