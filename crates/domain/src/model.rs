@@ -20,7 +20,7 @@ pub use crate::model::event::{
     AuditAction, AuditRecord, AuditVerb, DomainEvent, EntityKind, EntityRef, OutboxRecord,
 };
 pub use crate::model::ids::{
-    ApplicationId, ApplicationName, BranchName, BuildId, ConfigKey, PolicyOverrideId,
+    ApplicationId, ApplicationName, BranchName, BuildId, ConfigKey, ImportOwner, PolicyOverrideId,
     ResourceDefinitionId, ResourceName, ResourceType, ResourceVersionId, VersionId, WorkspaceId,
 };
 pub use crate::model::page::{Page, PageRequest};

@@ -9,6 +9,7 @@ mod active_policy;
 mod app_manager;
 mod auth;
 mod builds;
+mod commit_point;
 mod config_overrides;
 mod helpers;
 mod hostile_archives;
