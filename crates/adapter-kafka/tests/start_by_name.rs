@@ -202,6 +202,7 @@ fn token_request(user: &str) -> TokenRequest {
         subject: user.to_owned(),
         groups: Vec::new(),
         roles: Vec::new(),
+        client_id: None,
         ttl_seconds: 3600,
     }
 }
@@ -212,6 +213,7 @@ fn admin() -> Principal {
         username: Some("admin".to_owned()),
         groups: Default::default(),
         roles: Default::default(),
+        client_id: None,
     }
 }
 

@@ -21,6 +21,9 @@ pub enum NotFound {
         /// Build asked for.
         build_id: BuildId,
     },
+    /// No build with that id in this installation, whatever its application.
+    #[error("build {0} not found")]
+    InstalledBuild(BuildId),
     /// The application has no global policy and no override applies.
     #[error("application {0} has no active policy")]
     ActivePolicy(ApplicationId),
@@ -107,7 +110,7 @@ impl NotFound {
     /// Stable code.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Build { .. } => "build_not_found",
+            Self::Build { .. } | Self::InstalledBuild(_) => "build_not_found",
             Self::ActivePolicy(_) => "no_active_policy",
             Self::BuildOnBranch { .. } => "no_build_on_branch",
             Self::PolicyOverride(_) => "policy_override_not_found",

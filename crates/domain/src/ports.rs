@@ -11,6 +11,7 @@ mod events;
 mod packager;
 mod process_engine;
 mod runtime_data;
+mod timer;
 mod token_verifier;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub use crate::ports::process_engine::{
     Credentials, EngineAnswer, EngineError, EngineStart, ProcessEngine,
 };
 pub use crate::ports::runtime_data::RuntimeDataStore;
+pub use crate::ports::timer::Timer;
 pub use crate::ports::token_verifier::{TokenError, TokenVerifier};
 
 /// Boxed source error carried by [`PortError`].
@@ -62,4 +64,6 @@ pub struct Ports {
     pub cache: Arc<dyn Cache>,
     /// Archives and binaries.
     pub blobs: Arc<dyn BlobStore>,
+    /// Time passing, for heartbeats.
+    pub timer: Arc<dyn Timer>,
 }

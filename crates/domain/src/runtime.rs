@@ -21,7 +21,7 @@ pub use crate::runtime::policies::{OverrideInput, PolicyService};
 pub use crate::runtime::process_start::{
     PROCESS, ProcessStartService, ProcessStarted, StartOn, StartRequest,
 };
-pub use crate::runtime::resolution::RuntimeService;
+pub use crate::runtime::resolution::{ActiveBuild, RuntimeService};
 pub use crate::runtime::start_by_name::{
     DEFAULT_RETRY_BOUND, StartByName, StartByNameService, StartRetry,
 };

@@ -103,6 +103,16 @@ impl Caller {
             Err(ApiError::Forbidden(permission))
         }
     }
+
+    /// Refuses with 403 `service_account_required` unless the caller is a service account
+    /// (its client is listed in `RTM_SERVICE_ACCOUNT_CLIENTS`, or it is an app-config admin).
+    pub(crate) fn require_service_account(&self) -> Result<(), ApiError> {
+        if self.authenticator.access.is_service_account(&self.principal) {
+            Ok(())
+        } else {
+            Err(ApiError::NotAServiceAccount)
+        }
+    }
 }
 
 impl FromRequest for Caller {

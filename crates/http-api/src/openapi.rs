@@ -30,7 +30,7 @@ const JSON_LIMIT_BYTES: usize = 2 * 1024 * 1024;
     modifiers(&BearerAuth),
     tags(
         (name = "runtime", description = "What is live, and what is in it; process starts"),
-        (name = "runtime-internal", description = "For platform services and the Designer: every route needs builds read"),
+        (name = "runtime-internal", description = "For other platform services and the Designer: resolution on behalf of a user, builds by id, secret parameter names, test-run starts; every route needs builds read"),
         (name = "build-mgmt", description = "Import, list, export and delete builds"),
         (name = "active-policy", description = "Which build is live, globally and per user or group"),
         (name = "config-overrides", description = "Per-installation config overrides"),

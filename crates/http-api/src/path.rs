@@ -69,6 +69,11 @@ path_params!(
 );
 
 path_params!(
+    /// `{buildId}` alone: a build of any application.
+    BuildIdPath { build_id: BuildId = "buildId" }
+);
+
+path_params!(
     /// `{appId}`, `{buildId}`.
     BuildPath { application_id: ApplicationId = "appId", build_id: BuildId = "buildId" }
 );

@@ -4,6 +4,7 @@
 //! share the error envelope, the caller and the DTO primitives of the crate root.
 
 mod build_mgmt;
+mod dto;
 mod process_start;
 mod runtime_api;
 mod runtime_internal;

@@ -17,8 +17,8 @@ pub mod imports;
 pub mod outbox;
 pub mod policies;
 
-use domain::model::{ApplicationId, BuildHeader, OutboxRecord};
-use domain::ports::{AppDataRepository, PortError};
+use domain::model::{ApplicationId, BuildHeader, ImportOwner, OutboxRecord};
+use domain::ports::{AppDataRepository, ImportClaim, PortError};
 
 /// How many pending events a check reads to find its own: a shared store may hold others'.
 const OUTBOX_SCAN: usize = 100_000;
@@ -62,9 +62,20 @@ async fn assert_no_events(
     assert!(recorded.is_empty(), "{context}: expected no recorded event, found {recorded:?}");
 }
 
-/// Stores a header the way an import does (no claim needed) and records no event.
+/// Stores a header the way an import does (claim, then complete) and records no event.
 async fn store_header(repo: &dyn AppDataRepository, header: &BuildHeader) {
-    repo.complete_import(header, &[])
+    let now = crate::fixtures::now();
+    let claim = ImportClaim {
+        build_id: header.id,
+        owner: ImportOwner::random(),
+        checksum: header.checksum.clone(),
+        claimed_at: now,
+        expires_at: now + time::Duration::minutes(15),
+    };
+    repo.claim_import(&claim)
+        .await
+        .unwrap_or_else(|err| panic!("claim_import of a fresh build: {err:?}"));
+    repo.complete_import(header, claim.owner, &[])
         .await
         .unwrap_or_else(|err| panic!("complete_import of a fresh build: {err:?}"));
 }

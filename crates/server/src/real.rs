@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adapter_kafka::{KafkaEventPublisher, PolicyUpdateListener};
-use adapter_memory::InMemoryCache;
+use adapter_memory::{InMemoryCache, TokioTimer};
 use adapter_mongo::MongoRuntimeDataStore;
 use adapter_postgres::PgAppDataRepository;
 use adapter_redis::RedisCache;
@@ -130,6 +130,7 @@ pub(crate) async fn connect(
         events: Arc::new(events),
         cache,
         blobs: Arc::new(blobs),
+        timer: Arc::new(TokioTimer),
     };
     Ok(RealMode { ports, tokens, listener, key_refresh })
 }

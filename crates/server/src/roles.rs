@@ -92,7 +92,9 @@ pub(crate) fn apis(
 
 /// The process engine of `RTM_PROCESS_ENGINE_URL`, in either mode; without it, process
 /// starts are refused with 503 `process_engine_not_configured`.
-pub(crate) fn process_engine(settings: &Settings) -> anyhow::Result<Option<Arc<dyn ProcessEngine>>> {
+pub(crate) fn process_engine(
+    settings: &Settings,
+) -> anyhow::Result<Option<Arc<dyn ProcessEngine>>> {
     let Some(config) = &settings.process_engine else {
         tracing::info!(
             "RTM_PROCESS_ENGINE_URL is not set: process starts are refused with process_engine_not_configured"

@@ -315,6 +315,17 @@ fn access_rules(vars: &Vars) -> Result<AccessRules, SettingsError> {
         }
         rules.set_roles(Permission::new(authority, scope), roles);
     }
+    // The OAuth clients (a token's `azp`, else `client_id` / `clientId`) whose tokens count
+    // as service accounts on the runtime-internal API.
+    let clients: BTreeSet<String> = vars
+        .get("RTM_SERVICE_ACCOUNT_CLIENTS")?
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|client| !client.is_empty())
+        .map(str::to_owned)
+        .collect();
+    rules.set_service_account_clients(clients);
     Ok(rules)
 }
 
@@ -431,5 +442,21 @@ mod tests {
         )]))
         .unwrap_err();
         assert!(err.problem.contains("MANAGEFOO"), "{err}");
+    }
+
+    #[test]
+    fn service_account_clients_are_a_comma_separated_list() {
+        let engine = domain::model::Principal {
+            client_id: Some("flowx-process-engine".to_owned()),
+            ..domain::model::Principal::named("service-account-flowx-process-engine", [])
+        };
+        let settings = Settings::from_vars(&vars(&[(
+            "RTM_SERVICE_ACCOUNT_CLIENTS",
+            " flowx-process-engine, ,flowx-scheduler",
+        )]))
+        .unwrap();
+        assert!(settings.access.is_service_account(&engine));
+        let unset = Settings::from_vars(&vars(&[])).unwrap();
+        assert!(!unset.access.is_service_account(&engine), "no client is listed by default");
     }
 }

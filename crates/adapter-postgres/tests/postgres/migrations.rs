@@ -14,7 +14,7 @@ struct Name {
 }
 
 /// How many migrations the crate embeds.
-const MIGRATIONS: usize = 2;
+const MIGRATIONS: usize = 3;
 
 const TABLES: [&str; 14] = [
     "active_policies",

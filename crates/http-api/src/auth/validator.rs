@@ -78,6 +78,25 @@ struct Claims {
     realm_access: Option<Roles>,
     #[serde(default)]
     resource_access: HashMap<String, Roles>,
+    /// The client the token was issued to; on every Keycloak access token.
+    #[serde(default)]
+    azp: Option<String>,
+    /// What Keycloak's "Client ID" mapper adds to service-account tokens (`client_id` since
+    /// Keycloak 20, `clientId` before).
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default, rename = "clientId")]
+    legacy_client_id: Option<String>,
+}
+
+impl Claims {
+    /// The client the token was issued to: `azp`, else the client-id mapper's claim.
+    fn client(&self) -> Option<String> {
+        self.azp
+            .clone()
+            .or_else(|| self.client_id.clone())
+            .or_else(|| self.legacy_client_id.clone())
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -133,6 +152,7 @@ impl TokenValidator {
             }
         })?;
         let claims = data.claims;
+        let client_id = claims.client();
         let roles: BTreeSet<String> = claims
             .realm_access
             .unwrap_or_default()
@@ -145,6 +165,7 @@ impl TokenValidator {
             username: claims.preferred_username,
             groups: claims.groups.into_iter().collect(),
             roles,
+            client_id,
         })
     }
 }
@@ -206,6 +227,7 @@ mod tests {
             subject: subject.to_owned(),
             groups: vec!["/ops".to_owned()],
             roles: Vec::new(),
+            client_id: None,
             ttl_seconds: 600,
         }
     }
@@ -233,5 +255,28 @@ mod tests {
             assert!(matches!(err, TokenError::Rejected { .. }));
             assert!(token.len() < 8 || !err.to_string().contains(token), "never echoes the token");
         }
+    }
+
+    fn client_of(claims: serde_json::Value) -> Option<String> {
+        serde_json::from_value::<Claims>(claims).expect("claims").client()
+    }
+
+    #[test]
+    fn the_client_is_azp_else_the_client_id_mappers_claim() {
+        assert_eq!(
+            client_of(serde_json::json!({"sub": "s", "azp": "engine", "client_id": "other"})),
+            Some("engine".to_owned())
+        );
+        assert_eq!(
+            client_of(serde_json::json!({"sub": "s", "client_id": "engine"})),
+            Some("engine".to_owned()),
+            "Keycloak 20 and later"
+        );
+        assert_eq!(
+            client_of(serde_json::json!({"sub": "s", "clientId": "engine"})),
+            Some("engine".to_owned()),
+            "Keycloak before 20"
+        );
+        assert_eq!(client_of(serde_json::json!({"sub": "s"})), None);
     }
 }

@@ -142,6 +142,20 @@ impl TestApp {
                 groups: groups.iter().map(|group| (*group).to_owned()).collect(),
                 roles: roles.iter().map(|role| (*role).to_owned()).collect(),
                 ttl_seconds: 600,
+                client_id: None,
+            })
+            .expect("token")
+    }
+
+    /// A token issued to OAuth client `client` (its `azp`), as a service account's is.
+    pub(crate) fn client_token(&self, client: &str, roles: &[&str]) -> String {
+        self.issuer
+            .issue(&TokenRequest {
+                subject: format!("service-account-{client}"),
+                groups: vec![],
+                roles: roles.iter().map(|role| (*role).to_owned()).collect(),
+                ttl_seconds: 600,
+                client_id: Some(client.to_owned()),
             })
             .expect("token")
     }

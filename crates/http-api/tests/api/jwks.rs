@@ -267,6 +267,7 @@ fn token(issuer: &LocalIssuer, subject: &str) -> String {
             groups: vec![],
             roles: vec![],
             ttl_seconds: 600,
+            client_id: None,
         })
         .unwrap()
 }

@@ -544,6 +544,40 @@ async fn an_importer_killed_midway_leaves_no_half_build_and_the_import_can_be_re
         runtime.find_build(BuildId::parse(&build_id).unwrap()).await.unwrap().is_none(),
         "nothing published"
     );
+    let staged_only = format!(
+        "{}/api/runtime/app/5e1f0c2a-7d3b-4a9e-8f6c-2b1a3c4d5e6f/build/{build_id}/resources/ENUMERATION",
+        rtm.base
+    );
+    let response =
+        reqwest::Client::new().get(&staged_only).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(response.status(), 404, "the staged resources are not served");
+    // An importer that died after publishing in MongoDB, before the header: the build is
+    // complete there, and still invisible, the header being the commit point.
+    let published = test_support::BuildFixture::new(domain::model::ApplicationId::random())
+        .resources(1)
+        .build();
+    let resources = test_support::resources_of(&published);
+    runtime.stage_resources(published.id(), &resources).await.unwrap();
+    runtime.publish_build(&published).await.unwrap();
+    let entry = &published.manifest[0];
+    for path in [
+        format!(
+            "/api/runtime/app/{}/build/{}/resources/{}/{}",
+            published.header.application_id,
+            published.id(),
+            entry.resource_type,
+            entry.definition_id
+        ),
+        format!("/api/runtime-internal/build/{}", published.id()),
+    ] {
+        let response = reqwest::Client::new()
+            .get(format!("{}{path}", rtm.base))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{path} of a build published without its header");
+    }
 
     // The dead importer's claim expires (RTM_IMPORT_LEASE_SECONDS=6); then the import goes through.
     let deadline = Instant::now() + Duration::from_secs(60);
