@@ -23,6 +23,17 @@ const DRIVERS: &[&str] = &[
     "tokio-postgres",
     "reqwest",
 ];
+/// Each adapter and the drivers it may use. An adapter depends on its own driver only, so a
+/// new adapter is registered here before it can use any (an unlisted one may use none).
+const ADAPTER_DRIVERS: &[(&str, &[&str])] = &[
+    ("adapter-postgres", &["diesel", "diesel-async", "tokio-postgres"]),
+    ("adapter-mongo", &["mongodb"]),
+    ("adapter-kafka", &["rdkafka"]),
+    ("adapter-redis", &["deadpool-redis", "redis"]),
+    ("adapter-s3", &["rust-s3"]),
+    ("adapter-engine", &["reqwest"]),
+    ("adapter-memory", &[]),
+];
 /// Wire formats: the domain never knows how it is serialised.
 const WIRE_FORMATS: &[&str] = &["serde", "serde_json"];
 
@@ -34,7 +45,8 @@ const TEST_CRATES: &[&str] = &["port-contracts", "test-support"];
 pub(crate) enum Invariant {
     /// 1. `domain` depends on no adapter, web framework, driver or serde.
     PureDomain,
-    /// 2. An adapter depends on no other adapter, nor on `http-api`, `server` or `build-archive`.
+    /// 2. An adapter depends on its own driver only: no other adapter, no other adapter's
+    ///    driver, nor `http-api`, `server` or `build-archive`.
     IsolatedAdapters,
     /// 3. `http-api` never names a concrete adapter.
     AdapterFreeHttpApi,
@@ -53,7 +65,7 @@ impl fmt::Display for Invariant {
                 "invariant 1: `domain` depends on no adapter, web framework, driver or serde"
             }
             Self::IsolatedAdapters => {
-                "invariant 2: an adapter depends on no other adapter, nor on http-api, server or build-archive"
+                "invariant 2: an adapter depends on its own driver only: no other adapter or other adapter's driver, nor http-api, server or build-archive"
             }
             Self::AdapterFreeHttpApi => "invariant 3: `http-api` never names a concrete adapter",
             Self::CompositionRoot => {
@@ -135,7 +147,9 @@ fn broken_invariant(package: &str, dependency: &str) -> Option<Invariant> {
     let test_crate = is_test_crate(dependency) && !is_test_crate(package);
     if package == "domain" && (infrastructure || WIRE_FORMATS.contains(&dependency)) {
         Some(Invariant::PureDomain)
-    } else if is_adapter(package) && (is_adapter(dependency) || outer_crate) {
+    } else if is_adapter(package)
+        && (is_adapter(dependency) || outer_crate || is_foreign_driver(package, dependency))
+    {
         Some(Invariant::IsolatedAdapters)
     } else if package == "http-api" && is_adapter(dependency) {
         Some(Invariant::AdapterFreeHttpApi)
@@ -162,6 +176,15 @@ fn is_web_framework(name: &str) -> bool {
 
 fn is_driver(name: &str) -> bool {
     DRIVERS.contains(&name)
+}
+
+/// Whether `dependency` is a driver that is not `adapter`'s own.
+fn is_foreign_driver(adapter: &str, dependency: &str) -> bool {
+    let own = ADAPTER_DRIVERS
+        .iter()
+        .find(|(name, _)| *name == adapter)
+        .map_or(&[][..], |(_, drivers)| *drivers);
+    is_driver(dependency) && !own.contains(&dependency)
 }
 
 #[cfg(test)]
@@ -194,12 +217,18 @@ mod tests {
             package("domain", &[("thiserror", None), ("adapter-memory", Some("dev"))]),
             package("adapter-memory", &[("domain", None), ("port-contracts", Some("dev"))]),
             package("adapter-postgres", &[("domain", None), ("diesel", None)]),
+            package("adapter-engine", &[("domain", None), ("reqwest", None)]),
             package("port-contracts", &[("domain", None), ("test-support", None), ("tokio", None)]),
             package("build-archive", &[("domain", None), ("zip", None)]),
             package("http-api", &[("domain", None), ("actix-web", None), ("serde", None)]),
             package(
                 "server",
-                &[("http-api", None), ("adapter-memory", None), ("adapter-postgres", None)],
+                &[
+                    ("http-api", None),
+                    ("adapter-memory", None),
+                    ("adapter-postgres", None),
+                    ("adapter-engine", None),
+                ],
             ),
             package("test-support", &[("domain", None), ("tracing", None)]),
         ];
@@ -258,11 +287,34 @@ mod tests {
     }
 
     #[test]
-    fn the_http_api_names_no_concrete_adapter() {
-        let packages = [package("http-api", &[("domain", None), ("adapter-memory", None)])];
+    fn an_adapter_uses_its_own_driver_and_no_other() {
+        let packages = [
+            package("adapter-engine", &[("domain", None), ("reqwest", None), ("mongodb", None)]),
+            package("adapter-s3", &[("rust-s3", None), ("reqwest", None)]),
+            package("adapter-ftp", &[("domain", None), ("reqwest", None)]),
+        ];
         assert_eq!(
             violations_of(&packages),
-            [violation("http-api", "adapter-memory", Invariant::AdapterFreeHttpApi)]
+            [
+                violation("adapter-engine", "mongodb", Invariant::IsolatedAdapters),
+                violation("adapter-s3", "reqwest", Invariant::IsolatedAdapters),
+                violation("adapter-ftp", "reqwest", Invariant::IsolatedAdapters),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_http_api_names_no_concrete_adapter() {
+        let packages = [
+            package("http-api", &[("domain", None), ("adapter-memory", None)]),
+            package("http-api", &[("adapter-engine", None)]),
+        ];
+        assert_eq!(
+            violations_of(&packages),
+            [
+                violation("http-api", "adapter-memory", Invariant::AdapterFreeHttpApi),
+                violation("http-api", "adapter-engine", Invariant::AdapterFreeHttpApi),
+            ]
         );
     }
 

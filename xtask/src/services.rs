@@ -54,6 +54,8 @@ const SECANTUS: (&str, &str) = ("SecantusDB", "0.7.0b3");
 const TANSU: (&str, &str) = ("tansu", "0.6.0");
 const S3S_FS: (&str, &str) = ("s3s-fs", "0.14.1");
 const OAUTH2_MOCK_SERVER: (&str, &str) = ("oauth2-mock-server", "9.3.0");
+/// The workspace crate (and binary) of the stand-in process engine.
+const ENGINE_STAND_IN: &str = "engine-stand-in";
 /// The Node script that serves oauth2-mock-server under Keycloak's paths.
 const OIDC_SCRIPT: &str = "xtask/services/oidc-server.mjs";
 
@@ -64,7 +66,11 @@ const STOP_WITHIN: Duration = Duration::from_secs(20);
 pub(crate) enum Command {
     /// Installs (cached) and starts every service that is not already answering, and waits
     /// until each one answers.
-    Up,
+    Up {
+        /// Only these services (by the names `status` prints); all of them when none is given.
+        #[arg(value_parser = Service::named)]
+        services: Vec<Service>,
+    },
     /// Stops the services `up` started; leaves the others alone.
     Down,
     /// One line per service: up or down, its address, and whether `up` started it.
@@ -91,7 +97,8 @@ pub(crate) struct TokenArgs {
 
 pub(crate) fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Up => up(),
+        Command::Up { services } if services.is_empty() => up(),
+        Command::Up { services } => up_only(&services),
         Command::Down => down(),
         Command::Status => status(),
         Command::Env => {
@@ -114,12 +121,29 @@ pub(crate) enum Service {
     Mongo,
     Oidc,
     S3,
+    /// Not the platform's process engine: a stand-in that records the starts rtm forwards.
+    EngineStandIn,
     Kafka,
 }
 
 impl Service {
-    pub(crate) const ALL: [Self; 6] =
-        [Self::Postgres, Self::Redis, Self::Mongo, Self::Oidc, Self::S3, Self::Kafka];
+    pub(crate) const ALL: [Self; 7] = [
+        Self::Postgres,
+        Self::Redis,
+        Self::Mongo,
+        Self::Oidc,
+        Self::S3,
+        Self::EngineStandIn,
+        Self::Kafka,
+    ];
+
+    /// The service called `name`, for the command line.
+    fn named(name: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|service| service.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|service| service.name()).collect();
+            format!("`{name}` is not a service of the stack ({})", names.join(", "))
+        })
+    }
 
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -128,6 +152,7 @@ impl Service {
             Self::Mongo => "mongodb",
             Self::Oidc => "oidc",
             Self::S3 => "s3",
+            Self::EngineStandIn => ENGINE_STAND_IN,
             Self::Kafka => "kafka",
         }
     }
@@ -140,6 +165,7 @@ impl Service {
             Self::Mongo => "SecantusDB 0.7.0b3, MongoDB wire protocol",
             Self::Oidc => "oauth2-mock-server 9.3.0 under Keycloak's paths",
             Self::S3 => "s3s-fs 0.14.1",
+            Self::EngineStandIn => "rtm's stand-in process engine (crates/engine-stand-in)",
             Self::Kafka => "tansu 0.6.0, Kafka protocol",
         }
     }
@@ -151,6 +177,7 @@ impl Service {
             Self::Mongo => 27017,
             Self::Oidc => 8180,
             Self::S3 => 9000,
+            Self::EngineStandIn => 8290,
             Self::Kafka => 9092,
         }
     }
@@ -170,6 +197,7 @@ impl Service {
             Self::Mongo => Check::Mongo,
             Self::Oidc => Check::HttpBody { path: OIDC_DISCOVERY, needle: "\"issuer\"" },
             Self::S3 => Check::S3,
+            Self::EngineStandIn => Check::HttpBody { path: "/", needle: "\"engine-stand-in\"" },
             Self::Kafka => Check::Kafka,
         }
     }
@@ -181,7 +209,7 @@ impl Service {
     /// How long a start may take before `up` gives up on it.
     fn ready_within(self) -> Duration {
         Duration::from_secs(match self {
-            Self::Redis | Self::Oidc | Self::S3 => 30,
+            Self::Redis | Self::Oidc | Self::S3 | Self::EngineStandIn => 30,
             Self::Postgres | Self::Mongo | Self::Kafka => 90,
         })
     }
@@ -202,7 +230,7 @@ fn url(scheme: &str, service: Service) -> String {
 /// rtm's configuration for the stack, with the original platform's variable names
 /// (docs/CONFIGURATION.md).
 pub(crate) fn app_env() -> Vec<(&'static str, String)> {
-    use Service::{Kafka, Mongo, Oidc, Postgres, Redis, S3};
+    use Service::{EngineStandIn, Kafka, Mongo, Oidc, Postgres, Redis, S3};
     vec![
         ("SPRING_APPLICATION_NAME", "runtime-manager".to_owned()),
         (
@@ -223,6 +251,7 @@ pub(crate) fn app_env() -> Vec<(&'static str, String)> {
         ("SECURITY_OAUTH2_REALM", OIDC_REALM.to_owned()),
         ("SECURITY_OAUTH2_CLIENT_CLIENT_ID", OIDC_CLIENT_ID.to_owned()),
         ("SECURITY_OAUTH2_CLIENT_CLIENT_SECRET", OIDC_CLIENT_SECRET.to_owned()),
+        ("RTM_PROCESS_ENGINE_URL", url("http", EngineStandIn)),
     ]
 }
 
@@ -316,18 +345,23 @@ struct Starting {
 }
 
 pub(crate) fn up() -> anyhow::Result<()> {
+    up_only(&Service::ALL)
+}
+
+/// `up` for `services` only (in the stack's order), leaving the others as they are.
+fn up_only(services: &[Service]) -> anyhow::Result<()> {
     let dirs = Dirs::from_env()?;
     dirs.create()?;
     let mut installer = Installer::new(&dirs.cache, &dirs.run);
     let started = Instant::now();
     let mut starting = Vec::new();
-    for service in Service::ALL {
+    for service in Service::ALL.into_iter().filter(|service| services.contains(service)) {
         let pid_file = dirs.pid_file(service);
         let ours = pid_file.live()?;
         match (service.probe(), ours) {
             (Probe::Answering, _) => {
                 println!(
-                    "{:<9}already up on {} ({})",
+                    "{:<16}already up on {} ({})",
                     service.name(),
                     service.address(),
                     owner(ours)
@@ -335,7 +369,7 @@ pub(crate) fn up() -> anyhow::Result<()> {
             }
             (_, Some(process)) => {
                 println!(
-                    "{:<9}pid {} (ours) is not answering yet; waiting",
+                    "{:<16}pid {} (ours) is not answering yet; waiting",
                     service.name(),
                     process.pid
                 );
@@ -355,7 +389,9 @@ pub(crate) fn up() -> anyhow::Result<()> {
         }
     }
     wait_until_answering(&dirs, starting)?;
-    postgres::provision(&mut installer, &dirs)?;
+    if services.contains(&Service::Postgres) {
+        postgres::provision(&mut installer, &dirs)?;
+    }
     println!(
         "services up in {}; `cargo xtask services env` prints their variables",
         elapsed(started)
@@ -376,7 +412,7 @@ fn start(
     installer: &mut Installer,
     dirs: &Dirs,
 ) -> anyhow::Result<Option<Child>> {
-    println!("{:<9}starting {} on {}", service.name(), service.product(), service.address());
+    println!("{:<16}starting {} on {}", service.name(), service.product(), service.address());
     if service == Service::Postgres {
         // pg_ctlcluster waits until the cluster accepts connections, and the postmaster is
         // not our child.
@@ -388,7 +424,7 @@ fn start(
     let (program, args, cwd) = launch(service, installer, dirs)?;
     if service.probe() == Probe::Answering {
         // Installing a Debian package may start its service.
-        println!("{:<9}the install started it; not ours", service.name());
+        println!("{:<16}the install started it; not ours", service.name());
         return Ok(None);
     }
     let log_path = dirs.log(service);
@@ -479,6 +515,10 @@ fn launch(
             args.push(data("s3-data")?.into_os_string());
             (program, args, dirs.run.clone())
         }
+        Service::EngineStandIn => {
+            let program = installer.workspace_binary(ENGINE_STAND_IN)?;
+            (program, args(&["--host", HOST, "--port", &port]), dirs.run.clone())
+        }
         Service::Kafka => {
             let (name, version) = TANSU;
             let program = installer.cargo_binary(name, version, &["dynostore", "postgres"])?;
@@ -507,7 +547,7 @@ fn wait_until_answering(dirs: &Dirs, mut starting: Vec<Starting>) -> anyhow::Res
             let log = dirs.log(service);
             if service.probe() == Probe::Answering {
                 println!(
-                    "{:<9}up on {} after {}",
+                    "{:<16}up on {} after {}",
                     service.name(),
                     service.address(),
                     elapsed(start.since)
@@ -554,7 +594,7 @@ fn down() -> anyhow::Result<()> {
                 stop(service, process)?;
                 pid_file.remove()?;
                 println!(
-                    "{:<9}stopped (pid {}) in {}",
+                    "{:<16}stopped (pid {}) in {}",
                     service.name(),
                     process.pid,
                     elapsed(since)
@@ -562,7 +602,7 @@ fn down() -> anyhow::Result<()> {
             }
             None => {
                 let state = if service.probe() == Probe::Closed { "down" } else { "running" };
-                println!("{:<9}not started by us; left {state}", service.name());
+                println!("{:<16}not started by us; left {state}", service.name());
             }
         }
     }
@@ -576,7 +616,7 @@ fn stop(service: Service, process: Recorded) -> anyhow::Result<()> {
     while process.is_alive() {
         if Instant::now() > deadline {
             println!(
-                "{:<9}still running {}s after SIG{}; killing it",
+                "{:<16}still running {}s after SIG{}; killing it",
                 service.name(),
                 STOP_WITHIN.as_secs(),
                 service.stop_signal()
@@ -617,7 +657,7 @@ fn status() -> anyhow::Result<()> {
             Probe::Closed => ("down", String::new()),
             Probe::Foreign(why) => ("other", format!("the port is taken by something else: {why}")),
         };
-        let line = format!("{:<9}{state:<6}{:<17}{note}", service.name(), service.address());
+        let line = format!("{:<16}{state:<6}{:<17}{note}", service.name(), service.address());
         println!("{}", line.trim_end());
     }
     Ok(())
@@ -747,6 +787,17 @@ mod tests {
     }
 
     #[test]
+    fn up_takes_the_services_to_start_by_their_names() {
+        let command = parse(&["services", "up", "engine-stand-in", "redis"]).expect("valid");
+        let XtaskCommand::Services { command: Command::Up { services } } = command else {
+            panic!("not the up command: {command:?}");
+        };
+        assert_eq!(services, [Service::EngineStandIn, Service::Redis]);
+        let err = parse(&["services", "up", "zookeeper"]).expect_err("no such service");
+        assert!(err.to_string().contains("engine-stand-in"), "names the services: {err}");
+    }
+
+    #[test]
     fn the_test_variables_point_at_the_standard_addresses() {
         let expected = [
             ("APP_TEST_POSTGRES_URL", "postgres://root@127.0.0.1:5432/test"),
@@ -788,6 +839,19 @@ mod tests {
         assert_eq!(value("SECURITY_OAUTH2_REALM"), "flowx");
         assert_eq!(value("SECURITY_OAUTH2_CLIENT_CLIENT_ID"), "flowx-platform-authorize");
         assert!(!value("SECURITY_OAUTH2_CLIENT_CLIENT_SECRET").is_empty());
+        assert_eq!(value("RTM_PROCESS_ENGINE_URL"), "http://127.0.0.1:8290");
+    }
+
+    #[test]
+    fn the_stand_in_engine_says_it_is_one_and_is_what_rtm_is_pointed_at() {
+        let service = Service::EngineStandIn;
+        assert!(service.name().contains("stand-in"));
+        assert!(Service::ALL.contains(&service));
+        let pointed = app_env()
+            .into_iter()
+            .find(|(name, _)| *name == "RTM_PROCESS_ENGINE_URL")
+            .map(|(_, value)| value);
+        assert_eq!(pointed, Some(format!("http://{}", service.address())));
     }
 
     #[test]

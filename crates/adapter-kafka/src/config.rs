@@ -30,6 +30,10 @@ pub struct KafkaConfig {
     /// process appends a random UUID, so that every replica gets every event. Default
     /// `rtm-active-policy`.
     pub listener_group_prefix: String,
+    /// `KAFKA_CONSUMER_GROUPID_PROCESS_START`: the group every replica's
+    /// [`StartByNameConsumer`](crate::StartByNameConsumer) joins, so that the replicas share
+    /// the start-by-name requests. Default `processStartGroup`.
+    pub process_start_group_id: String,
 }
 
 /// How rtm authenticates to the brokers.
@@ -52,6 +56,8 @@ pub enum KafkaSecurity {
 impl KafkaConfig {
     /// Default of [`Self::message_timeout`].
     pub const DEFAULT_MESSAGE_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Default of [`Self::process_start_group_id`], the original's.
+    pub const DEFAULT_PROCESS_START_GROUP_ID: &'static str = "processStartGroup";
 
     /// A plaintext configuration for `bootstrap_servers` with every default.
     pub fn new(bootstrap_servers: impl Into<String>) -> Self {
@@ -63,6 +69,7 @@ impl KafkaConfig {
             message_timeout: Self::DEFAULT_MESSAGE_TIMEOUT,
             organization_id: None,
             listener_group_prefix: "rtm-active-policy".to_owned(),
+            process_start_group_id: Self::DEFAULT_PROCESS_START_GROUP_ID.to_owned(),
         }
     }
 
@@ -112,6 +119,7 @@ impl fmt::Debug for KafkaConfig {
             .field("message_timeout", &self.message_timeout)
             .field("organization_id", &self.organization_id)
             .field("listener_group_prefix", &self.listener_group_prefix)
+            .field("process_start_group_id", &self.process_start_group_id)
             .finish()
     }
 }

@@ -90,10 +90,12 @@ mod oauth;
 mod payload;
 mod provision;
 mod publisher;
+mod start_by_name;
 mod topics;
 
 pub use crate::config::{KafkaConfig, KafkaSecurity};
 pub use crate::listener::{PolicyUpdateCallback, PolicyUpdateListener};
 pub use crate::provision::ensure_topics;
 pub use crate::publisher::KafkaEventPublisher;
+pub use crate::start_by_name::StartByNameConsumer;
 pub use crate::topics::{InvalidTopicName, Topic, TopicNames, TopicNaming};

@@ -1,5 +1,6 @@
 //! Topic names: the original platform's composition rule (package + environment + name +
-//! version, each topic overridable by its own variable) applied to the topics rtm writes.
+//! version, each topic overridable by its own variable) applied to the topics rtm writes
+//! and reads.
 
 use std::fmt;
 
@@ -8,7 +9,7 @@ use domain::model::{DomainEvent, ScheduleCommand};
 /// Longest topic name Kafka accepts.
 const MAX_TOPIC_NAME_LEN: usize = 249;
 
-/// A topic rtm produces to (and, for [`Topic::ActivePolicyUpdated`], consumes from).
+/// A topic rtm produces to or consumes from (or, for [`Topic::ActivePolicyUpdated`], both).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Topic {
     /// Audit trail of every change, read by the platform's audit service.
@@ -28,11 +29,15 @@ pub enum Topic {
     TimerSet,
     /// The scheduler is told to stop a timer (`DomainEvent::Timer`, command STOP).
     TimerStop,
+    /// Requests to start a process by name on the user's active build (consumed).
+    StartByNameIn,
+    /// The answers to [`Topic::StartByNameIn`] (produced).
+    StartByNameOut,
 }
 
 impl Topic {
     /// Every topic, in the order of the table in the crate documentation.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 10] = [
         Self::Audit,
         Self::BuildImported,
         Self::BuildCreated,
@@ -41,6 +46,8 @@ impl Topic {
         Self::ActivePolicyUpdated,
         Self::TimerSet,
         Self::TimerStop,
+        Self::StartByNameIn,
+        Self::StartByNameOut,
     ];
 
     /// The part between the environment and the version, e.g. `core.trigger.save.audit`.
@@ -54,6 +61,8 @@ impl Topic {
             Self::ActivePolicyUpdated => "runtime.active-policy.updated",
             Self::TimerSet => "core.trigger.set.timer-event-schedule",
             Self::TimerStop => "core.trigger.stop.timer-event-schedule",
+            Self::StartByNameIn => "core.trigger.start-by-name.process",
+            Self::StartByNameOut => "core.trigger.start-by-name.process.out",
         }
     }
 
@@ -69,6 +78,8 @@ impl Topic {
             Self::ActivePolicyUpdated => "RTM_KAFKA_TOPIC_ACTIVE_POLICY_UPDATED",
             Self::TimerSet => "KAFKA_TOPIC_PROCESS_SCHEDULEDTIMEREVENTS_OUT_SET",
             Self::TimerStop => "KAFKA_TOPIC_PROCESS_SCHEDULEDTIMEREVENTS_OUT_STOP",
+            Self::StartByNameIn => "KAFKA_TOPIC_PROCESS_STARTBYNAME_IN",
+            Self::StartByNameOut => "KAFKA_TOPIC_PROCESS_STARTBYNAME_OUT",
         }
     }
 
@@ -96,6 +107,8 @@ impl Topic {
             Self::ActivePolicyUpdated => 5,
             Self::TimerSet => 6,
             Self::TimerStop => 7,
+            Self::StartByNameIn => 8,
+            Self::StartByNameOut => 9,
         }
     }
 }
@@ -275,6 +288,14 @@ mod tests {
             names.get(Topic::ActivePolicyUpdated),
             "ai.flowx.runtime.active-policy.updated.v1"
         );
+        assert_eq!(
+            names.get(Topic::StartByNameIn),
+            "ai.flowx.core.trigger.start-by-name.process.v1"
+        );
+        assert_eq!(
+            names.get(Topic::StartByNameOut),
+            "ai.flowx.core.trigger.start-by-name.process.out.v1"
+        );
         assert_eq!(TopicNames::new(&TopicNaming::default(), []).unwrap(), names);
     }
 
@@ -309,6 +330,10 @@ mod tests {
         let names = TopicNames::new(&naming, []).unwrap();
         assert_eq!(names.get(Topic::Audit), "ai.flowx.dev.core.trigger.save.audit.v1");
         assert_eq!(names.get(Topic::BuildImported), "ai.flowx.dev.build.import.v1");
+        assert_eq!(
+            names.get(Topic::StartByNameIn),
+            "ai.flowx.dev.core.trigger.start-by-name.process.v1"
+        );
 
         let naming = TopicNaming {
             package: "acme.".to_owned(),

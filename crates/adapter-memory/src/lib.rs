@@ -6,7 +6,9 @@
 //! what would otherwise grow for ever (the delivered events) is bounded.
 //!
 //! Each adapter keeps plain collections behind a `std::sync::Mutex`. No method awaits, so a
-//! guard is never held across an `.await`. The crate depends on `domain` and no driver.
+//! guard is never held across an `.await`. The crate depends on `domain` and no driver; the
+//! one adapter that is local rather than in memory, [`TokioTimer`], is the process's clock
+//! (on tokio), which both uses need too.
 //!
 //! For tests, each fake has a few inspection helpers and one failure knob
 //! (`fail_next_with` / `fail_after_calls`, see [`FailureKind`]); [`Fakes`] holds one of each
@@ -19,6 +21,7 @@ mod events;
 mod failure;
 mod process_engine;
 mod runtime_data;
+mod timer;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -31,6 +34,7 @@ pub use crate::events::InMemoryEventPublisher;
 pub use crate::failure::FailureKind;
 pub use crate::process_engine::{InMemoryProcessEngine, ScriptedAnswer};
 pub use crate::runtime_data::InMemoryRuntimeDataStore;
+pub use crate::timer::TokioTimer;
 
 /// One in-memory adapter per port. Tests keep the typed handles for assertions and hand
 /// [`ports`](Self::ports) to the code under test; the embedded mode only needs `ports`.
@@ -46,6 +50,8 @@ pub struct Fakes {
     pub cache: Arc<InMemoryCache>,
     /// Archives and binaries.
     pub blobs: Arc<InMemoryBlobStore>,
+    /// The process's clock, for heartbeats.
+    pub timer: Arc<TokioTimer>,
 }
 
 impl Fakes {
@@ -62,6 +68,7 @@ impl Fakes {
             events: self.events.clone(),
             cache: self.cache.clone(),
             blobs: self.blobs.clone(),
+            timer: self.timer.clone(),
         }
     }
 }

@@ -257,6 +257,7 @@ pub(crate) struct ImportClaimRow {
     checksum: String,
     claimed_at: OffsetDateTime,
     expires_at: OffsetDateTime,
+    owner: Uuid,
 }
 
 impl From<&ImportClaim> for ImportClaimRow {
@@ -266,6 +267,7 @@ impl From<&ImportClaim> for ImportClaimRow {
             checksum: claim.checksum.as_str().to_owned(),
             claimed_at: claim.claimed_at,
             expires_at: claim.expires_at,
+            owner: *claim.owner.as_uuid(),
         }
     }
 }

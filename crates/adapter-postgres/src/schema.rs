@@ -62,6 +62,7 @@ diesel::table! {
         checksum -> Text,
         claimed_at -> Timestamptz,
         expires_at -> Timestamptz,
+        owner -> Uuid,
     }
 }
 

@@ -143,10 +143,12 @@ impl fmt::Display for Permission {
 }
 
 /// Which roles grant which permission. By default `ROLE_<STEM>_MANAGE_<SCOPE>` grants its
-/// own permission; operators may replace the roles of any one permission.
+/// own permission; operators may replace the roles of any one permission. Also who counts
+/// as a service account, for the few answers only other platform services may have.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessRules {
     roles: BTreeMap<Permission, BTreeSet<String>>,
+    service_account_clients: BTreeSet<String>,
 }
 
 impl Default for AccessRules {
@@ -158,7 +160,7 @@ impl Default for AccessRules {
             })
             .map(|permission| (permission, BTreeSet::from([permission.default_role()])))
             .collect();
-        Self { roles }
+        Self { roles, service_account_clients: BTreeSet::new() }
     }
 }
 
@@ -171,6 +173,22 @@ impl AccessRules {
     /// The roles that grant exactly `permission`.
     pub fn roles_for(&self, permission: Permission) -> impl Iterator<Item = &str> {
         self.roles.get(&permission).into_iter().flatten().map(String::as_str)
+    }
+
+    /// The OAuth clients whose tokens are service accounts (`RTM_SERVICE_ACCOUNT_CLIENTS`).
+    pub fn set_service_account_clients(&mut self, clients: BTreeSet<String>) {
+        self.service_account_clients = clients;
+    }
+
+    /// Whether `principal` is a service account: its token was issued to a listed client,
+    /// or it holds the app-config admin permission (`ROLE_APP_CONFIG_MANAGE_ADMIN` by
+    /// default), which may read every parameter anyway.
+    pub fn is_service_account(&self, principal: &Principal) -> bool {
+        principal
+            .client_id
+            .as_ref()
+            .is_some_and(|client| self.service_account_clients.contains(client))
+            || self.allows(principal, Permission::new(Authority::AppConfig, Scope::Admin))
     }
 
     /// Whether `principal` holds `permission`, directly or through a higher scope.
@@ -192,7 +210,30 @@ mod tests {
             username: None,
             groups: BTreeSet::new(),
             roles: roles.iter().map(|role| (*role).to_owned()).collect(),
+            client_id: None,
         }
+    }
+
+    fn of_client(client: &str) -> Principal {
+        Principal { client_id: Some(client.to_owned()), ..with_roles(&[]) }
+    }
+
+    #[test]
+    fn a_service_account_is_a_listed_client_or_an_app_config_admin() {
+        let mut rules = AccessRules::default();
+        rules.set_service_account_clients(BTreeSet::from(["flowx-process-engine".to_owned()]));
+        assert!(rules.is_service_account(&of_client("flowx-process-engine")));
+        assert!(!rules.is_service_account(&of_client("flowx-designer")), "a client not listed");
+        assert!(!rules.is_service_account(&with_roles(&[])), "a token without a client");
+        assert!(rules.is_service_account(&with_roles(&["ROLE_APP_CONFIG_MANAGE_ADMIN"])));
+        assert!(
+            !rules.is_service_account(&with_roles(&["ROLE_APP_CONFIG_MANAGE_EDIT"])),
+            "edit is not admin"
+        );
+        assert!(
+            !AccessRules::default().is_service_account(&of_client("flowx-process-engine")),
+            "no client is listed by default"
+        );
     }
 
     #[test]

@@ -2,6 +2,10 @@
 //! runtime role, created from a version by design time), and build management: list, read,
 //! export and delete.
 
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::task::Poll;
+
 use bytes::Bytes;
 use time::{Duration, OffsetDateTime};
 
@@ -9,19 +13,22 @@ use crate::error::{Conflict, NotFound};
 use crate::lookups;
 use crate::model::{
     ApplicationId, ApplicationKind, AuditAction, AuditRecord, Build, BuildHeader, BuildId,
-    BuildOrigin, BuildResource, BuildTimer, DomainEvent, EntityRef, Page, PageRequest, Principal,
-    ValidationError,
+    BuildOrigin, BuildResource, BuildTimer, DomainEvent, EntityRef, ImportOwner, Page, PageRequest,
+    Principal, ValidationError,
 };
 use crate::ports::{BlobKey, ImportClaim, PortError, Ports};
 use crate::schedule;
 use crate::{DomainError, DomainResult};
 
-/// How long an import may hold its claim on a build id before another import may take over
-/// (the claim of an importer that died expires after it).
+/// How long an import's claim on a build id lasts without a renewal: the importer renews it
+/// every third of it while it writes, and the claim of an importer that died expires after it.
 pub const DEFAULT_IMPORT_LEASE: Duration = Duration::minutes(15);
 
 /// How many resources go to the runtime store in one call.
 const STAGE_BATCH: usize = 500;
+
+/// The shortest interval between two renewals of an import claim, whatever the lease.
+const MIN_HEARTBEAT: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// A binary carried by an archive, content-addressed by its SHA-256.
 #[derive(Debug, Clone)]
@@ -85,8 +92,9 @@ impl BuildService {
         Self { ports, import_lease: DEFAULT_IMPORT_LEASE }
     }
 
-    /// The same service with another import lease: longer than any import takes, short
-    /// enough that a build whose importer died can be imported again soon.
+    /// The same service with another import lease: how soon the build of an importer that
+    /// died can be imported again. A running import renews its claim every third of it, so
+    /// the lease need not outlast the import, only the longest pause of a live importer.
     pub fn with_import_lease(mut self, import_lease: Duration) -> Self {
         self.import_lease = import_lease;
         self
@@ -159,8 +167,10 @@ impl BuildService {
         let now = now.replace_microsecond(now.microsecond()).unwrap_or(now);
         build.header.stored_at = now;
         build.header.origin = origin;
+        let owner = ImportOwner::random();
         let claim = ImportClaim {
             build_id,
+            owner,
             checksum: build.header.checksum.clone(),
             claimed_at: now,
             expires_at: now + self.import_lease,
@@ -169,6 +179,19 @@ impl BuildService {
             PortError::Conflict(_) => Conflict::ImportInProgress(build_id).into(),
             other => DomainError::from(other),
         })?;
+        // Another import may have committed the build between the first look and the claim
+        // (its claim is dropped as its header is stored): its data is not ours to discard.
+        match self.ports.app_data.find_build_header(build_id).await {
+            Ok(None) => {}
+            Ok(Some(existing)) => {
+                self.release_claim(build_id, owner).await;
+                return same_build(existing, &build);
+            }
+            Err(err) => {
+                self.release_claim(build_id, owner).await;
+                return Err(err.into());
+            }
+        }
 
         let (stored, action) = match origin {
             BuildOrigin::Imported => (
@@ -197,27 +220,39 @@ impl BuildService {
             DomainEvent::ActivePolicyUpdated { application_id },
             audit(action, &build.header, principal, now),
         ];
-        if let Err(err) = self.write_build(&build, &resources, &binaries, archive).await {
-            self.undo_import(build_id).await;
-            return Err(err.into());
-        }
-        match self.commit(&build.header, &timers, &events).await {
-            Ok(Committed::Stored) => {
+        let written = self
+            .while_claimed(
+                build_id,
+                owner,
+                self.write_build(&build, &resources, &binaries, archive),
+            )
+            .await;
+        let committed = match written {
+            Ok(()) => self.commit(&build.header, owner, &timers, &events).await,
+            Err(failure) => Err(failure),
+        };
+        match committed {
+            Ok(()) => {
                 lookups::evict_snapshot(&self.ports, application_id).await;
                 tracing::info!(build.id = %build_id, app.id = %application_id, origin = origin.as_str(), n_resources = resources.len(), n_timers = timers.len(), "build stored");
                 Ok(ImportOutcome::Created(build.header))
             }
-            Ok(Committed::HeaderExists) => {
-                // Another import finished first after our claim expired; it is the same
-                // build or a conflict, and in both cases its data is not ours to remove.
-                self.release_claim(build_id).await;
+            Err(WriteFailure::NotOurs) => {
+                // Another import took the build id over (our claim was lost) and may be
+                // writing it or have committed it: what is under that id is not ours to
+                // remove. It is the same build, a conflict, or still under way.
+                self.release_claim(build_id, owner).await;
                 match self.ports.app_data.find_build_header(build_id).await? {
                     Some(existing) => same_build(existing, &build),
                     None => Err(Conflict::ImportInProgress(build_id).into()),
                 }
             }
-            Err(err) => {
-                self.undo_import(build_id).await;
+            Err(WriteFailure::Port(err)) => {
+                self.undo_import(build_id, owner).await;
+                Err(err.into())
+            }
+            Err(WriteFailure::Refused(err)) => {
+                self.undo_import(build_id, owner).await;
                 Err(err)
             }
         }
@@ -225,28 +260,80 @@ impl BuildService {
 
     /// The commit point: the header with its timers, and the events, among them what the
     /// scheduler must hear when the build becomes the global one (it does when the global
-    /// policy follows its branch and it is the newest there).
+    /// policy follows its branch and it is the newest there). Only while `owner` holds the
+    /// claim: a claim taken over (or a header stored by another import) is `NotOurs`.
     async fn commit(
         &self,
         header: &BuildHeader,
+        owner: ImportOwner,
         timers: &[BuildTimer],
         events: &[DomainEvent],
-    ) -> DomainResult<Committed> {
+    ) -> Result<(), WriteFailure> {
         let ports = &self.ports;
         let application_id = header.application_id;
-        schedule::retrying!(application_id, {
-            let current = ports.app_data.find_timer_schedule(application_id).await?;
-            let policy = ports.app_data.find_active_policy(application_id).await?;
-            let after = schedule::global_build_with(ports, policy.as_ref(), header).await?;
-            let incoming = schedule::Incoming { header, timers };
-            let plan = schedule::plan(ports, &current, after, Some(incoming)).await?;
-            let recorded: Vec<DomainEvent> = events.iter().cloned().chain(plan.events).collect();
-            match ports.app_data.complete_import(header, timers, &plan.schedule, &recorded).await {
-                Ok(()) => Ok(Committed::Stored),
-                Err(PortError::Conflict(_)) => Ok(Committed::HeaderExists),
-                Err(err) => Err(err.into()),
+        let outcome: DomainResult<Result<(), WriteFailure>> =
+            schedule::retrying!(application_id, {
+                let current = ports.app_data.find_timer_schedule(application_id).await?;
+                let policy = ports.app_data.find_active_policy(application_id).await?;
+                let after = schedule::global_build_with(ports, policy.as_ref(), header).await?;
+                let incoming = schedule::Incoming { header, timers };
+                let plan = schedule::plan(ports, &current, after, Some(incoming)).await?;
+                let recorded: Vec<DomainEvent> =
+                    events.iter().cloned().chain(plan.events).collect();
+                match ports
+                    .app_data
+                    .complete_import(header, owner, timers, &plan.schedule, &recorded)
+                    .await
+                {
+                    Ok(()) => Ok(Ok(())),
+                    Err(PortError::Conflict(_)) => Ok(Err(WriteFailure::NotOurs)),
+                    Err(err) => Err(err.into()),
+                }
+            });
+        outcome.unwrap_or_else(|err| Err(WriteFailure::Refused(err)))
+    }
+
+    /// Runs `write` while renewing the claim on `build_id` every third of the lease, so an
+    /// import slower than the lease keeps its claim. When a renewal finds the claim lost
+    /// (another import took it over after it expired, as it does when this process could not
+    /// renew for a whole lease) the write is dropped at once, wherever it is: it must not
+    /// go on writing under an id another import now owns. A renewal that fails stops the
+    /// import too, while the claim still holds for two thirds of the lease.
+    async fn while_claimed(
+        &self,
+        build_id: BuildId,
+        owner: ImportOwner,
+        write: impl Future<Output = Result<(), PortError>>,
+    ) -> Result<(), WriteFailure> {
+        let mut write = pin!(write);
+        let mut heartbeat = pin!(self.heartbeat(build_id, owner));
+        poll_fn(|cx| {
+            if let Poll::Ready(written) = write.as_mut().poll(cx) {
+                return Poll::Ready(written.map_err(WriteFailure::Port));
             }
+            heartbeat.as_mut().poll(cx).map(Err)
         })
+        .await
+    }
+
+    /// Renews the claim every third of the lease until it cannot: returns why.
+    async fn heartbeat(&self, build_id: BuildId, owner: ImportOwner) -> WriteFailure {
+        let every = (self.import_lease / 3_i32).unsigned_abs().max(MIN_HEARTBEAT);
+        loop {
+            self.ports.timer.sleep(every).await;
+            let expires_at = OffsetDateTime::now_utc() + self.import_lease;
+            match self.ports.app_data.renew_import(build_id, owner, expires_at).await {
+                Ok(true) => tracing::debug!(build.id = %build_id, "import claim renewed"),
+                Ok(false) => {
+                    tracing::warn!(build.id = %build_id, "import claim lost to another import; stopping this one");
+                    return WriteFailure::NotOurs;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, build.id = %build_id, "could not renew the import claim; stopping the import");
+                    return WriteFailure::Port(err);
+                }
+            }
+        }
     }
 
     async fn check_dependencies(&self, build: &Build) -> DomainResult<()> {
@@ -269,6 +356,8 @@ impl BuildService {
         Ok(())
     }
 
+    /// Writes everything but the header: leftovers discarded, binaries and the archive to the
+    /// blob store, resources staged and the build published in the runtime store.
     async fn write_build(
         &self,
         build: &Build,
@@ -294,18 +383,18 @@ impl BuildService {
 
     /// Removes what a failed import wrote. Binaries stay: they are content-addressed and
     /// may be shared with other builds.
-    async fn undo_import(&self, build_id: BuildId) {
+    async fn undo_import(&self, build_id: BuildId, owner: ImportOwner) {
         if let Err(err) = self.ports.runtime_data.discard_build(build_id).await {
             tracing::error!(error = %err, build.id = %build_id, "could not discard a failed import; it stays invisible and a new import replaces it");
         }
         if let Err(err) = self.ports.blobs.delete(&BlobKey::build_archive(build_id)).await {
             tracing::error!(error = %err, build.id = %build_id, "could not delete the archive of a failed import");
         }
-        self.release_claim(build_id).await;
+        self.release_claim(build_id, owner).await;
     }
 
-    async fn release_claim(&self, build_id: BuildId) {
-        if let Err(err) = self.ports.app_data.release_import(build_id).await {
+    async fn release_claim(&self, build_id: BuildId, owner: ImportOwner) {
+        if let Err(err) = self.ports.app_data.release_import(build_id, owner).await {
             tracing::error!(error = %err, build.id = %build_id, "could not release an import claim; it expires by itself");
         }
     }
@@ -333,7 +422,6 @@ impl BuildService {
         application_id: ApplicationId,
         build_id: BuildId,
     ) -> DomainResult<Build> {
-        lookups::header_of(&self.ports, application_id, build_id).await?;
         lookups::build_of(&self.ports, application_id, build_id).await
     }
 
@@ -401,12 +489,15 @@ impl BuildService {
             return Err(NotFound::Build { application_id, build_id }.into());
         }
         lookups::evict_snapshot(&self.ports, application_id).await;
-        if let Err(err) = self.ports.cache.evict_build(build_id).await {
-            tracing::warn!(error = %err, build.id = %build_id, "cache eviction failed");
-        }
         // The header is gone, so nothing can reach the rest; failures here leave only garbage.
         if let Err(err) = self.ports.runtime_data.discard_build(build_id).await {
             tracing::error!(error = %err, build.id = %build_id, "deleted build's resources stay in the runtime store");
+        }
+        // Evicted after the discard: a read racing the delete (header found just before it
+        // went) now refills the cache only if it read the store before the discard and wrote
+        // the cache after this eviction, a far narrower window than evicting first.
+        if let Err(err) = self.ports.cache.evict_build(build_id).await {
+            tracing::warn!(error = %err, build.id = %build_id, "cache eviction failed");
         }
         if let Err(err) = self.ports.blobs.delete(&BlobKey::build_archive(build_id)).await {
             tracing::error!(error = %err, build.id = %build_id, "deleted build's archive stays in the blob store");
@@ -415,12 +506,16 @@ impl BuildService {
     }
 }
 
-/// How the commit point went.
-enum Committed {
-    /// The header, timers and events are stored.
-    Stored,
-    /// A header with the build's id exists already; nothing was written.
-    HeaderExists,
+/// Why an import stopped after it took its claim.
+enum WriteFailure {
+    /// The claim is no longer ours: another import took the build id over (and may have
+    /// committed it). Nothing under the id may be removed.
+    NotOurs,
+    /// A backend failed while the claim was ours: what was written is removed.
+    Port(PortError),
+    /// The commit was refused (the timer schedule kept moving, or a read failed): what was
+    /// written is removed.
+    Refused(DomainError),
 }
 
 fn same_build(existing: BuildHeader, offered: &Build) -> DomainResult<ImportOutcome> {

@@ -5,7 +5,7 @@ use crate::model::{
     ApplicationId, ApplicationName, BranchName, BuildId, Checksum, ConfigKey, ResourceDefinitionId,
     ResourceName, ResourceType, SubjectType, TimerId, ValidationError, VersionId,
 };
-use crate::ports::{EngineError, PortError};
+use crate::ports::{EngineError, PortError, TokenError};
 
 /// Result type of every use case.
 pub type DomainResult<T> = Result<T, DomainError>;
@@ -21,6 +21,9 @@ pub enum NotFound {
         /// Build asked for.
         build_id: BuildId,
     },
+    /// No build with that id in this installation, whatever its application.
+    #[error("build {0} not found")]
+    InstalledBuild(BuildId),
     /// The application has no global policy and no override applies.
     #[error("application {0} has no active policy")]
     ActivePolicy(ApplicationId),
@@ -115,7 +118,7 @@ impl NotFound {
     /// Stable code.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Build { .. } => "build_not_found",
+            Self::Build { .. } | Self::InstalledBuild(_) => "build_not_found",
             Self::ActivePolicy(_) => "no_active_policy",
             Self::BuildOnBranch { .. } => "no_build_on_branch",
             Self::PolicyOverride(_) => "policy_override_not_found",
@@ -307,6 +310,10 @@ pub enum DomainError {
     /// No process engine is configured, so no process can be started.
     #[error("no process engine is configured: set RTM_PROCESS_ENGINE_URL")]
     ProcessEngineNotConfigured,
+    /// The token a message carries gives no principal (channels other than HTTP, whose
+    /// bearer check refuses before any use case runs).
+    #[error(transparent)]
+    Unauthenticated(#[from] TokenError),
 }
 
 impl DomainError {
@@ -321,6 +328,7 @@ impl DomainError {
             Self::ProcessEngine(EngineError::Refused { .. }) => "process_engine_refused",
             Self::ProcessEngine(_) => "process_engine_unavailable",
             Self::ProcessEngineNotConfigured => "process_engine_not_configured",
+            Self::Unauthenticated(token) => token.code(),
         }
     }
 }

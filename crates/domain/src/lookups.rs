@@ -1,12 +1,19 @@
 //! Reads that several use cases share: builds and resolution snapshots through the cache.
 //! A cache failure is logged and treated as a miss, never as a failure of the request.
+//! Every read of a build goes through [`build`], which sees only committed builds.
 
 use crate::error::{Conflict, NotFound};
 use crate::model::{ApplicationId, Build, BuildHeader, BuildId, PolicySnapshot};
 use crate::ports::Ports;
 use crate::{DomainError, DomainResult};
 
-/// A published build, from the cache when it has it.
+/// A committed build, from the cache when it has it.
+///
+/// The header in the application data is the commit point: a build the runtime store has
+/// published but whose header was never written (its importer died in between) is no build
+/// at all. So on a miss the header is read first, and the runtime store is read (and the
+/// cache filled) only for a build that has one: the cache only ever holds committed builds,
+/// and a delete evicts them.
 pub(crate) async fn build(ports: &Ports, build_id: BuildId) -> DomainResult<Option<Build>> {
     match ports.cache.get_build(build_id).await {
         Ok(Some(build)) => return Ok(Some(build)),
@@ -15,7 +22,11 @@ pub(crate) async fn build(ports: &Ports, build_id: BuildId) -> DomainResult<Opti
             tracing::warn!(error = %err, build.id = %build_id, "cache read failed; reading the store")
         }
     }
+    if ports.app_data.find_build_header(build_id).await?.is_none() {
+        return Ok(None);
+    }
     let Some(build) = ports.runtime_data.find_build(build_id).await? else {
+        tracing::error!(build.id = %build_id, "a committed build is missing from the runtime store");
         return Ok(None);
     };
     if let Err(err) = ports.cache.put_build(&build).await {
@@ -24,7 +35,8 @@ pub(crate) async fn build(ports: &Ports, build_id: BuildId) -> DomainResult<Opti
     Ok(Some(build))
 }
 
-/// A published build of `application_id`; `build_not_found` for a build of another application.
+/// A committed build of `application_id`; `build_not_found` for a build of another
+/// application, or one whose import never reached its commit point.
 pub(crate) async fn build_of(
     ports: &Ports,
     application_id: ApplicationId,

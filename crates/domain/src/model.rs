@@ -21,12 +21,13 @@ pub use crate::model::event::{
     AuditAction, AuditRecord, AuditVerb, DomainEvent, EntityKind, EntityRef, OutboxRecord,
 };
 pub use crate::model::ids::{
-    ApplicationId, ApplicationName, BranchName, BuildId, ConfigKey, PolicyOverrideId,
+    ApplicationId, ApplicationName, BranchName, BuildId, ConfigKey, ImportOwner, PolicyOverrideId,
     ResourceDefinitionId, ResourceName, ResourceType, ResourceVersionId, VersionId, WorkspaceId,
 };
 pub use crate::model::page::{Page, PageRequest};
 pub use crate::model::policy::{
-    ActivePolicy, PolicyKind, PolicyOverride, PolicySnapshot, PolicyTarget, SubjectType,
+    ActivePolicy, ChosenPolicy, PolicyKind, PolicyOverride, PolicyRule, PolicySnapshot,
+    PolicySource, PolicyTarget, SubjectType,
 };
 pub use crate::model::principal::Principal;
 pub use crate::model::timer::{

@@ -11,6 +11,8 @@ mod events;
 mod packager;
 mod process_engine;
 mod runtime_data;
+mod timer;
+mod token_verifier;
 
 use std::sync::Arc;
 
@@ -25,6 +27,8 @@ pub use crate::ports::process_engine::{
     Credentials, EngineAnswer, EngineError, EngineStart, ProcessEngine,
 };
 pub use crate::ports::runtime_data::RuntimeDataStore;
+pub use crate::ports::timer::Timer;
+pub use crate::ports::token_verifier::{TokenError, TokenVerifier};
 
 /// Boxed source error carried by [`PortError`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -64,4 +68,6 @@ pub struct Ports {
     pub cache: Arc<dyn Cache>,
     /// Archives and binaries.
     pub blobs: Arc<dyn BlobStore>,
+    /// Time passing, for heartbeats.
+    pub timer: Arc<dyn Timer>,
 }

@@ -7,6 +7,7 @@
 //! - [`ConfigOverrideService`]: per-installation config overrides;
 //! - [`ProcessStartService`]: process starts on a build, checked here, run by the engine;
 //! - [`ScheduledProcessService`]: the timers of the global build and their switches;
+//! - [`StartByNameService`]: starts that arrive as messages carrying the user's token;
 //! - [`ports`]: the role traits of the app-data port only this context uses.
 
 mod config_overrides;
@@ -15,11 +16,15 @@ pub mod ports;
 mod process_start;
 mod resolution;
 mod scheduled_processes;
+mod start_by_name;
 
 pub use crate::runtime::config_overrides::{ConfigOverrideInput, ConfigOverrideService};
 pub use crate::runtime::policies::{OverrideInput, PolicyService};
 pub use crate::runtime::process_start::{
     PROCESS, ProcessStartService, ProcessStarted, StartOn, StartRequest,
 };
-pub use crate::runtime::resolution::RuntimeService;
+pub use crate::runtime::resolution::{ActiveBuild, RuntimeService};
 pub use crate::runtime::scheduled_processes::{ScheduledProcessService, ScheduledProcesses};
+pub use crate::runtime::start_by_name::{
+    DEFAULT_RETRY_BOUND, StartByName, StartByNameService, StartRetry,
+};

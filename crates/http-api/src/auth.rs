@@ -16,7 +16,7 @@ use domain::access::{AccessRules, Authority, Permission, Scope};
 use domain::model::Principal;
 
 pub use crate::auth::issuer::{IssuerError, LocalIssuer, TokenRequest};
-pub use crate::auth::jwks::{JwksKeySource, JwksSettings};
+pub use crate::auth::jwks::{JwksKeySource, JwksSettings, JwksSetupError};
 pub use crate::auth::validator::{KeySource, StaticKeys, TokenPolicy, TokenValidator};
 use crate::error::ApiError;
 
@@ -101,6 +101,16 @@ impl Caller {
             Ok(())
         } else {
             Err(ApiError::Forbidden(permission))
+        }
+    }
+
+    /// Refuses with 403 `service_account_required` unless the caller is a service account
+    /// (its client is listed in `RTM_SERVICE_ACCOUNT_CLIENTS`, or it is an app-config admin).
+    pub(crate) fn require_service_account(&self) -> Result<(), ApiError> {
+        if self.authenticator.access.is_service_account(&self.principal) {
+            Ok(())
+        } else {
+            Err(ApiError::NotAServiceAccount)
         }
     }
 }

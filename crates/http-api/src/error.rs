@@ -32,6 +32,11 @@ pub enum ApiError {
     /// A valid token without the permission the route needs.
     #[error("this operation needs the `{0}` permission")]
     Forbidden(Permission),
+    /// A route for other platform services, called with a token that is not a service account's.
+    #[error(
+        "only service accounts may call this route: a token issued to a client listed in RTM_SERVICE_ACCOUNT_CLIENTS, or one with the app-config admin permission"
+    )]
+    NotAServiceAccount,
     /// The uploaded archive was refused before anything was stored.
     #[error(transparent)]
     Archive(#[from] ArchiveError),
@@ -81,6 +86,7 @@ impl ApiError {
             Self::Malformed { code, .. } => code,
             Self::Unauthorized(err) => err.code(),
             Self::Forbidden(_) => "forbidden",
+            Self::NotAServiceAccount => "service_account_required",
             Self::Archive(err) => err.code(),
             Self::TooLarge(_) => "payload_too_large",
             Self::Domain(err) => err.code(),
@@ -93,7 +99,7 @@ impl ResponseError for ApiError {
         match self {
             Self::Malformed { .. } | Self::Archive(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::NotAServiceAccount => StatusCode::FORBIDDEN,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Domain(err) => match err {
                 DomainError::Invalid(_) => StatusCode::BAD_REQUEST,
@@ -111,6 +117,9 @@ impl ResponseError for ApiError {
                 DomainError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 DomainError::ProcessEngine(engine) => engine_status(engine),
                 DomainError::ProcessEngineNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+                // Only channels that carry the token in their message reach a use case with
+                // it; should one ever be HTTP, it is the bearer check's 401.
+                DomainError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             },
         }
     }
@@ -126,8 +135,15 @@ impl ResponseError for ApiError {
             self.to_string()
         };
         let mut response = HttpResponse::build(status);
-        if let Self::Unauthorized(err) = self {
-            response.insert_header((header::WWW_AUTHENTICATE, err.www_authenticate()));
+        match self {
+            Self::Unauthorized(err) => {
+                response.insert_header((header::WWW_AUTHENTICATE, err.www_authenticate()));
+            }
+            Self::Domain(DomainError::Unauthenticated(_)) => {
+                response
+                    .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
+            }
+            _ => {}
         }
         response.json(ErrorBody { status: status.as_u16(), code: self.code(), message, trace_id })
     }

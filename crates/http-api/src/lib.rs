@@ -13,8 +13,8 @@
 //! - `auth`: token validation ([`auth::TokenValidator`]), the embedded issuer
 //!   ([`auth::LocalIssuer`]) and the [`auth::Caller`] extractor;
 //! - `app_manager`: the Application Manager's API, one file per resource;
-//! - `runtime_manager` (`runtime_api`, `build_mgmt`): the Runtime Manager's APIs, one file
-//!   per resource, DTOs beside their handlers;
+//! - `runtime_manager` (`runtime_api`, `runtime_internal`, `build_mgmt`): the Runtime
+//!   Manager's APIs, one file per resource, DTOs beside their handlers;
 //! - [`ApiError`]: `{status, code, message, traceId}` for every failure.
 
 mod app_manager;

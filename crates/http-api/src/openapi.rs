@@ -29,7 +29,8 @@ const JSON_LIMIT_BYTES: usize = 2 * 1024 * 1024;
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
     tags(
-        (name = "runtime", description = "What is live, and what is in it"),
+        (name = "runtime", description = "What is live, and what is in it; process starts"),
+        (name = "runtime-internal", description = "For other platform services and the Designer: resolution on behalf of a user, builds by id, secret parameter names, test-run starts; every route needs builds read"),
         (name = "build-mgmt", description = "Import, list, export and delete builds"),
         (name = "active-policy", description = "Which build is live, globally and per user or group"),
         (name = "config-overrides", description = "Per-installation config overrides"),

@@ -69,6 +69,11 @@ path_params!(
 );
 
 path_params!(
+    /// `{buildId}` alone: a build of any application.
+    BuildIdPath { build_id: BuildId = "buildId" }
+);
+
+path_params!(
     /// `{appId}`, `{buildId}`.
     BuildPath { application_id: ApplicationId = "appId", build_id: BuildId = "buildId" }
 );
@@ -99,6 +104,29 @@ path_params!(
         build_id: BuildId = "buildId",
         resource_type: ResourceType = "type",
         name: ResourceName = "name",
+    }
+);
+
+path_params!(
+    /// `{appId}`, `{name}` (a process).
+    AppProcessPath { application_id: ApplicationId = "appId", process_name: ResourceName = "name" }
+);
+
+path_params!(
+    /// `{workspaceId}`, `{appId}`, `{name}` (a process).
+    WorkspaceAppProcessPath {
+        workspace_id: WorkspaceId = "workspaceId",
+        application_id: ApplicationId = "appId",
+        process_name: ResourceName = "name",
+    }
+);
+
+path_params!(
+    /// `{appId}`, `{buildId}`, `{name}` (a process).
+    BuildProcessPath {
+        application_id: ApplicationId = "appId",
+        build_id: BuildId = "buildId",
+        process_name: ResourceName = "name",
     }
 );
 

@@ -9,7 +9,8 @@ use domain::design::{
     DependencyService, ResourceService, VersionService,
 };
 use domain::runtime::{
-    ConfigOverrideService, PolicyService, RuntimeService, ScheduledProcessService,
+    ConfigOverrideService, PolicyService, ProcessStartService, RuntimeService,
+    ScheduledProcessService,
 };
 
 use crate::auth::Authenticator;
@@ -19,6 +20,8 @@ use crate::auth::Authenticator;
 pub struct RuntimeManagerState {
     /// Resolution, resources and parameters of the live build.
     pub runtime: RuntimeService,
+    /// Process starts, forwarded to the process engine.
+    pub process_start: ProcessStartService,
     /// Import, list, read, export and delete builds.
     pub builds: BuildService,
     /// Active policies and overrides.

@@ -42,6 +42,10 @@ enum Command {
         /// Lifetime in seconds.
         #[arg(long, default_value_t = 8 * 3600)]
         ttl: u64,
+        /// The OAuth client the token is issued to (`azp`), as for a service account's token
+        /// (see RTM_SERVICE_ACCOUNT_CLIENTS).
+        #[arg(long)]
+        client: Option<String>,
     },
     /// Build archives.
     Build {
@@ -100,7 +104,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             .context("could not print the result")?;
             Ok(())
         }
-        Command::DevToken { sub, groups, mut roles, admin, ttl } => {
+        Command::DevToken { sub, groups, mut roles, admin, ttl, client } => {
             let settings = Settings::from_env()?;
             if settings.backends.is_some() {
                 anyhow::bail!(
@@ -112,7 +116,13 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let issuer = embedded::load_or_create_issuer(&settings.data_dir)?;
             let token = issuer
-                .issue(&TokenRequest { subject: sub, groups, roles, ttl_seconds: ttl })
+                .issue(&TokenRequest {
+                    subject: sub,
+                    groups,
+                    roles,
+                    ttl_seconds: ttl,
+                    client_id: client,
+                })
                 .context("could not sign the token")?;
             writeln!(std::io::stdout().lock(), "{token}").context("could not print the token")?;
             Ok(())

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adapter_kafka::{KafkaEventPublisher, PolicyUpdateListener};
-use adapter_memory::InMemoryCache;
+use adapter_memory::{InMemoryCache, TokioTimer};
 use adapter_mongo::MongoRuntimeDataStore;
 use adapter_postgres::PgAppDataRepository;
 use adapter_redis::RedisCache;
@@ -25,11 +25,14 @@ const JWKS_MIN_REFETCH: Duration = Duration::from_secs(30);
 const JWKS_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The ports over the real backends, the token validator of the realm, and the background
-/// task that keeps this replica's cache in step with the others.
+/// tasks: the listener that keeps this replica's cache in step with the others, and the
+/// timer that refetches the realm's signing keys. Both end when the start's
+/// `CancellationToken` is cancelled.
 pub(crate) struct RealMode {
     pub(crate) ports: Ports,
     pub(crate) tokens: TokenValidator,
     pub(crate) listener: JoinHandle<()>,
+    pub(crate) key_refresh: JoinHandle<()>,
 }
 
 /// Runs the database migrations under PostgreSQL's advisory lock (`rtm migrate`, and the
@@ -94,20 +97,27 @@ pub(crate) async fn connect(
                     }
                 });
             }),
-            cancel,
+            cancel.clone(),
         )
     };
-    let keys = JwksKeySource::new(JwksSettings {
-        issuer: backends.oauth.issuer.clone(),
-        request_timeout: JWKS_REQUEST_TIMEOUT,
-        min_refetch_interval: JWKS_MIN_REFETCH,
-    })
-    .context("could not build the HTTP client for the identity provider")?;
-    if keys.refresh().await.is_err() {
-        tracing::warn!(issuer = %backends.oauth.issuer, "the identity provider did not answer; its keys are fetched again when a token needs them");
-    }
+    let keys = Arc::new(
+        JwksKeySource::new(JwksSettings {
+            issuer: backends.oauth.issuer.clone(),
+            request_timeout: JWKS_REQUEST_TIMEOUT,
+            min_refetch_interval: JWKS_MIN_REFETCH,
+            refresh_interval: backends.oauth.jwks_refresh,
+        })
+        .context("invalid identity provider (SECURITY_OAUTH2_BASE_SERVER_URL)")?,
+    );
+    // An identity provider that is down does not stop the start: the failure is logged, and
+    // the keys are fetched on the next tick or when a token needs them.
+    let _ = keys.refresh().await;
+    let key_refresh = tokio::spawn({
+        let keys = keys.clone();
+        async move { keys.refresh_periodically(cancel.cancelled_owned()).await }
+    });
     let tokens = TokenValidator::new(
-        Arc::new(keys),
+        keys,
         TokenPolicy {
             issuers: vec![backends.oauth.issuer.clone()],
             audience: backends.oauth.audience.clone(),
@@ -120,6 +130,7 @@ pub(crate) async fn connect(
         events: Arc::new(events),
         cache,
         blobs: Arc::new(blobs),
+        timer: Arc::new(TokioTimer),
     };
-    Ok(RealMode { ports, tokens, listener })
+    Ok(RealMode { ports, tokens, listener, key_refresh })
 }

@@ -3,16 +3,20 @@
 //! roles in one process (docs/CONFIGURATION.md, "Roles").
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use adapter_engine::HttpProcessEngine;
+use anyhow::Context as _;
 use build_archive::ArchivePackager;
 use domain::builds::BuildService;
 use domain::design::{
     ApplicationService, BinaryService, BuildCreationService, ConfigDefaultsService,
     DependencyService, ResourceService, VersionService,
 };
-use domain::ports::Ports;
+use domain::ports::{Ports, ProcessEngine};
 use domain::runtime::{
-    ConfigOverrideService, PolicyService, RuntimeService, ScheduledProcessService,
+    ConfigOverrideService, PolicyService, ProcessStartService, RuntimeService,
+    ScheduledProcessService, StartByNameService, StartRetry,
 };
 use http_api::auth::{Authenticator, TokenValidator};
 use http_api::{Apis, AppManagerState, RuntimeManagerState};
@@ -45,18 +49,20 @@ impl Served {
     }
 }
 
-/// The APIs of the served roles over `ports`.
+/// The APIs of the served roles over `ports`, runtime starts forwarded to `engine`.
 pub(crate) fn apis(
     served: Served,
     ports: &Ports,
     settings: &Settings,
     tokens: TokenValidator,
+    engine: Option<Arc<dyn ProcessEngine>>,
 ) -> Apis {
     let import_lease = i64::try_from(settings.import_lease_seconds).unwrap_or(i64::MAX);
     let builds =
         BuildService::new(ports.clone()).with_import_lease(time::Duration::seconds(import_lease));
     let runtime_manager = served.includes(Role::RuntimeManager).then(|| RuntimeManagerState {
         runtime: RuntimeService::new(ports.clone()),
+        process_start: ProcessStartService::new(ports.clone(), engine),
         builds: builds.clone(),
         policies: PolicyService::new(ports.clone()),
         config_overrides: ConfigOverrideService::new(ports.clone()),
@@ -83,4 +89,37 @@ pub(crate) fn apis(
         runtime_manager,
         app_manager,
     }
+}
+
+/// The process engine of `RTM_PROCESS_ENGINE_URL`, in either mode; without it, process
+/// starts are refused with 503 `process_engine_not_configured`.
+pub(crate) fn process_engine(
+    settings: &Settings,
+) -> anyhow::Result<Option<Arc<dyn ProcessEngine>>> {
+    let Some(config) = &settings.process_engine else {
+        tracing::info!(
+            "RTM_PROCESS_ENGINE_URL is not set: process starts are refused with process_engine_not_configured"
+        );
+        return Ok(None);
+    };
+    tracing::info!(engine = ?config, "process starts are forwarded to the process engine");
+    let engine = HttpProcessEngine::new(config.clone())
+        .context("RTM_PROCESS_ENGINE_URL: the process engine's HTTP client cannot be built")?;
+    Ok(Some(Arc::new(engine)))
+}
+
+/// The runtime role's start-by-name use case, for the Kafka consumer: tokens are checked by
+/// the REST API's own validator, starts go through the same `ProcessStartService` as the
+/// REST starts.
+pub(crate) fn start_by_name(
+    ports: &Ports,
+    engine: Option<Arc<dyn ProcessEngine>>,
+    tokens: TokenValidator,
+    retry_bound: Duration,
+) -> StartByNameService {
+    StartByNameService::new(
+        ProcessStartService::new(ports.clone(), engine),
+        Arc::new(tokens),
+        StartRetry::within(retry_bound),
+    )
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use actix_web::HttpServer;
+use adapter_kafka::StartByNameConsumer;
 use anyhow::Context as _;
 use domain::relay::OutboxRelay;
 use http_api::Readiness;
@@ -11,7 +12,7 @@ use http_api::Readiness;
 use tokio_util::sync::CancellationToken;
 
 use crate::roles::{self, Served};
-use crate::settings::Settings;
+use crate::settings::{Role, Settings};
 use crate::{embedded, real};
 
 /// How often the relay looks for undelivered events.
@@ -22,10 +23,10 @@ const RELAY_BATCH: usize = 500;
 /// Serves until a shutdown signal.
 pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
-    let (ports, tokens, mode, listener) = match &settings.backends {
+    let (ports, tokens, mode, background) = match &settings.backends {
         Some(backends) => {
             let real = real::connect(backends, cancel.clone()).await?;
-            (real.ports, real.tokens, "real", Some(real.listener))
+            (real.ports, real.tokens, "real", vec![real.listener, real.key_refresh])
         }
         None => {
             tracing::warn!(
@@ -37,12 +38,28 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
                 tracing::warn!(redis.host = %host, "SPRING_REDIS_HOST is set, but embedded mode caches in memory and does not use it");
             }
             let issuer = embedded::load_or_create_issuer(&settings.data_dir)?;
-            (embedded::ports(), embedded::token_validator(&issuer), "embedded", None)
+            (embedded::ports(), embedded::token_validator(&issuer), "embedded", Vec::new())
         }
     };
     let served =
         if settings.backends.is_some() { Served::One(settings.role) } else { Served::Both };
-    let apis = roles::apis(served, &ports, &settings, tokens);
+    // One engine client for the REST starts and the Kafka ones (one connection pool).
+    let engine = roles::process_engine(&settings)?;
+    // Start-by-name is the runtime role's Kafka channel; embedded mode has no Kafka.
+    let stop_consuming = CancellationToken::new();
+    let start_by_name = match &settings.backends {
+        Some(backends) if served == Served::One(Role::RuntimeManager) => {
+            let service = roles::start_by_name(
+                &ports,
+                engine.clone(),
+                tokens.clone(),
+                backends.start_by_name_retry,
+            );
+            Some(StartByNameConsumer::spawn(&backends.kafka, service, stop_consuming.clone()))
+        }
+        _ => None,
+    };
+    let apis = roles::apis(served, &ports, &settings, tokens, engine);
     let document = http_api::openapi_document(apis.roles());
     let readiness = Readiness::default();
 
@@ -88,7 +105,14 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     tracing::info!("shutting down: no new requests, finishing the ones under way");
     readiness.set_ready(false);
-    tokio::join!(api_handle.stop(true), management_handle.stop(true));
+    // The consumer finishes the start-by-name request in hand while the servers finish theirs.
+    stop_consuming.cancel();
+    let consumer_stopped = async {
+        if let Some(consumer) = start_by_name {
+            let _ = consumer.await;
+        }
+    };
+    tokio::join!(api_handle.stop(true), management_handle.stop(true), consumer_stopped);
     for (name, server) in [("API", api), ("management", management)] {
         server
             .await
@@ -97,8 +121,8 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     relay_task.abort();
     cancel.cancel();
-    if let Some(listener) = listener {
-        let _ = listener.await;
+    for task in background {
+        let _ = task.await;
     }
     // Events recorded by the last requests still leave before the process ends.
     while let Ok(n) = relay.deliver_pending(RELAY_BATCH).await {

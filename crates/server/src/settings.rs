@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use adapter_engine::EngineConfig;
 use build_archive::ArchiveLimits;
 use domain::access::{AccessRules, Authority, Permission};
 
@@ -65,6 +66,9 @@ pub(crate) struct Settings {
     pub(crate) shutdown_timeout_seconds: u64,
     /// How long an import holds its claim on a build id (`RTM_IMPORT_LEASE_SECONDS`).
     pub(crate) import_lease_seconds: u64,
+    /// Where process starts are forwarded (`RTM_PROCESS_ENGINE_URL`), in either mode;
+    /// `None`: starts are refused with `process_engine_not_configured`.
+    pub(crate) process_engine: Option<EngineConfig>,
     /// `None`: embedded mode.
     pub(crate) backends: Option<RealBackends>,
     /// Set when a Redis host is configured but the other backends are not (embedded mode
@@ -184,6 +188,7 @@ impl Settings {
             logging: LoggingSettings { format, filter },
             shutdown_timeout_seconds: number(&vars, "RTM_SHUTDOWN_TIMEOUT_SECONDS", 30)?,
             import_lease_seconds: number(&vars, "RTM_IMPORT_LEASE_SECONDS", 900)?,
+            process_engine: backends::process_engine(&vars)?,
             backends,
             ignored_redis,
         })
@@ -310,6 +315,17 @@ fn access_rules(vars: &Vars) -> Result<AccessRules, SettingsError> {
         }
         rules.set_roles(Permission::new(authority, scope), roles);
     }
+    // The OAuth clients (a token's `azp`, else `client_id` / `clientId`) whose tokens count
+    // as service accounts on the runtime-internal API.
+    let clients: BTreeSet<String> = vars
+        .get("RTM_SERVICE_ACCOUNT_CLIENTS")?
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|client| !client.is_empty())
+        .map(str::to_owned)
+        .collect();
+    rules.set_service_account_clients(clients);
     Ok(rules)
 }
 
@@ -426,5 +442,21 @@ mod tests {
         )]))
         .unwrap_err();
         assert!(err.problem.contains("MANAGEFOO"), "{err}");
+    }
+
+    #[test]
+    fn service_account_clients_are_a_comma_separated_list() {
+        let engine = domain::model::Principal {
+            client_id: Some("flowx-process-engine".to_owned()),
+            ..domain::model::Principal::named("service-account-flowx-process-engine", [])
+        };
+        let settings = Settings::from_vars(&vars(&[(
+            "RTM_SERVICE_ACCOUNT_CLIENTS",
+            " flowx-process-engine, ,flowx-scheduler",
+        )]))
+        .unwrap();
+        assert!(settings.access.is_service_account(&engine));
+        let unset = Settings::from_vars(&vars(&[])).unwrap();
+        assert!(!unset.access.is_service_account(&engine), "no client is listed by default");
     }
 }

@@ -7,6 +7,8 @@
 //!   `cargo install` of the same crate) is waited for, not doubled.
 //! * A Python venv and an npm package in versioned folders of the cache directory, outside
 //!   the repository.
+//! * Binaries of this workspace (the engine stand-in) with `cargo build`, into the
+//!   workspace's own target directory: a no-op when nothing changed.
 //!
 //! Long installs print a progress line every 30 s, so that a CI log shows what is happening.
 
@@ -184,6 +186,33 @@ impl Installer {
             Ok(prefix)
         } else {
             bail!("npm install {package}@{version} left no {}", manifest.display())
+        }
+    }
+
+    /// Builds the binary `package` of this workspace (debug profile, the one the tests build,
+    /// so its dependencies are mostly compiled already) and returns its path.
+    pub(crate) fn workspace_binary(&mut self, package: &str) -> anyhow::Result<PathBuf> {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+        let root = crate::project_root();
+        let mut command = Command::new(&cargo);
+        command.args(["build", "--package", package, "--bin", package]).current_dir(&root);
+        self.run_logged(&format!("cargo build -p {package}"), package, command)?;
+        let metadata = Command::new(&cargo)
+            .args(["metadata", "--format-version", "1", "--no-deps"])
+            .current_dir(&root)
+            .stderr(Stdio::inherit())
+            .output()
+            .context("cannot run cargo metadata")?;
+        let metadata: serde_json::Value = serde_json::from_slice(&metadata.stdout)
+            .context("cargo metadata printed something that is not JSON")?;
+        let target = metadata["target_directory"]
+            .as_str()
+            .context("cargo metadata names no target directory")?;
+        let binary = Path::new(target).join("debug").join(package);
+        if is_executable(&binary) {
+            Ok(binary)
+        } else {
+            bail!("`cargo build -p {package}` left no {}", binary.display())
         }
     }
 

@@ -5,8 +5,9 @@ use diesel::prelude::*;
 use diesel::query_dsl::methods::FilterDsl as _;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use domain::model::{BuildHeader, BuildId, BuildTimer, DomainEvent, ScheduleMove};
+use domain::model::{BuildHeader, BuildId, BuildTimer, DomainEvent, ImportOwner, ScheduleMove};
 use domain::ports::{ImportClaim, ImportLedger, PortError, PortResult};
+use time::OffsetDateTime;
 
 use crate::error::{PgError, Violation};
 use crate::repository::timers::{insert_timers, move_schedule};
@@ -27,6 +28,7 @@ impl ImportLedger for PgAppDataRepository {
             .on_conflict(import_claims::build_id)
             .do_update()
             .set((
+                import_claims::owner.eq(excluded(import_claims::owner)),
                 import_claims::checksum.eq(excluded(import_claims::checksum)),
                 import_claims::claimed_at.eq(excluded(import_claims::claimed_at)),
                 import_claims::expires_at.eq(excluded(import_claims::expires_at)),
@@ -44,10 +46,27 @@ impl ImportLedger for PgAppDataRepository {
         Ok(())
     }
 
+    #[tracing::instrument(name = "pg.renew_import", skip_all, fields(build.id = %build_id))]
+    async fn renew_import(
+        &self,
+        build_id: BuildId,
+        owner: ImportOwner,
+        expires_at: OffsetDateTime,
+    ) -> PortResult<bool> {
+        let mut connection = self.connection().await?;
+        let renewed = diesel::update(owned_claim(build_id, owner))
+            .set(import_claims::expires_at.eq(expires_at))
+            .execute(&mut *connection)
+            .await
+            .map_err(PgError::from)?;
+        Ok(renewed == 1)
+    }
+
     #[tracing::instrument(name = "pg.complete_import", skip_all, fields(build.id = %header.id))]
     async fn complete_import(
         &self,
         header: &BuildHeader,
+        owner: ImportOwner,
         timers: &[BuildTimer],
         schedule: &ScheduleMove,
         events: &[DomainEvent],
@@ -59,11 +78,18 @@ impl ImportLedger for PgAppDataRepository {
                 // The schedule's row first, as in every write that moves it (its foreign
                 // key to this very header is checked at commit).
                 move_schedule(connection, schedule).await?;
+                // Deleting the claim locks it: a takeover waits for this transaction, then
+                // finds the header.
+                let dropped =
+                    diesel::delete(owned_claim(header.id, owner)).execute(connection).await?;
+                if dropped == 0 {
+                    return Err(PgError::Refused(format!(
+                        "the import of build {} no longer holds its claim",
+                        header.id
+                    )));
+                }
                 diesel::insert_into(build_headers::table).values(&row).execute(connection).await?;
                 insert_timers(connection, header.id, timers).await?;
-                diesel::delete(import_claims::table.find(header.id.as_uuid()))
-                    .execute(connection)
-                    .await?;
                 record_events(connection, events).await
             })
             .await
@@ -76,12 +102,28 @@ impl ImportLedger for PgAppDataRepository {
     }
 
     #[tracing::instrument(name = "pg.release_import", skip_all, fields(build.id = %build_id))]
-    async fn release_import(&self, build_id: BuildId) -> PortResult<()> {
+    async fn release_import(&self, build_id: BuildId, owner: ImportOwner) -> PortResult<()> {
         let mut connection = self.connection().await?;
-        diesel::delete(import_claims::table.find(build_id.as_uuid()))
+        diesel::delete(owned_claim(build_id, owner))
             .execute(&mut *connection)
             .await
             .map_err(PgError::from)?;
         Ok(())
     }
+}
+
+/// The claim on `build_id` if `owner` holds it.
+fn owned_claim(
+    build_id: BuildId,
+    owner: ImportOwner,
+) -> diesel::dsl::Filter<
+    diesel::dsl::Find<import_claims::table, uuid::Uuid>,
+    diesel::dsl::Eq<import_claims::owner, uuid::Uuid>,
+> {
+    // `QueryDsl::filter`: the upsert above needs `FilterDsl` in scope, which makes `.filter`
+    // ambiguous on a select.
+    QueryDsl::filter(
+        import_claims::table.find(*build_id.as_uuid()),
+        import_claims::owner.eq(*owner.as_uuid()),
+    )
 }

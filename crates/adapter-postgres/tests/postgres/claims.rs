@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use domain::model::{BuildId, Checksum};
+use domain::model::{BuildId, Checksum, ImportOwner};
 use domain::ports::{ImportClaim, ImportLedger, PortError};
 use time::{Duration, OffsetDateTime};
 
@@ -12,6 +12,7 @@ fn claim(build_id: BuildId, claimed_at: OffsetDateTime) -> ImportClaim {
     let hex = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
     ImportClaim {
         build_id,
+        owner: ImportOwner::random(),
         checksum: Checksum::parse(&hex).unwrap(),
         claimed_at,
         expires_at: claimed_at + Duration::minutes(15),

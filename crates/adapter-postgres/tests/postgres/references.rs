@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use domain::model::{ActivePolicy, ApplicationId, PolicyTarget};
-use domain::ports::{BuildCatalog, ImportLedger, PortError, TimerRegistry};
+use domain::ports::{BuildCatalog, PortError, TimerRegistry};
 use domain::runtime::ports::PolicyRepository;
 use test_support::BuildFixture;
 
-use crate::support::{TestSchema, event, now};
+use crate::support::{TestSchema, event, now, store_header};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delete_racing_a_policy_that_names_the_build_never_leaves_a_dangling_policy() {
@@ -18,8 +18,7 @@ async fn a_delete_racing_a_policy_that_names_the_build_never_leaves_a_dangling_p
     for _ in 0..20 {
         let application_id = ApplicationId::random();
         let build = BuildFixture::new(application_id).header();
-        let schedule = repository.find_timer_schedule(application_id).await.unwrap();
-        repository.complete_import(&build, &[], &schedule.move_to(None), &[]).await.unwrap();
+        store_header(&repository, &build).await;
         // Both writes move the timer schedule from the revision they read, as the services
         // do: the schedule's row lock serialises them, and the loser is Outdated or, where
         // the foreign keys decide, a Conflict.

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use adapter_postgres::{PgAppDataRepository, PgConfig, migrate};
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
-use domain::model::{ApplicationId, DomainEvent};
+use domain::model::{ApplicationId, BuildHeader, DomainEvent, ImportOwner};
+use domain::ports::{ImportClaim, ImportLedger, TimerRegistry};
 use secrecy::SecretString;
 use time::OffsetDateTime;
 
@@ -85,4 +86,23 @@ pub(crate) fn now() -> OffsetDateTime {
 /// One event about `application_id`.
 pub(crate) fn event(application_id: ApplicationId) -> DomainEvent {
     DomainEvent::ActivePolicyUpdated { application_id }
+}
+
+/// Stores `header` as an import does: claims its id, then completes the import.
+pub(crate) async fn store_header(repository: &PgAppDataRepository, header: &BuildHeader) {
+    let claim = ImportClaim {
+        build_id: header.id,
+        owner: ImportOwner::random(),
+        checksum: header.checksum.clone(),
+        claimed_at: now(),
+        expires_at: now() + time::Duration::minutes(15),
+    };
+    repository.claim_import(&claim).await.expect("claim_import");
+    // The application's timer schedule stays where it is: only the header is stored.
+    let current = repository.find_timer_schedule(header.application_id).await.expect("schedule");
+    let schedule = current.move_to(current.build_id);
+    repository
+        .complete_import(header, claim.owner, &[], &schedule, &[])
+        .await
+        .expect("complete_import");
 }

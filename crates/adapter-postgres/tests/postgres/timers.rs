@@ -24,6 +24,7 @@ fn admin() -> Principal {
         username: Some("admin".to_owned()),
         groups: Default::default(),
         roles: Default::default(),
+        client_id: None,
     }
 }
 

@@ -7,6 +7,7 @@ use crate::design::audit::audit;
 use crate::design::loading;
 use crate::design::model::{Application, VersionDependency};
 use crate::error::{Conflict, NotFound};
+use crate::lookups;
 use crate::model::{
     ApplicationId, ApplicationKind, AuditAction, BuildId, EntityRef, Principal, VersionId,
 };
@@ -136,8 +137,8 @@ impl DependencyService {
 
     /// Walks the dependencies of the library build and of theirs, breadth first: a build
     /// of `application_id` among them would make the application depend on itself.
-    /// Library → library is fine; a build the runtime store does not hold (a header whose
-    /// content is gone) has no dependencies to follow.
+    /// Library → library is fine; a build that is not committed, or whose content is gone,
+    /// has no dependencies to follow.
     async fn check_no_cycle(
         &self,
         application_id: ApplicationId,
@@ -147,7 +148,7 @@ impl DependencyService {
         let mut seen = BTreeSet::from([build_id]);
         let mut queue = VecDeque::from([build_id]);
         while let Some(next) = queue.pop_front() {
-            let Some(build) = self.ports.runtime_data.find_build(next).await? else {
+            let Some(build) = lookups::build(&self.ports, next).await? else {
                 continue;
             };
             for dependency in &build.dependencies {

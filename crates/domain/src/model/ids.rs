@@ -78,6 +78,12 @@ uuid_id!(
     "workspaceId"
 );
 uuid_id!(
+    /// Who holds a claim on a build id: one import attempt, so that only it renews,
+    /// completes or releases its claim.
+    ImportOwner,
+    "owner"
+);
+uuid_id!(
     /// Id of an application version.
     VersionId,
     "applicationVersionId"

@@ -122,14 +122,76 @@ pub struct PolicySnapshot {
     pub latest_by_branch: BTreeMap<BranchName, BuildId>,
 }
 
+/// Which rule of resolution chose a caller's policy: the `source` the runtime-internal API
+/// reports with an active build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicySource {
+    /// The caller's USER override.
+    User,
+    /// One of the caller's GROUP overrides.
+    Group,
+    /// The global policy.
+    Global,
+}
+
+crate::vocabulary!(PolicySource, field = "source", {
+    User => "USER",
+    Group => "GROUP",
+    Global => "GLOBAL",
+});
+
+/// The rule that chose a caller's policy, with the override it took when it took one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyRule {
+    /// The caller's USER override.
+    UserOverride(PolicyOverrideId),
+    /// A GROUP override of one of the caller's groups.
+    GroupOverride(PolicyOverrideId),
+    /// The global policy.
+    Global,
+}
+
+impl PolicyRule {
+    /// The kind of rule, without the override.
+    pub fn source(self) -> PolicySource {
+        match self {
+            Self::UserOverride(_) => PolicySource::User,
+            Self::GroupOverride(_) => PolicySource::Group,
+            Self::Global => PolicySource::Global,
+        }
+    }
+
+    /// The override that chose, for USER and GROUP.
+    pub fn override_id(self) -> Option<PolicyOverrideId> {
+        match self {
+            Self::UserOverride(id) | Self::GroupOverride(id) => Some(id),
+            Self::Global => None,
+        }
+    }
+}
+
+/// The policy that applies to a caller, and the rule that chose it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChosenPolicy<'a> {
+    /// What the policy points at.
+    pub target: &'a PolicyTarget,
+    /// Which rule chose it.
+    pub rule: PolicyRule,
+}
+
 impl PolicySnapshot {
     /// The policy that applies to `principal`: its USER override, else the first of its
     /// GROUP overrides (in subject order, so the choice is stable), else the global policy.
     /// ROLE overrides are never chosen.
-    pub fn policy_for(&self, principal: &Principal) -> Option<&PolicyTarget> {
-        let user = self.overrides.iter().find(|candidate| {
-            candidate.subject_type == SubjectType::User && principal.is_user(&candidate.subject_id)
-        });
+    pub fn policy_for(&self, principal: &Principal) -> Option<ChosenPolicy<'_>> {
+        let user = self
+            .overrides
+            .iter()
+            .find(|candidate| {
+                candidate.subject_type == SubjectType::User
+                    && principal.is_user(&candidate.subject_id)
+            })
+            .map(|chosen| (chosen, PolicyRule::UserOverride(chosen.id)));
         let group = || {
             self.overrides
                 .iter()
@@ -138,10 +200,15 @@ impl PolicySnapshot {
                         && principal.in_group(&candidate.subject_id)
                 })
                 .min_by(|a, b| a.subject_id.cmp(&b.subject_id))
+                .map(|chosen| (chosen, PolicyRule::GroupOverride(chosen.id)))
         };
         user.or_else(group)
-            .map(|chosen| &chosen.target)
-            .or_else(|| self.global.as_ref().map(|global| &global.target))
+            .map(|(chosen, rule)| ChosenPolicy { target: &chosen.target, rule })
+            .or_else(|| {
+                self.global
+                    .as_ref()
+                    .map(|global| ChosenPolicy { target: &global.target, rule: PolicyRule::Global })
+            })
     }
 
     /// The branches the snapshot must know the newest build of.

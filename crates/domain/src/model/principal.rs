@@ -13,9 +13,26 @@ pub struct Principal {
     pub groups: BTreeSet<String>,
     /// Realm and client roles.
     pub roles: BTreeSet<String>,
+    /// The OAuth client the token was issued to (`azp`, else `client_id` / `clientId`): for
+    /// a service account, the client that authenticated itself.
+    pub client_id: Option<String>,
 }
 
 impl Principal {
+    /// Someone a service asks about by name rather than by token (the runtime-internal API's
+    /// active build): `user` matches a USER override by either name, as a token's
+    /// `preferred_username` and `sub` do; `groups` match as a token's `groups` do. No roles,
+    /// no client: such a principal is only ever resolved for, never authorised.
+    pub fn named(user: &str, groups: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            subject: user.to_owned(),
+            username: Some(user.to_owned()),
+            groups: groups.into_iter().collect(),
+            roles: BTreeSet::new(),
+            client_id: None,
+        }
+    }
+
     /// The name the platform shows and records: the username, else the subject.
     pub fn name(&self) -> &str {
         self.username.as_deref().unwrap_or(&self.subject)

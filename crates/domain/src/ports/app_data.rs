@@ -15,7 +15,8 @@ use crate::design::ports::{
 };
 use crate::model::{
     ApplicationId, ApplicationKind, BranchName, BuildHeader, BuildId, BuildTimer, Checksum,
-    DomainEvent, OutboxRecord, Page, PageRequest, ScheduleMove, TimerId, TimerSchedule,
+    DomainEvent, ImportOwner, OutboxRecord, Page, PageRequest, ScheduleMove, TimerId,
+    TimerSchedule,
 };
 use crate::ports::PortResult;
 use crate::runtime::ports::{ConfigOverrideRepository, PolicyRepository};
@@ -70,45 +71,64 @@ pub trait BuildCatalog {
 pub struct ImportClaim {
     /// The build being imported.
     pub build_id: BuildId,
+    /// The import attempt that holds it: only it renews, completes or releases the claim.
+    pub owner: ImportOwner,
     /// The checksum of the archive being imported.
     pub checksum: Checksum,
     /// When the claim was taken.
     pub claimed_at: OffsetDateTime,
-    /// After this instant the claim is stale (its importer died) and may be taken over.
+    /// After this instant the claim is stale (its importer died) and may be taken over;
+    /// the importer pushes it back while it works ([`ImportLedger::renew_import`]).
     pub expires_at: OffsetDateTime,
 }
 
 /// The ledger of imports in progress, so that two imports of one build never interleave and
-/// an import whose process died can be repeated.
+/// an import whose process died can be repeated. A claim is a lease its owner renews while it
+/// writes (a heartbeat), so an import slower than the lease keeps it, and a dead importer's
+/// claim expires.
 #[async_trait]
 pub trait ImportLedger {
-    /// Takes the claim on `claim.build_id`.
+    /// Takes the claim on `claim.build_id` for `claim.owner`.
     ///
     /// # Errors
     ///
     /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when another claim on the
-    /// build id has not yet expired at `claim.claimed_at`. An expired claim is replaced.
+    /// build id has not yet expired at `claim.claimed_at`. An expired claim is replaced (taken
+    /// over: its old owner can no longer renew, complete or release it).
     async fn claim_import(&self, claim: &ImportClaim) -> PortResult<()>;
 
+    /// Moves the expiry of the claim on `build_id` to `expires_at` if `owner` still holds it,
+    /// even past its expiry as long as no other import has taken it over; `Ok(false)` when it
+    /// does not (taken over, completed or released): its import must stop writing.
+    async fn renew_import(
+        &self,
+        build_id: BuildId,
+        owner: ImportOwner,
+        expires_at: OffsetDateTime,
+    ) -> PortResult<bool>;
+
     /// Stores the header of an imported build with its timers (and their switches), drops
-    /// its claim, moves the application's timer schedule as `schedule` says and records
-    /// `events`, all at once: the timers of a build exist exactly when its header does.
+    /// `owner`'s claim on it, moves the application's timer schedule as `schedule` says and
+    /// records `events`, all at once: the timers of a build exist exactly when its header does.
     ///
     /// # Errors
     ///
     /// [`PortError::Conflict`](crate::ports::PortError::Conflict) when a header with that
-    /// build id exists already; [`PortError::Outdated`](crate::ports::PortError::Outdated)
+    /// build id exists already, or when `owner` does not hold the claim on it (another import
+    /// took it over, or it was never taken); [`PortError::Outdated`](crate::ports::PortError::Outdated)
     /// when the schedule is no longer at `schedule.expected_revision`. Nothing is changed then.
     async fn complete_import(
         &self,
         header: &BuildHeader,
+        owner: ImportOwner,
         timers: &[BuildTimer],
         schedule: &ScheduleMove,
         events: &[DomainEvent],
     ) -> PortResult<()>;
 
-    /// Drops the claim on a build id after a failed import; dropping no claim is not an error.
-    async fn release_import(&self, build_id: BuildId) -> PortResult<()>;
+    /// Drops `owner`'s claim on a build id after a failed import. A claim another import
+    /// holds stays; dropping no claim is not an error.
+    async fn release_import(&self, build_id: BuildId, owner: ImportOwner) -> PortResult<()>;
 }
 
 /// The timer start events of builds, their switches, and which build's timers the

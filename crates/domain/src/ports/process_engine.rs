@@ -1,9 +1,9 @@
 //! Port to the process engine: where rtm forwards a process start once it has checked the
 //! build, the application, the workspace and the process. rtm never runs a process itself.
 //!
-//! Implemented by `adapter_engine_http::HttpProcessEngine` (reqwest) and by the recording
-//! fake `adapter_memory::InMemoryProcessEngine`; `port_contracts::process_engine` pins down
-//! what they share.
+//! Implemented by `adapter_engine::HttpProcessEngine` (reqwest; its tests against a real
+//! local HTTP server pin down the `# Errors` contract below: statuses, refused connections,
+//! timeouts, no retry) and by the recording fake `adapter_memory::InMemoryProcessEngine`.
 
 use std::fmt;
 

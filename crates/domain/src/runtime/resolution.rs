@@ -7,10 +7,19 @@ use crate::error::NotFound;
 use crate::lookups;
 use crate::model::{
     ApplicationId, Build, BuildId, BuildResource, ConfigKey, ConfigParamType, Page, PageRequest,
-    PolicyTarget, Principal, ResolvedConfigParam, ResourceDefinitionId, ResourceName, ResourceType,
-    WorkspaceId,
+    PolicyRule, PolicyTarget, Principal, ResolvedConfigParam, ResourceDefinitionId, ResourceName,
+    ResourceType, WorkspaceId,
 };
 use crate::ports::Ports;
+
+/// The build live for a caller, and the rule of resolution that chose it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveBuild {
+    /// The build.
+    pub build: Build,
+    /// The USER or GROUP override, or the global policy, that chose it.
+    pub rule: PolicyRule,
+}
 
 /// Answers renderers and services at run time.
 #[derive(Debug, Clone)]
@@ -38,14 +47,28 @@ impl RuntimeService {
         workspace_id: Option<WorkspaceId>,
         principal: &Principal,
     ) -> DomainResult<Build> {
+        Ok(self.resolve(application_id, workspace_id, principal).await?.build)
+    }
+
+    /// [`active_build`](Self::active_build), with the rule that chose it (the USER or GROUP
+    /// override, or the global policy): what the runtime-internal API tells other services.
+    ///
+    /// # Errors
+    ///
+    /// As [`active_build`](Self::active_build).
+    pub async fn resolve(
+        &self,
+        application_id: ApplicationId,
+        workspace_id: Option<WorkspaceId>,
+        principal: &Principal,
+    ) -> DomainResult<ActiveBuild> {
         let snapshot = lookups::policy_snapshot(&self.ports, application_id).await?;
-        let build_id = match snapshot.policy_for(principal) {
-            None => return Err(NotFound::ActivePolicy(application_id).into()),
-            Some(PolicyTarget::Build(build_id)) => *build_id,
-            Some(PolicyTarget::LatestOnBranch(branch)) => match snapshot
-                .latest_by_branch
-                .get(branch)
-            {
+        let Some(chosen) = snapshot.policy_for(principal) else {
+            return Err(NotFound::ActivePolicy(application_id).into());
+        };
+        let build_id = match chosen.target {
+            PolicyTarget::Build(build_id) => *build_id,
+            PolicyTarget::LatestOnBranch(branch) => match snapshot.latest_by_branch.get(branch) {
                 Some(build_id) => *build_id,
                 None => {
                     return Err(
@@ -59,8 +82,20 @@ impl RuntimeService {
             (Some(asked), Some(actual)) if asked != actual => {
                 Err(NotFound::Build { application_id, build_id }.into())
             }
-            _ => Ok(build),
+            _ => Ok(ActiveBuild { build, rule: chosen.rule }),
         }
+    }
+
+    /// A build of any application, by id alone: how other services find the application and
+    /// workspace of a build they were handed.
+    ///
+    /// # Errors
+    ///
+    /// `build_not_found` when this installation has no such (committed) build.
+    pub async fn build(&self, build_id: BuildId) -> DomainResult<Build> {
+        lookups::build(&self.ports, build_id)
+            .await?
+            .ok_or_else(|| NotFound::InstalledBuild(build_id).into())
     }
 
     /// The resources of one type in a build of the application, ordered by name.
@@ -148,6 +183,30 @@ impl RuntimeService {
         include_secrets: bool,
     ) -> DomainResult<Vec<ResolvedConfigParam>> {
         let build = lookups::build_of(&self.ports, application_id, build_id).await?;
+        self.resolve_params(build, include_secrets).await
+    }
+
+    /// [`config_params`](Self::config_params) of a build of any application, by id alone.
+    ///
+    /// # Errors
+    ///
+    /// `build_not_found` when this installation has no such (committed) build.
+    pub async fn build_config_params(
+        &self,
+        build_id: BuildId,
+        include_secrets: bool,
+    ) -> DomainResult<Vec<ResolvedConfigParam>> {
+        let build = self.build(build_id).await?;
+        self.resolve_params(build, include_secrets).await
+    }
+
+    async fn resolve_params(
+        &self,
+        build: Build,
+        include_secrets: bool,
+    ) -> DomainResult<Vec<ResolvedConfigParam>> {
+        let build_id = build.id();
+        let application_id = build.header.application_id;
         let mut resolved: BTreeMap<ConfigKey, ResolvedConfigParam> = BTreeMap::new();
         for dependency in &build.dependencies {
             // A dependency that vanished cannot contribute defaults; the build's own still apply.

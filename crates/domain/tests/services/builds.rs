@@ -4,8 +4,8 @@ use adapter_memory::FailureKind;
 use bytes::Bytes;
 use domain::builds::{ImportOutcome, ImportedBinary};
 use domain::model::{
-    ApplicationId, AuditAction, BuildId, DomainEvent, EntityRef, PageRequest, PolicyTarget,
-    SubjectType,
+    ApplicationId, AuditAction, BuildId, DomainEvent, EntityRef, ImportOwner, PageRequest,
+    PolicyTarget, SubjectType,
 };
 use domain::ports::{
     BlobKey, BlobStore, BuildCatalog, Cache, ImportClaim, ImportLedger, RuntimeDataStore,
@@ -210,6 +210,7 @@ async fn an_import_while_another_holds_the_claim_is_import_in_progress() {
     let now = OffsetDateTime::now_utc();
     let claim = ImportClaim {
         build_id: new.id(),
+        owner: ImportOwner::random(),
         checksum: new.header.checksum.clone(),
         claimed_at: now,
         expires_at: now + Duration::minutes(15),
@@ -231,6 +232,7 @@ async fn an_import_takes_over_a_claim_that_expired() {
     let died_at = minutes_ago(30);
     let stale = ImportClaim {
         build_id: new.id(),
+        owner: ImportOwner::random(),
         checksum: new.header.checksum.clone(),
         claimed_at: died_at,
         expires_at: died_at + Duration::minutes(15),
@@ -287,8 +289,9 @@ async fn a_failure_to_commit_the_header_undoes_the_published_build() {
     let env = Env::new();
     let application_id = ApplicationId::random();
     let new = BuildFixture::new(application_id).resources(2).build();
-    // Import reads the header, claims, then completes: the completion fails.
-    env.fakes.app_data.fail_after_calls(2, FailureKind::Unavailable);
+    // Import reads the header, claims, reads the header again, then completes: the
+    // completion fails.
+    env.fakes.app_data.fail_after_calls(3, FailureKind::Unavailable);
 
     let result = env.builds.import(&admin(), request(&new)).await;
 

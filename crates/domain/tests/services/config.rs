@@ -86,6 +86,11 @@ async fn parameters_are_library_defaults_overlaid_by_build_defaults_overlaid_by_
         "service accounts see the ENV_SECRET parameters"
     );
     assert_eq!(with_secrets.len(), 5);
+    assert_eq!(
+        env.runtime.build_config_params(project.id(), true).await.expect("by build id alone"),
+        with_secrets,
+        "a build's parameters by its id alone are the same"
+    );
 }
 
 #[tokio::test]
@@ -97,6 +102,11 @@ async fn parameters_of_a_build_of_another_application_are_not_found() {
     assert_eq!(
         code_of(env.runtime.config_params(ApplicationId::random(), foreign.id(), false).await),
         "build_not_found"
+    );
+    assert_eq!(
+        code_of(env.runtime.build_config_params(domain::model::BuildId::random(), true).await),
+        "build_not_found",
+        "an unknown build by id alone"
     );
 }
 

@@ -115,6 +115,7 @@ pub(crate) fn principal(username: &str, groups: &[&str], roles: &[&str]) -> Prin
         username: Some(username.to_owned()),
         groups: set(groups),
         roles: set(roles),
+        client_id: None,
     }
 }
 

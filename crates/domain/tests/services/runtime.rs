@@ -2,8 +2,8 @@
 
 use adapter_memory::FailureKind;
 use domain::model::{
-    ApplicationId, PageRequest, PolicyOverride, PolicyOverrideId, PolicyTarget,
-    ResourceDefinitionId, ResourceName, SubjectType, WorkspaceId,
+    ApplicationId, PageRequest, PolicyOverride, PolicyOverrideId, PolicyRule, PolicySource,
+    PolicyTarget, Principal, ResourceDefinitionId, ResourceName, SubjectType, WorkspaceId,
 };
 use domain::ports::Cache;
 use domain::runtime::OverrideInput;
@@ -154,6 +154,54 @@ async fn a_user_override_beats_a_group_override_which_beats_the_global_policy() 
         global.id(),
         "a user in no group"
     );
+}
+
+#[tokio::test]
+async fn resolution_names_the_rule_that_chose_user_group_or_global() {
+    let env = Env::new();
+    let application_id = ApplicationId::random();
+    let (global, for_group, for_user) = (
+        BuildFixture::new(application_id).resources(1).build(),
+        BuildFixture::new(application_id).resources(1).build(),
+        BuildFixture::new(application_id).resources(1).build(),
+    );
+    for each in [&global, &for_group, &for_user] {
+        env.import(each).await;
+    }
+    env.set_policy(application_id, PolicyTarget::Build(global.id())).await;
+    let team = env
+        .add_override(
+            application_id,
+            SubjectType::Group,
+            "team",
+            PolicyTarget::Build(for_group.id()),
+        )
+        .await;
+    let ana = env
+        .add_override(application_id, SubjectType::User, "ana", PolicyTarget::Build(for_user.id()))
+        .await;
+    let resolve = |principal: Principal| {
+        let runtime = env.runtime.clone();
+        async move {
+            let active = runtime.resolve(application_id, None, &principal).await.expect("resolve");
+            (active.build.id(), active.rule)
+        }
+    };
+
+    assert_eq!(
+        resolve(Principal::named("ana", ["team".to_owned()])).await,
+        (for_user.id(), PolicyRule::UserOverride(ana.id)),
+        "a named user, as the runtime-internal API asks"
+    );
+    assert_eq!(
+        resolve(principal("bob", &["/team"], &[])).await,
+        (for_group.id(), PolicyRule::GroupOverride(team.id))
+    );
+    assert_eq!(resolve(user("carl")).await, (global.id(), PolicyRule::Global));
+    assert_eq!(PolicyRule::UserOverride(ana.id).source(), PolicySource::User);
+    assert_eq!(PolicyRule::GroupOverride(team.id).override_id(), Some(team.id));
+    assert_eq!(PolicyRule::Global.source().as_str(), "GLOBAL");
+    assert_eq!(PolicyRule::Global.override_id(), None);
 }
 
 #[tokio::test]

@@ -22,6 +22,9 @@ pub struct TokenRequest {
     pub roles: Vec<String>,
     /// Lifetime in seconds.
     pub ttl_seconds: u64,
+    /// The client it is issued to (`azp`), as for a service account's token; `None` for a
+    /// user's token of the embedded issuer.
+    pub client_id: Option<String>,
 }
 
 /// A local signing key.
@@ -48,6 +51,8 @@ struct Claims<'a> {
     iat: u64,
     exp: u64,
     typ: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    azp: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -149,6 +154,7 @@ impl LocalIssuer {
             iat: issued_at,
             exp: issued_at + request.ttl_seconds,
             typ: "Bearer",
+            azp: request.client_id.as_deref(),
         };
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());

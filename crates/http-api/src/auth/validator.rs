@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use domain::model::Principal;
+use domain::ports::{TokenError, TokenVerifier};
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
@@ -77,6 +78,25 @@ struct Claims {
     realm_access: Option<Roles>,
     #[serde(default)]
     resource_access: HashMap<String, Roles>,
+    /// The client the token was issued to; on every Keycloak access token.
+    #[serde(default)]
+    azp: Option<String>,
+    /// What Keycloak's "Client ID" mapper adds to service-account tokens (`client_id` since
+    /// Keycloak 20, `clientId` before).
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default, rename = "clientId")]
+    legacy_client_id: Option<String>,
+}
+
+impl Claims {
+    /// The client the token was issued to: `azp`, else the client-id mapper's claim.
+    fn client(&self) -> Option<String> {
+        self.azp
+            .clone()
+            .or_else(|| self.client_id.clone())
+            .or_else(|| self.legacy_client_id.clone())
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -132,6 +152,7 @@ impl TokenValidator {
             }
         })?;
         let claims = data.claims;
+        let client_id = claims.client();
         let roles: BTreeSet<String> = claims
             .realm_access
             .unwrap_or_default()
@@ -144,6 +165,19 @@ impl TokenValidator {
             username: claims.preferred_username,
             groups: claims.groups.into_iter().collect(),
             roles,
+            client_id,
+        })
+    }
+}
+
+/// The same check for tokens that arrive in a message (Kafka start-by-name's `jwt` header):
+/// one validator, one set of rules, the REST API's codes.
+#[async_trait]
+impl TokenVerifier for TokenValidator {
+    async fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+        self.validate(token).await.map_err(|err| match err {
+            AuthError::KeysUnavailable => TokenError::KeysUnavailable,
+            refused => TokenError::Rejected { code: refused.code(), message: refused.to_string() },
         })
     }
 }
@@ -170,4 +204,79 @@ fn algorithm_fits_key(alg: Algorithm, jwk: &Jwk) -> bool {
         .key_algorithm
         .is_none_or(|declared| format!("{declared:?}") == format!("{alg:?}"));
     family_fits && declared_fits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{LocalIssuer, TokenRequest};
+
+    fn validator(issuer: &LocalIssuer) -> TokenValidator {
+        TokenValidator::new(
+            Arc::new(StaticKeys::new(issuer.key_set())),
+            TokenPolicy {
+                issuers: vec![LocalIssuer::ISSUER.to_owned()],
+                audience: None,
+                leeway_seconds: 0,
+            },
+        )
+    }
+
+    fn request(subject: &str) -> TokenRequest {
+        TokenRequest {
+            subject: subject.to_owned(),
+            groups: vec!["/ops".to_owned()],
+            roles: Vec::new(),
+            client_id: None,
+            ttl_seconds: 600,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_in_a_message_is_judged_by_the_bearer_check_with_its_codes() {
+        let issuer = LocalIssuer::generate().unwrap();
+        let verifier: Arc<dyn TokenVerifier> = Arc::new(validator(&issuer));
+
+        let principal = verifier.verify(&issuer.issue(&request("olga")).unwrap()).await.unwrap();
+        assert_eq!(principal.name(), "olga");
+        assert!(principal.in_group("ops"));
+
+        let long_ago =
+            u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap() - 7200;
+        let expired = issuer.issue_at(&request("olga"), long_ago).unwrap();
+        let stranger = LocalIssuer::generate().unwrap().issue(&request("olga")).unwrap();
+        for (token, code) in [
+            (expired.as_str(), "token_expired"),
+            (stranger.as_str(), "invalid_token"),
+            ("x", "invalid_token"),
+        ] {
+            let err = verifier.verify(token).await.unwrap_err();
+            assert_eq!(err.code(), code, "{err}");
+            assert!(matches!(err, TokenError::Rejected { .. }));
+            assert!(token.len() < 8 || !err.to_string().contains(token), "never echoes the token");
+        }
+    }
+
+    fn client_of(claims: serde_json::Value) -> Option<String> {
+        serde_json::from_value::<Claims>(claims).expect("claims").client()
+    }
+
+    #[test]
+    fn the_client_is_azp_else_the_client_id_mappers_claim() {
+        assert_eq!(
+            client_of(serde_json::json!({"sub": "s", "azp": "engine", "client_id": "other"})),
+            Some("engine".to_owned())
+        );
+        assert_eq!(
+            client_of(serde_json::json!({"sub": "s", "client_id": "engine"})),
+            Some("engine".to_owned()),
+            "Keycloak 20 and later"
+        );
+        assert_eq!(
+            client_of(serde_json::json!({"sub": "s", "clientId": "engine"})),
+            Some("engine".to_owned()),
+            "Keycloak before 20"
+        );
+        assert_eq!(client_of(serde_json::json!({"sub": "s"})), None);
+    }
 }

@@ -3,6 +3,7 @@
 
 mod build_info;
 mod config_params;
+mod process_start;
 mod resources;
 
 use utoipa_actix_web::scope;
@@ -17,6 +18,9 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(resources::list_resources)
             .service(resources::get_resource_by_name)
             .service(resources::get_resource)
-            .service(config_params::config_params),
+            .service(config_params::config_params)
+            .service(process_start::start_on_build)
+            .service(process_start::start_on_active_build)
+            .service(process_start::workspace_start_on_active_build),
     );
 }

@@ -45,6 +45,7 @@ async fn an_expired_token_is_a_401() {
                 groups: vec![],
                 roles: vec![],
                 ttl_seconds: 60,
+                client_id: None,
             },
             long_ago,
         )
@@ -63,6 +64,7 @@ async fn a_token_signed_by_another_key_is_a_401() {
             groups: vec![],
             roles: vec![],
             ttl_seconds: 60,
+            client_id: None,
         })
         .unwrap();
     send(&service, get(&build_info(), &token)).await.assert_error(401, "invalid_token");

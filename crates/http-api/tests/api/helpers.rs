@@ -10,7 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
 use actix_web::test::{self, TestRequest};
 use actix_web::web;
-use adapter_memory::Fakes;
+use adapter_memory::{Fakes, InMemoryProcessEngine};
 use build_archive::{ArchiveLimits, ArchivePackager};
 use domain::access::AccessRules;
 use domain::builds::BuildService;
@@ -21,7 +21,8 @@ use domain::design::{
 use domain::model::{ApplicationId, PageRequest};
 use domain::ports::{BuildCatalog as _, Outbox as _};
 use domain::runtime::{
-    ConfigOverrideService, PolicyService, RuntimeService, ScheduledProcessService,
+    ConfigOverrideService, PolicyService, ProcessStartService, RuntimeService,
+    ScheduledProcessService,
 };
 use http_api::auth::{
     Authenticator, LocalIssuer, StaticKeys, TokenPolicy, TokenRequest, TokenValidator,
@@ -39,6 +40,8 @@ pub(crate) const LIBRARY_BUILD: &str = "11b0a001-0000-4000-8000-000000000001";
 /// The API over fresh fakes, with a local issuer whose tokens it trusts.
 pub(crate) struct TestApp {
     pub(crate) fakes: Fakes,
+    /// The process engine starts are forwarded to: it records them and answers as told.
+    pub(crate) engine: Arc<InMemoryProcessEngine>,
     pub(crate) issuer: Arc<LocalIssuer>,
     apis: Apis,
 }
@@ -59,6 +62,15 @@ impl TestApp {
 
     pub(crate) fn with_limits(limits: ArchiveLimits) -> Self {
         Self::with(limits, AccessRules::default(), vec![LocalIssuer::ISSUER.to_owned()])
+    }
+
+    /// The API with no process engine configured (`RTM_PROCESS_ENGINE_URL` unset).
+    pub(crate) fn without_process_engine() -> Self {
+        let mut app = Self::new();
+        if let Some(state) = &mut app.apis.runtime_manager {
+            state.process_start = ProcessStartService::new(app.fakes.ports(), None);
+        }
+        app
     }
 
     /// The API of the given roles only, as a process of one role serves it.
@@ -82,9 +94,11 @@ impl TestApp {
             TokenPolicy { issuers, audience: None, leeway_seconds: 0 },
         );
         let ports = fakes.ports();
+        let engine = Arc::new(InMemoryProcessEngine::new());
         let builds = BuildService::new(ports.clone());
         let runtime_manager = RuntimeManagerState {
             runtime: RuntimeService::new(ports.clone()),
+            process_start: ProcessStartService::new(ports.clone(), Some(engine.clone())),
             builds: builds.clone(),
             policies: PolicyService::new(ports.clone()),
             config_overrides: ConfigOverrideService::new(ports.clone()),
@@ -110,7 +124,7 @@ impl TestApp {
             runtime_manager: Some(runtime_manager),
             app_manager: Some(app_manager),
         };
-        Self { fakes, issuer, apis }
+        Self { fakes, engine, issuer, apis }
     }
 
     /// The service under test.
@@ -132,6 +146,20 @@ impl TestApp {
                 groups: groups.iter().map(|group| (*group).to_owned()).collect(),
                 roles: roles.iter().map(|role| (*role).to_owned()).collect(),
                 ttl_seconds: 600,
+                client_id: None,
+            })
+            .expect("token")
+    }
+
+    /// A token issued to OAuth client `client` (its `azp`), as a service account's is.
+    pub(crate) fn client_token(&self, client: &str, roles: &[&str]) -> String {
+        self.issuer
+            .issue(&TokenRequest {
+                subject: format!("service-account-{client}"),
+                groups: vec![],
+                roles: roles.iter().map(|role| (*role).to_owned()).collect(),
+                ttl_seconds: 600,
+                client_id: Some(client.to_owned()),
             })
             .expect("token")
     }

@@ -7,7 +7,7 @@ use domain::model::{
 use domain::ports::{AppDataRepository, PortError};
 use test_support::BuildFixture;
 
-use crate::app_data::{assert_no_events, pending_for, unchanged};
+use crate::app_data::{assert_no_events, claimed, pending_for, unchanged};
 use crate::fixtures;
 
 /// Runs every check of the role.
@@ -58,7 +58,9 @@ pub async fn an_application_never_scheduled_is_at_revision_zero(repo: &dyn AppDa
 pub async fn timers_are_stored_with_their_header_and_listed_in_order(repo: &dyn AppDataRepository) {
     let (header, timers) = header_with_timers();
     let schedule = unchanged(repo, header.application_id).await;
-    repo.complete_import(&header, &timers, &schedule, &[]).await.expect("complete_import");
+    repo.complete_import(&header, claimed(repo, &header).await, &timers, &schedule, &[])
+        .await
+        .expect("complete_import");
 
     let listed = repo.list_build_timers(header.id).await.expect("list_build_timers");
     let expected = vec![timers[1].clone(), timers[0].clone()];
@@ -66,7 +68,9 @@ pub async fn timers_are_stored_with_their_header_and_listed_in_order(repo: &dyn 
 
     let plain = BuildFixture::new(ApplicationId::random()).header();
     let schedule = unchanged(repo, plain.application_id).await;
-    repo.complete_import(&plain, &[], &schedule, &[]).await.expect("complete_import");
+    repo.complete_import(&plain, claimed(repo, &plain).await, &[], &schedule, &[])
+        .await
+        .expect("complete_import");
     assert!(repo.list_build_timers(plain.id).await.expect("list_build_timers").is_empty());
     assert!(
         repo.list_build_timers(domain::model::BuildId::random())
@@ -83,7 +87,9 @@ pub async fn a_schedule_move_goes_through_once_from_its_revision(repo: &dyn AppD
     let application_id = header.application_id;
     let start = schedule_of(repo, application_id).await;
     let to_header = start.move_to(Some(header.id));
-    repo.complete_import(&header, &timers, &to_header, &[]).await.expect("complete_import");
+    repo.complete_import(&header, claimed(repo, &header).await, &timers, &to_header, &[])
+        .await
+        .expect("complete_import");
 
     let moved = schedule_of(repo, application_id).await;
     assert_eq!(
@@ -111,13 +117,15 @@ pub async fn an_outdated_move_writes_nothing_whatever_the_write(repo: &dyn AppDa
     let application_id = header.application_id;
     let first = BuildFixture::new(application_id).header();
     let schedule = unchanged(repo, application_id).await;
-    repo.complete_import(&first, &[], &schedule, &[]).await.expect("complete_import");
+    repo.complete_import(&first, claimed(repo, &first).await, &[], &schedule, &[])
+        .await
+        .expect("complete_import");
     let before = schedule_of(repo, application_id).await;
     let stale = ScheduleMove { expected_revision: before.revision + 5, ..before.move_to(None) };
     let events = [fixtures::event(application_id)];
 
     assert_outdated(
-        repo.complete_import(&header, &timers, &stale, &events).await,
+        repo.complete_import(&header, claimed(repo, &header).await, &timers, &stale, &events).await,
         "complete_import from another revision",
     );
     assert_eq!(repo.find_build_header(header.id).await.expect("find_build_header"), None);
@@ -151,9 +159,10 @@ pub async fn of_two_racing_moves_from_one_revision_exactly_one_goes_through(
     let from = schedule_of(repo, application_id).await;
 
     let (to_first, to_second) = (from.move_to(Some(first.id)), from.move_to(Some(second.id)));
+    let (first_owner, second_owner) = (claimed(repo, &first).await, claimed(repo, &second).await);
     let (one, two) = futures_util::future::join(
-        repo.complete_import(&first, &[], &to_first, &[]),
-        repo.complete_import(&second, &[], &to_second, &[]),
+        repo.complete_import(&first, first_owner, &[], &to_first, &[]),
+        repo.complete_import(&second, second_owner, &[], &to_second, &[]),
     )
     .await;
 
@@ -176,7 +185,9 @@ pub async fn a_switch_flips_one_timer_moves_the_schedule_and_records_events(
     let (header, timers) = header_with_timers();
     let application_id = header.application_id;
     let schedule = unchanged(repo, application_id).await;
-    repo.complete_import(&header, &timers, &schedule, &[]).await.expect("complete_import");
+    repo.complete_import(&header, claimed(repo, &header).await, &timers, &schedule, &[])
+        .await
+        .expect("complete_import");
     let before = schedule_of(repo, application_id).await;
     let events = [fixtures::event(application_id)];
 
@@ -206,7 +217,9 @@ pub async fn switching_an_unknown_timer_is_false_and_writes_nothing(repo: &dyn A
     let (header, timers) = header_with_timers();
     let application_id = header.application_id;
     let schedule = unchanged(repo, application_id).await;
-    repo.complete_import(&header, &timers[..1], &schedule, &[]).await.expect("complete_import");
+    repo.complete_import(&header, claimed(repo, &header).await, &timers[..1], &schedule, &[])
+        .await
+        .expect("complete_import");
     let before = schedule_of(repo, application_id).await;
 
     let switched = repo
@@ -230,7 +243,9 @@ pub async fn a_deleted_build_takes_its_timers_with_it(repo: &dyn AppDataReposito
     let (header, timers) = header_with_timers();
     let application_id = header.application_id;
     let schedule = unchanged(repo, application_id).await;
-    repo.complete_import(&header, &timers, &schedule, &[]).await.expect("complete_import");
+    repo.complete_import(&header, claimed(repo, &header).await, &timers, &schedule, &[])
+        .await
+        .expect("complete_import");
 
     let deleted = repo
         .delete_build_header(header.id, &unchanged(repo, application_id).await, &[])

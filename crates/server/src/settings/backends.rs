@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use adapter_engine::EngineConfig;
 use adapter_kafka::{KafkaConfig, KafkaSecurity, Topic, TopicNames, TopicNaming};
 use adapter_mongo::MongoConfig;
 use adapter_postgres::PgConfig;
@@ -21,6 +22,9 @@ pub(crate) struct OAuthSettings {
     pub(crate) issuer: String,
     /// Required audience, when configured (`RTM_OAUTH2_AUDIENCE`).
     pub(crate) audience: Option<String>,
+    /// How often the realm's signing keys are refetched (`RTM_JWKS_REFRESH_SECONDS`): a key
+    /// the realm removed is trusted at most this long after.
+    pub(crate) jwks_refresh: Duration,
 }
 
 /// Every real backend, as its adapter's configuration.
@@ -34,6 +38,10 @@ pub(crate) struct RealBackends {
     pub(crate) redis: Option<RedisConfig>,
     /// Migrate the database at start (under an advisory lock); off for a Helm hook job.
     pub(crate) migrate_on_start: bool,
+    /// How long a start-by-name request whose start cannot be made yet (engine
+    /// unreachable) is attempted again before it is answered with the error
+    /// (`RTM_START_BY_NAME_RETRY_SECONDS`).
+    pub(crate) start_by_name_retry: Duration,
 }
 
 /// The variable that says a backend is configured, and the backend's name.
@@ -84,6 +92,11 @@ pub(crate) fn read(vars: &Vars) -> Result<Option<RealBackends>, SettingsError> {
         oauth: oauth(vars)?,
         redis: redis(vars)?,
         migrate_on_start: boolean(vars, "RTM_MIGRATE_ON_START", true)?,
+        start_by_name_retry: Duration::from_secs(number(
+            vars,
+            "RTM_START_BY_NAME_RETRY_SECONDS",
+            domain::runtime::DEFAULT_RETRY_BOUND.as_secs(),
+        )?),
     }))
 }
 
@@ -298,6 +311,9 @@ fn kafka(vars: &Vars) -> Result<KafkaConfig, SettingsError> {
     config.security = security;
     config.topics = topics;
     config.organization_id = vars.get("ORGANIZATION_ID")?;
+    if let Some(group_id) = vars.get("KAFKA_CONSUMER_GROUPID_PROCESS_START")? {
+        config.process_start_group_id = group_id;
+    }
     Ok(config)
 }
 
@@ -330,6 +346,7 @@ fn oauth(vars: &Vars) -> Result<OAuthSettings, SettingsError> {
     Ok(OAuthSettings {
         issuer: format!("{base_server_url}/realms/{realm}"),
         audience: vars.get("RTM_OAUTH2_AUDIENCE")?,
+        jwks_refresh: Duration::from_secs(number(vars, "RTM_JWKS_REFRESH_SECONDS", 300)?),
     })
 }
 
@@ -360,6 +377,26 @@ fn redis(vars: &Vars) -> Result<Option<RedisConfig>, SettingsError> {
     if let Some(prefix) = vars.get("RTM_REDIS_KEY_PREFIX")? {
         config.key_prefix = prefix;
     }
+    Ok(Some(config))
+}
+
+/// The process engine that process starts are forwarded to (`RTM_PROCESS_ENGINE_URL`);
+/// `None` when it is unset, in either mode: starts are then refused with 503
+/// `process_engine_not_configured`.
+///
+/// # Errors
+///
+/// When the URL is not an http(s) URL, or the timeout is not a positive number of seconds.
+pub(crate) fn process_engine(vars: &Vars) -> Result<Option<EngineConfig>, SettingsError> {
+    const URL: &str = "RTM_PROCESS_ENGINE_URL";
+    const TIMEOUT: &str = "RTM_PROCESS_ENGINE_TIMEOUT_SECONDS";
+    let timeout_seconds = number(vars, TIMEOUT, EngineConfig::DEFAULT_TIMEOUT.as_secs())?;
+    let Some(url) = vars.get(URL)? else {
+        return Ok(None);
+    };
+    let mut config =
+        EngineConfig::new(&url).map_err(|err| SettingsError::new(URL, err.to_string()))?;
+    config.timeout = Duration::from_secs(timeout_seconds);
     Ok(Some(config))
 }
 
@@ -426,8 +463,38 @@ mod tests {
         );
         assert_eq!(backends.s3.bucket, "applications-bucket");
         assert_eq!(backends.oauth.issuer, "https://idp.example.com/auth/realms/flowx");
+        assert_eq!(backends.oauth.jwks_refresh, Duration::from_secs(300));
         assert!(backends.redis.is_none(), "Redis is optional");
         assert!(backends.migrate_on_start);
+        assert_eq!(
+            backends.kafka.topics.get(Topic::StartByNameIn),
+            "ai.flowx.dev.core.trigger.start-by-name.process.v1"
+        );
+        assert_eq!(
+            backends.kafka.topics.get(Topic::StartByNameOut),
+            "ai.flowx.dev.core.trigger.start-by-name.process.out.v1"
+        );
+        assert_eq!(backends.kafka.process_start_group_id, "processStartGroup");
+        assert_eq!(backends.start_by_name_retry, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn start_by_name_takes_its_topics_group_and_retry_bound_from_the_original_variables() {
+        let mut pairs = full();
+        pairs.extend([
+            ("KAFKA_TOPIC_PROCESS_STARTBYNAME_IN", "starts-in"),
+            ("KAFKA_TOPIC_PROCESS_STARTBYNAME_OUT", "starts-out"),
+            ("KAFKA_CONSUMER_GROUPID_PROCESS_START", "rtmStarts"),
+            ("RTM_START_BY_NAME_RETRY_SECONDS", "5"),
+        ]);
+        let backends = read(&vars(&pairs)).unwrap().expect("real backends");
+        assert_eq!(backends.kafka.topics.get(Topic::StartByNameIn), "starts-in");
+        assert_eq!(backends.kafka.topics.get(Topic::StartByNameOut), "starts-out");
+        assert_eq!(backends.kafka.process_start_group_id, "rtmStarts");
+        assert_eq!(backends.start_by_name_retry, Duration::from_secs(5));
+        pairs.push(("RTM_START_BY_NAME_RETRY_SECONDS", "0"));
+        let err = read(&vars(&pairs)).unwrap_err().to_string();
+        assert!(err.starts_with("RTM_START_BY_NAME_RETRY_SECONDS"), "{err}");
     }
 
     #[test]
@@ -466,6 +533,22 @@ mod tests {
             pairs.push((name, value));
             let err = read(&vars(&pairs)).unwrap_err();
             assert!(err.to_string().starts_with(name), "{name}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_signing_keys_refresh_period_is_configurable_and_must_be_positive() {
+        let mut pairs = full();
+        pairs.push(("RTM_JWKS_REFRESH_SECONDS", "60"));
+        assert_eq!(
+            read(&vars(&pairs)).unwrap().unwrap().oauth.jwks_refresh,
+            Duration::from_secs(60)
+        );
+        for invalid in ["0", "-5", "5m"] {
+            pairs.pop();
+            pairs.push(("RTM_JWKS_REFRESH_SECONDS", invalid));
+            let err = read(&vars(&pairs)).unwrap_err().to_string();
+            assert!(err.starts_with("RTM_JWKS_REFRESH_SECONDS"), "{invalid}: {err}");
         }
     }
 
@@ -530,5 +613,39 @@ mod tests {
         pairs.pop();
         pairs.push(("RTM_MIGRATE_ON_START", "sometimes"));
         assert!(read(&vars(&pairs)).is_err());
+    }
+
+    #[test]
+    fn the_process_engine_is_optional_and_its_timeout_defaults_to_30_seconds() {
+        assert!(process_engine(&vars(&[])).unwrap().is_none());
+        let engine =
+            process_engine(&vars(&[("RTM_PROCESS_ENGINE_URL", "http://process-engine:8080/")]))
+                .unwrap()
+                .expect("configured");
+        assert_eq!(engine.base_url().as_str(), "http://process-engine:8080/");
+        assert_eq!(engine.timeout, Duration::from_secs(30));
+        let engine = process_engine(&vars(&[
+            ("RTM_PROCESS_ENGINE_URL", "https://engine.example.com"),
+            ("RTM_PROCESS_ENGINE_TIMEOUT_SECONDS", "5"),
+        ]))
+        .unwrap()
+        .expect("configured");
+        assert_eq!(engine.timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn an_invalid_process_engine_setting_names_its_variable() {
+        for (name, value) in [
+            ("RTM_PROCESS_ENGINE_URL", "process-engine:8080"),
+            ("RTM_PROCESS_ENGINE_URL", "http://user:secret@engine"),
+            ("RTM_PROCESS_ENGINE_TIMEOUT_SECONDS", "0"),
+            ("RTM_PROCESS_ENGINE_TIMEOUT_SECONDS", "soon"),
+        ] {
+            let mut pairs = vec![("RTM_PROCESS_ENGINE_URL", "http://engine:8080")];
+            pairs.retain(|(other, _)| *other != name);
+            pairs.push((name, value));
+            let err = process_engine(&vars(&pairs)).unwrap_err().to_string();
+            assert!(err.starts_with(name), "{name}={value}: {err}");
+        }
     }
 }

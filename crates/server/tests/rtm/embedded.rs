@@ -40,9 +40,15 @@ impl Drop for Running {
 }
 
 pub(crate) fn start() -> Running {
+    start_with(&[])
+}
+
+/// Embedded rtm with `vars` set besides the ports and the data directory.
+pub(crate) fn start_with(vars: &[(&str, &str)]) -> Running {
     let data_dir = tempfile::tempdir().unwrap();
     let (api, management) = (free_port(), free_port());
     let child = rtm()
+        .envs(vars.iter().copied())
         .env("SERVER_PORT", api.to_string())
         .env("MANAGEMENT_SERVER_PORT", management.to_string())
         .env("SERVER_ADDRESS", "127.0.0.1")
@@ -65,7 +71,7 @@ pub(crate) fn start() -> Running {
     }
 }
 
-fn dev_token(data_dir: &std::path::Path, subject: &str) -> String {
+pub(crate) fn dev_token(data_dir: &std::path::Path, subject: &str) -> String {
     let output =
         rtm().env("RTM_DATA_DIR", data_dir).args(["dev-token", "--sub", subject]).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));

@@ -6,7 +6,9 @@
 )]
 
 mod embedded;
+mod process_start;
 mod real_backends;
+mod start_by_name;
 mod two_roles;
 
 use std::net::TcpListener;

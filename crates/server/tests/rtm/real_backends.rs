@@ -23,8 +23,8 @@ use serde_json::{Value, json};
 
 use crate::{free_port, rtm};
 
-const LOAN_APP: &str = "7a3e5c1d-2b4f-4e8a-9c6d-1f2e3a4b5c6d";
-const LOAN_BUILD_1: &str = "b1a1e001-0000-4000-8000-000000000001";
+pub(crate) const LOAN_APP: &str = "7a3e5c1d-2b4f-4e8a-9c6d-1f2e3a4b5c6d";
+pub(crate) const LOAN_BUILD_1: &str = "b1a1e001-0000-4000-8000-000000000001";
 const LOAN_BUILD_2: &str = "b1a1e001-0000-4000-8000-000000000002";
 const LIBRARY_BUILD: &str = "11b0a001-0000-4000-8000-000000000001";
 
@@ -189,7 +189,7 @@ impl Rtm {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
@@ -227,7 +227,7 @@ pub(crate) async fn token(stack: &Stack, subject: &str, roles: &[&str], groups: 
     response["access_token"].as_str().unwrap_or_else(|| panic!("no token: {response}")).to_owned()
 }
 
-async fn operator(stack: &Stack) -> String {
+pub(crate) async fn operator(stack: &Stack) -> String {
     token(stack, "operator", &["ROLE_BUILDS_MANAGE_ADMIN", "ROLE_ACTIVE_POLICY_MANAGE_EDIT"], &[])
         .await
 }
@@ -249,7 +249,7 @@ async fn import(rtm: &Rtm, token: &str, archive: Vec<u8>) -> reqwest::Response {
         .unwrap()
 }
 
-async fn set_policy(rtm: &Rtm, token: &str, build: &str) {
+pub(crate) async fn set_policy(rtm: &Rtm, token: &str, build: &str) {
     let response = reqwest::Client::new()
         .put(format!("{}/api/build-mgmt/app/{LOAN_APP}/active-policy", rtm.base))
         .bearer_auth(token)
@@ -271,7 +271,7 @@ async fn build_info(rtm: &Rtm, token: &str) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn import_examples(rtm: &Rtm, token: &str) {
+pub(crate) async fn import_examples(rtm: &Rtm, token: &str) {
     for name in ["shared-library-1", "loan-origination-1", "loan-origination-2"] {
         let response = import(rtm, token, example(name)).await;
         assert_eq!(
@@ -544,6 +544,40 @@ async fn an_importer_killed_midway_leaves_no_half_build_and_the_import_can_be_re
         runtime.find_build(BuildId::parse(&build_id).unwrap()).await.unwrap().is_none(),
         "nothing published"
     );
+    let staged_only = format!(
+        "{}/api/runtime/app/5e1f0c2a-7d3b-4a9e-8f6c-2b1a3c4d5e6f/build/{build_id}/resources/ENUMERATION",
+        rtm.base
+    );
+    let response =
+        reqwest::Client::new().get(&staged_only).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(response.status(), 404, "the staged resources are not served");
+    // An importer that died after publishing in MongoDB, before the header: the build is
+    // complete there, and still invisible, the header being the commit point.
+    let published = test_support::BuildFixture::new(domain::model::ApplicationId::random())
+        .resources(1)
+        .build();
+    let resources = test_support::resources_of(&published);
+    runtime.stage_resources(published.id(), &resources).await.unwrap();
+    runtime.publish_build(&published).await.unwrap();
+    let entry = &published.manifest[0];
+    for path in [
+        format!(
+            "/api/runtime/app/{}/build/{}/resources/{}/{}",
+            published.header.application_id,
+            published.id(),
+            entry.resource_type,
+            entry.definition_id
+        ),
+        format!("/api/runtime-internal/build/{}", published.id()),
+    ] {
+        let response = reqwest::Client::new()
+            .get(format!("{}{path}", rtm.base))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{path} of a build published without its header");
+    }
 
     // The dead importer's claim expires (RTM_IMPORT_LEASE_SECONDS=6); then the import goes through.
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -3,45 +3,24 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, delete, get, web};
 use domain::access::{Authority, Scope};
-use domain::model::{Build, BuildDependency};
+use domain::model::Build;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::ApiError;
 use crate::auth::Caller;
-use crate::dto::{
-    BuildSettingsDto, BuildSummaryDto, ConfigParamDto, ManifestEntryDto, PageDto, PageQuery,
-};
+use crate::dto::{BuildSummaryDto, ConfigParamDto, ManifestEntryDto, PageDto, PageQuery};
 use crate::error::ErrorBody;
 use crate::path::{AppPath, BuildPath};
+use crate::runtime_manager::dto::BuildHeaderDto;
 use crate::state::RuntimeManagerState;
 
-/// A dependency on a library build.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct DependencyDto {
-    application_id: String,
-    build_id: String,
-}
-
-impl From<&BuildDependency> for DependencyDto {
-    fn from(dependency: &BuildDependency) -> Self {
-        Self {
-            application_id: dependency.application_id.to_string(),
-            build_id: dependency.build_id.to_string(),
-        }
-    }
-}
-
-/// A whole build: header, settings, languages, dependencies, parameters and manifest.
+/// A whole build: its header, parameters and manifest.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct BuildDetailDto {
     #[serde(flatten)]
-    summary: BuildSummaryDto,
-    build_settings: BuildSettingsDto,
-    languages: Vec<String>,
-    dependencies: Vec<DependencyDto>,
+    header: BuildHeaderDto,
     config_params: Vec<ConfigParamDto>,
     manifest: Vec<ManifestEntryDto>,
 }
@@ -49,10 +28,7 @@ pub(crate) struct BuildDetailDto {
 impl From<&Build> for BuildDetailDto {
     fn from(build: &Build) -> Self {
         Self {
-            summary: BuildSummaryDto::from(&build.header),
-            build_settings: BuildSettingsDto::new(build),
-            languages: build.settings.languages.clone(),
-            dependencies: build.dependencies.iter().map(DependencyDto::from).collect(),
+            header: BuildHeaderDto::from(build),
             config_params: build.config_params.iter().map(ConfigParamDto::from).collect(),
             manifest: build.manifest.iter().map(ManifestEntryDto::from).collect(),
         }

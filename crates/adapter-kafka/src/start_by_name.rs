@@ -1,0 +1,408 @@
+//! `StartByNameConsumer`: the runtime role's consumer of start-by-name requests. It decodes
+//! each message, asks `StartByNameService` to start the process (attempting again while the
+//! service says a failure is worth it), and answers on the reply topic with the request's
+//! headers, in a transaction that also commits the request's offset.
+
+mod codec;
+mod replier;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use domain::DomainResult;
+use domain::runtime::{ProcessStarted, StartByName, StartByNameService};
+use rdkafka::Offset;
+use rdkafka::client::{ClientContext, OAuthToken};
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, Consumer as _, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::error::KafkaError as DriverError;
+use rdkafka::message::{Headers as _, Message as _, OwnedMessage};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+
+use crate::config::KafkaConfig;
+use crate::context::{self, RtmContext};
+use crate::error::KafkaError;
+use crate::start_by_name::codec::Header;
+use crate::start_by_name::replier::{Delivery, Position, Replier, Reply};
+use crate::topics::Topic;
+
+/// Pause before a new consumer replaces one that failed fatally.
+const FATAL_ERROR_PAUSE: Duration = Duration::from_secs(5);
+/// How long the group waits for a silent replica before giving its partitions to the
+/// others: a killed replica's requests are answered by another one after at most this.
+const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The consumer of `KAFKA_TOPIC_PROCESS_STARTBYNAME_IN` that every runtime replica runs.
+///
+/// All replicas join the group `KAFKA_CONSUMER_GROUPID_PROCESS_START`, so each request is
+/// read by one of them; a replica handles its messages one at a time, in partition order.
+/// For each message it decodes the headers and body (a malformed message is answered with
+/// an error at once), calls [`StartByNameService::start`] and, while
+/// [`StartRetry::after`](domain::runtime::StartRetry::after) says so, pauses and calls it
+/// again; then it writes the reply and commits the request's offset in one Kafka
+/// transaction (see `replier.rs`). A group that has no offset yet starts at the earliest
+/// request, so requests sent before the first replica joined are answered too.
+///
+/// Delivery: every request is answered, and a `read_committed` reader of the reply topic
+/// sees exactly one reply per request (a request is one message of the request topic: its
+/// topic, partition and offset), even when a replica dies mid-stream: its open transaction
+/// is aborted when the partition's next owner registers, which then answers the request
+/// again. The process engine, outside the transaction, may then have been asked twice for
+/// that request: only when the replica died between the engine's answer and the commit.
+#[derive(Debug)]
+pub struct StartByNameConsumer {
+    _no_instances: (),
+}
+
+impl StartByNameConsumer {
+    /// Starts consuming on a tokio task, which ends when `cancel` is cancelled: the
+    /// message in hand is finished (answered and committed), unless its start is pausing
+    /// before another attempt, in which case it is left uncommitted for the next owner of
+    /// its partition; then the consumer leaves its group. Must be called inside a tokio
+    /// runtime.
+    ///
+    /// The task ends early, with an error in the log, only when the consumer cannot be
+    /// created at all (a configuration librdkafka refuses).
+    pub fn spawn(
+        config: &KafkaConfig,
+        service: StartByNameService,
+        cancel: CancellationToken,
+    ) -> JoinHandle<()> {
+        let config = config.clone();
+        tokio::spawn(async move { run(config, service, cancel).await })
+    }
+}
+
+async fn run(config: KafkaConfig, service: StartByNameService, cancel: CancellationToken) {
+    let request_topic = config.topics.get(Topic::StartByNameIn).to_owned();
+    let reply_topic = config.topics.get(Topic::StartByNameOut).to_owned();
+    let context = match context::for_config(&config, cancel.child_token()).await {
+        Ok(context) => context,
+        Err(err) => return not_started(&request_topic, &err),
+    };
+    loop {
+        let changes = Arc::new(Mutex::new(Vec::new()));
+        let watch = PartitionWatch { inner: context.clone(), changes: changes.clone() };
+        let consumer = match subscribe(&config, &request_topic, service.retry().bound(), watch) {
+            Ok(consumer) => consumer,
+            Err(err) => return not_started(&request_topic, &err),
+        };
+        let base = match config.client_config() {
+            Ok(base) => base,
+            Err(err) => return not_started(&request_topic, &err),
+        };
+        let mut replier = Replier::new(
+            base,
+            context.clone(),
+            config.process_start_group_id.clone(),
+            request_topic.clone(),
+            reply_topic.clone(),
+            config.message_timeout,
+        );
+        tracing::info!(
+            kafka.topic = %request_topic,
+            kafka.group_id = %config.process_start_group_id,
+            "answering start-by-name requests"
+        );
+        let worker = Worker { consumer: &consumer, service: &service, cancel: &cancel };
+        let stopped = worker.consume(&mut replier, &changes).await;
+        replier.forget_all();
+        // Closing the consumer talks to the group coordinator and may block for a while.
+        if let Err(err) = tokio::task::spawn_blocking(move || drop(consumer)).await {
+            tracing::warn!(error = %err, "closing the start-by-name consumer failed");
+        }
+        match stopped {
+            Stopped::Cancelled => break,
+            Stopped::Fatal(err) => {
+                tracing::error!(kafka.topic = %request_topic, error = %err, "the start-by-name consumer failed fatally; starting a new one");
+                tokio::select! {
+                    () = cancel.cancelled() => break,
+                    () = tokio::time::sleep(FATAL_ERROR_PAUSE) => {}
+                }
+            }
+        }
+    }
+    tracing::info!(kafka.topic = %request_topic, "start-by-name consumer stopped");
+}
+
+fn not_started(topic: &str, err: &KafkaError) {
+    tracing::error!(
+        kafka.topic = %topic,
+        error = %err,
+        "the start-by-name consumer could not start; no start-by-name request is answered"
+    );
+}
+
+/// Why [`Worker::consume`] returned.
+enum Stopped {
+    Cancelled,
+    /// librdkafka declared the consumer unusable.
+    Fatal(DriverError),
+}
+
+fn subscribe(
+    config: &KafkaConfig,
+    topic: &str,
+    retry_bound: Duration,
+    context: PartitionWatch,
+) -> Result<StreamConsumer<PartitionWatch>, KafkaError> {
+    // A message may take the whole retry bound, then its reply the message timeout, without
+    // the consumer polling; the group must not drop it meanwhile.
+    let max_poll_interval = (retry_bound + config.message_timeout * 2 + Duration::from_secs(60))
+        .max(Duration::from_secs(300));
+    let max_poll_interval_ms =
+        u32::try_from(max_poll_interval.as_millis()).unwrap_or(i32::MAX as u32);
+    let mut consumer_config = config.client_config()?;
+    consumer_config
+        .set("group.id", &config.process_start_group_id)
+        // Offsets are committed only inside the reply's transaction.
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        // Requests written in a transaction that was aborted were never sent.
+        .set("isolation.level", "read_committed")
+        .set("session.timeout.ms", SESSION_TIMEOUT.as_millis().to_string())
+        .set("heartbeat.interval.ms", (SESSION_TIMEOUT / 3).as_millis().to_string())
+        .set("max.poll.interval.ms", max_poll_interval_ms.min(i32::MAX as u32).to_string());
+    let consumer: StreamConsumer<PartitionWatch> =
+        consumer_config.create_with_context(context).map_err(KafkaError::Client)?;
+    consumer.subscribe(&[topic]).map_err(KafkaError::Client)?;
+    Ok(consumer)
+}
+
+/// One consumer's loop over its messages.
+struct Worker<'a> {
+    consumer: &'a StreamConsumer<PartitionWatch>,
+    service: &'a StartByNameService,
+    cancel: &'a CancellationToken,
+}
+
+impl Worker<'_> {
+    async fn consume(&self, replier: &mut Replier, changes: &Mutex<Vec<Change>>) -> Stopped {
+        // Partitions assigned since this replica last read them: their previous owner may
+        // have answered requests it could not commit.
+        let mut taken: HashSet<i32> = HashSet::new();
+        // Where reading resumes after a take-over skipped requests answered before.
+        let mut resume_at: HashMap<i32, i64> = HashMap::new();
+        loop {
+            let received = tokio::select! {
+                () = self.cancel.cancelled() => return Stopped::Cancelled,
+                received = self.consumer.recv() => received.map(|message| message.detach()),
+            };
+            // Rebalances happen inside `recv`; apply them in the order they came.
+            let changed =
+                std::mem::take(&mut *changes.lock().unwrap_or_else(PoisonError::into_inner));
+            for change in changed {
+                match change {
+                    Change::Assigned(partition) => {
+                        taken.insert(partition);
+                    }
+                    Change::Revoked(partition) => {
+                        taken.remove(&partition);
+                        resume_at.remove(&partition);
+                        replier.forget(partition);
+                    }
+                }
+            }
+            let message = match received {
+                Ok(message) => message,
+                Err(err @ DriverError::MessageConsumptionFatal(_)) => return Stopped::Fatal(err),
+                // librdkafka reports connection trouble here while it reconnects by itself.
+                Err(err) => {
+                    tracing::warn!(error = %err, "the start-by-name consumer got an error; it keeps consuming");
+                    continue;
+                }
+            };
+            let partition = message.partition();
+            if resume_at.get(&partition).is_some_and(|from| message.offset() < *from) {
+                continue;
+            }
+            if taken.contains(&partition) {
+                let group = || self.consumer.group_metadata();
+                match replier.take_over(partition, message.offset(), &group, self.cancel).await {
+                    Some(from) => {
+                        taken.remove(&partition);
+                        if from > message.offset() {
+                            resume_at.insert(partition, from);
+                            self.seek(&message, from);
+                            continue;
+                        }
+                    }
+                    None => {
+                        self.seek(&message, message.offset());
+                        continue;
+                    }
+                }
+            }
+            let span = tracing::info_span!(
+                "start_by_name",
+                kafka.partition = partition,
+                kafka.offset = message.offset()
+            );
+            self.handle(&message, replier).instrument(span).await;
+        }
+    }
+
+    /// Answers one request; the message in hand is finished even when `cancel` fires.
+    async fn handle(&self, message: &OwnedMessage, replier: &mut Replier) {
+        let position = Position { partition: message.partition(), offset: message.offset() };
+        let headers: Vec<Header> = message
+            .headers()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|header| (header.key.to_owned(), header.value.map(<[u8]>::to_vec)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let body = match codec::decode(&headers, message.payload()) {
+            Err(malformed) => {
+                tracing::info!(code = malformed.code, reason = %malformed.message, "malformed start-by-name request answered with an error");
+                codec::error_body(malformed.code, &malformed.message)
+            }
+            Ok(request) => match self.start(&request).await {
+                Some(Attempted { result: Ok(started), .. }) => {
+                    tracing::info!(app.id = %request.application_id, build.id = %started.build_id, process = %request.process_name, "process started");
+                    started.answer.body
+                }
+                Some(Attempted { result: Err(err), attempts, since_first }) => {
+                    let (code, mut message) = codec::failure(&err);
+                    if attempts > 1 {
+                        message = format!(
+                            "{message} (gave up after {attempts} attempts in {} s)",
+                            since_first.as_secs()
+                        );
+                    }
+                    // One line per failure: client errors are the sender's; the others ours.
+                    if matches!(
+                        err,
+                        domain::DomainError::Internal(_) | domain::DomainError::Unavailable(_)
+                    ) {
+                        tracing::error!(app.id = %request.application_id, code, error = ?err, "start-by-name failed");
+                    } else {
+                        tracing::info!(app.id = %request.application_id, code, reason = %err, "start-by-name refused");
+                    }
+                    codec::error_body(code, &message)
+                }
+                None => {
+                    tracing::info!(
+                        "stopping while a start waited to be attempted again; the partition's next reader answers it"
+                    );
+                    self.seek(message, message.offset());
+                    return;
+                }
+            },
+        };
+        let reply = Reply { key: message.key().map(<[u8]>::to_vec), headers, body };
+        let group = || self.consumer.group_metadata();
+        match replier.deliver(&reply, position, &group, self.cancel).await {
+            Delivery::Committed => tracing::debug!("answered"),
+            Delivery::Abandoned => self.seek(message, message.offset()),
+        }
+    }
+
+    /// Attempts the start until it succeeds or the service says the failure is final;
+    /// `None` when `cancel` fires during a pause (no attempt is cut short).
+    async fn start(&self, request: &StartByName) -> Option<Attempted> {
+        let first = Instant::now();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let result = self.service.start(request).await;
+            let pause = match &result {
+                Ok(_) => None,
+                Err(err) => self.service.retry().after(err, attempts, first.elapsed()),
+            };
+            let Some(pause) = pause else {
+                return Some(Attempted { result, attempts, since_first: first.elapsed() });
+            };
+            if let Err(err) = &result {
+                tracing::warn!(attempts, pause_ms = pause.as_millis(), error = %err, "start not made; attempting again");
+            }
+            tokio::select! {
+                () = self.cancel.cancelled() => return None,
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    /// Reads the partition of `message` from `offset` next: to read an abandoned request
+    /// again (nothing was committed for it, and the requests after it must not be committed
+    /// first), or to skip requests answered before.
+    fn seek(&self, message: &OwnedMessage, offset: i64) {
+        // A zero timeout makes the seek asynchronous: nothing blocks here. When the
+        // partition is no longer this consumer's, the seek fails and the new owner reads it.
+        if let Err(err) = self.consumer.seek(
+            message.topic(),
+            message.partition(),
+            Offset::Offset(offset),
+            Duration::ZERO,
+        ) {
+            tracing::debug!(error = %err, "the request's partition is no longer read here");
+        }
+    }
+}
+
+/// The outcome of [`Worker::start`].
+struct Attempted {
+    result: DomainResult<ProcessStarted>,
+    attempts: u32,
+    since_first: Duration,
+}
+
+/// A change of the partitions this replica reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Assigned(i32),
+    Revoked(i32),
+}
+
+/// The consumer's context: the crate's (logs, OAuth token) plus a record of the partition
+/// changes, which the worker applies between messages.
+struct PartitionWatch {
+    inner: RtmContext,
+    changes: Arc<Mutex<Vec<Change>>>,
+}
+
+impl ClientContext for PartitionWatch {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = RtmContext::ENABLE_REFRESH_OAUTH_TOKEN;
+
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        self.inner.log(level, facility, message);
+    }
+
+    fn error(&self, error: DriverError, reason: &str) {
+        self.inner.error(error, reason);
+    }
+
+    fn generate_oauth_token(
+        &self,
+        config: Option<&str>,
+    ) -> Result<OAuthToken, Box<dyn std::error::Error>> {
+        self.inner.generate_oauth_token(config)
+    }
+}
+
+impl ConsumerContext for PartitionWatch {
+    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let (partitions, change): (_, fn(i32) -> Change) = match rebalance {
+            Rebalance::Assign(partitions) => (partitions, Change::Assigned),
+            Rebalance::Revoke(partitions) => (partitions, Change::Revoked),
+            Rebalance::Error(err) => {
+                tracing::warn!(error = %err, "start-by-name rebalance failed");
+                return;
+            }
+        };
+        let mut changes = self.changes.lock().unwrap_or_else(PoisonError::into_inner);
+        let partitions: Vec<i32> = partitions.elements().iter().map(|e| e.partition()).collect();
+        tracing::info!(
+            ?partitions,
+            assigned = matches!(rebalance, Rebalance::Assign(_)),
+            "start-by-name partitions change hands"
+        );
+        changes.extend(partitions.into_iter().map(change));
+    }
+}

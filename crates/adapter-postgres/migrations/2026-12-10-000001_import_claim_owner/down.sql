@@ -1,0 +1,1 @@
+ALTER TABLE import_claims DROP COLUMN owner;
