@@ -1,7 +1,7 @@
 //! `StartByNameConsumer`: the runtime role's consumer of start-by-name requests. It decodes
 //! each message, asks `StartByNameService` to start the process (attempting again while the
-//! service says a failure is worth it), and answers on the reply topic with the request's
-//! headers, in a transaction that also commits the request's offset.
+//! service says a failure is worth it), answers on the reply topic with the request's
+//! headers, and commits the request's offset once the reply is acknowledged.
 
 mod codec;
 mod replier;
@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 
 use domain::DomainResult;
 use domain::runtime::{ProcessStarted, StartByName, StartByNameService};
-use rdkafka::Offset;
 use rdkafka::client::{ClientContext, OAuthToken};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer as _, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::error::KafkaError as DriverError;
 use rdkafka::message::{Headers as _, Message as _, OwnedMessage};
+use rdkafka::{Offset, TopicPartitionList};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
@@ -42,16 +42,19 @@ const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
 /// For each message it decodes the headers and body (a malformed message is answered with
 /// an error at once), calls [`StartByNameService::start`] and, while
 /// [`StartRetry::after`](domain::runtime::StartRetry::after) says so, pauses and calls it
-/// again; then it writes the reply and commits the request's offset in one Kafka
-/// transaction (see `replier.rs`). A group that has no offset yet starts at the earliest
-/// request, so requests sent before the first replica joined are answered too.
+/// again; then it writes the reply and, once the broker acknowledged it, stores the
+/// request's offset for the next commit (every second, and when a partition is revoked or
+/// the consumer closes). A group that has no offset yet starts at the earliest request, so
+/// requests sent before the first replica joined are answered too.
 ///
-/// Delivery: every request is answered, and a `read_committed` reader of the reply topic
-/// sees exactly one reply per request (a request is one message of the request topic: its
-/// topic, partition and offset), even when a replica dies mid-stream: its open transaction
-/// is aborted when the partition's next owner registers, which then answers the request
-/// again. The process engine, outside the transaction, may then have been asked twice for
-/// that request: only when the replica died between the engine's answer and the commit.
+/// Delivery: every request is answered, once, also when a replica dies mid-stream (a
+/// request is one message of the request topic: its topic, partition and offset): the next
+/// reader of the partition skips the requests whose replies the dead one wrote but did not
+/// commit (see `replier.rs`). Two things are not covered: a replica that stalls, without
+/// dying, for longer than the group's session timeout while it writes a reply, and then
+/// resumes, can add a second reply (only Kafka transactions could fence it, and the local
+/// broker cannot commit them); and the process engine is asked again for a request whose
+/// replica died after the engine's answer and before its reply was written.
 #[derive(Debug)]
 pub struct StartByNameConsumer {
     _no_instances: (),
@@ -94,14 +97,17 @@ async fn run(config: KafkaConfig, service: StartByNameService, cancel: Cancellat
             Ok(base) => base,
             Err(err) => return not_started(&request_topic, &err),
         };
-        let mut replier = Replier::new(
+        let mut replier = match Replier::new(
             base,
             context.clone(),
             config.process_start_group_id.clone(),
             request_topic.clone(),
             reply_topic.clone(),
             config.message_timeout,
-        );
+        ) {
+            Ok(replier) => replier,
+            Err(err) => return not_started(&request_topic, &err),
+        };
         tracing::info!(
             kafka.topic = %request_topic,
             kafka.group_id = %config.process_start_group_id,
@@ -109,7 +115,6 @@ async fn run(config: KafkaConfig, service: StartByNameService, cancel: Cancellat
         );
         let worker = Worker { consumer: &consumer, service: &service, cancel: &cancel };
         let stopped = worker.consume(&mut replier, &changes).await;
-        replier.forget_all();
         // Closing the consumer talks to the group coordinator and may block for a while.
         if let Err(err) = tokio::task::spawn_blocking(move || drop(consumer)).await {
             tracing::warn!(error = %err, "closing the start-by-name consumer failed");
@@ -158,8 +163,10 @@ fn subscribe(
     let mut consumer_config = config.client_config()?;
     consumer_config
         .set("group.id", &config.process_start_group_id)
-        // Offsets are committed only inside the reply's transaction.
-        .set("enable.auto.commit", "false")
+        // Only offsets stored after their reply was acknowledged are committed: every
+        // second, and when a partition is revoked or the consumer closes.
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         // Requests written in a transaction that was aborted were never sent.
@@ -203,7 +210,6 @@ impl Worker<'_> {
                     Change::Revoked(partition) => {
                         taken.remove(&partition);
                         resume_at.remove(&partition);
-                        replier.forget(partition);
                     }
                 }
             }
@@ -221,12 +227,12 @@ impl Worker<'_> {
                 continue;
             }
             if taken.contains(&partition) {
-                let group = || self.consumer.group_metadata();
-                match replier.take_over(partition, message.offset(), &group, self.cancel).await {
+                match replier.take_over(partition, message.offset(), self.cancel).await {
                     Some(from) => {
                         taken.remove(&partition);
                         if from > message.offset() {
                             resume_at.insert(partition, from);
+                            self.commit_before(&message, from);
                             self.seek(&message, from);
                             continue;
                         }
@@ -297,9 +303,8 @@ impl Worker<'_> {
             },
         };
         let reply = Reply { key: message.key().map(<[u8]>::to_vec), headers, body };
-        let group = || self.consumer.group_metadata();
-        match replier.deliver(&reply, position, &group, self.cancel).await {
-            Delivery::Committed => tracing::debug!("answered"),
+        match replier.deliver(&reply, position, self.cancel).await {
+            Delivery::Written => self.commit_before(message, message.offset() + 1),
             Delivery::Abandoned => self.seek(message, message.offset()),
         }
     }
@@ -326,6 +331,19 @@ impl Worker<'_> {
                 () = self.cancel.cancelled() => return None,
                 () = tokio::time::sleep(pause) => {}
             }
+        }
+    }
+
+    /// Stores `offset` (the next request to answer) of the partition of `message` for the
+    /// next commit.
+    fn commit_before(&self, message: &OwnedMessage, offset: i64) {
+        let mut offsets = TopicPartitionList::new();
+        let stored = offsets
+            .add_partition_offset(message.topic(), message.partition(), Offset::Offset(offset))
+            .and_then(|()| self.consumer.store_offsets(&offsets));
+        if let Err(err) = stored {
+            // The partition was revoked meanwhile: its next reader skips what is answered.
+            tracing::debug!(error = %err, "the request's offset could not be stored");
         }
     }
 
@@ -361,7 +379,8 @@ enum Change {
 }
 
 /// The consumer's context: the crate's (logs, OAuth token) plus a record of the partition
-/// changes, which the worker applies between messages.
+/// changes, which the worker applies between messages (a partition it starts to read is
+/// taken over first).
 struct PartitionWatch {
     inner: RtmContext,
     changes: Arc<Mutex<Vec<Change>>>,
