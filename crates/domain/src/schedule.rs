@@ -19,8 +19,10 @@ use crate::ports::Ports;
 use crate::{DomainError, DomainResult};
 
 /// Attempts of a write that keeps losing the race for the schedule before it gives up with
-/// `concurrent_change` (each loss means another write of the application went through).
-const MAX_ATTEMPTS: usize = 8;
+/// `concurrent_change`. Each loss means another write of the application went through, so
+/// a write racing N others loses at most N times: 32 covers any burst an operator or a
+/// pipeline makes on one application (the PostgreSQL race test runs 12 at once).
+const MAX_ATTEMPTS: usize = 32;
 
 /// What a write records for the scheduler.
 #[derive(Debug)]

@@ -14,7 +14,7 @@ struct Name {
 }
 
 /// How many migrations the crate embeds.
-const MIGRATIONS: usize = 3;
+const MIGRATIONS: usize = 4;
 
 const TABLES: [&str; 16] = [
     "active_policies",
