@@ -100,7 +100,12 @@ async fn a_replica_killed_mid_stream_loses_no_request_and_none_is_answered_twice
     for replica in [&doomed, &survivor] {
         wait_until(&replies, replica, |_| answers_requests(replica)).await;
     }
+    let changes_before = partition_changes(&survivor);
     doomed.kill();
+    // The group notices the death after its session timeout (a revocation and an
+    // assignment on the survivor); only then does the replacement join, so that tansu forms
+    // the next generation from live members.
+    wait_until(&replies, &survivor, |_| partition_changes(&survivor) >= changes_before + 2).await;
     let restarted = Rtm::start(&env).await;
     sender.await.unwrap();
     // One last request per partition: a reply to it means every earlier request of its
@@ -173,6 +178,11 @@ async fn a_replica_killed_mid_stream_loses_no_request_and_none_is_answered_twice
             assert_eq!(codes.len(), 1, "{codes:?}");
         }
     }
+}
+
+/// How many partition assignments and revocations `rtm` has logged.
+fn partition_changes(rtm: &Rtm) -> usize {
+    rtm.log_text().matches("start-by-name partitions change hands").count()
 }
 
 /// Whether `rtm` has answered a start-by-name request (its log says so for each one).
