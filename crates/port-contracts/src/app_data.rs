@@ -66,25 +66,13 @@ async fn assert_no_events(
 
 /// Stores a header the way an import does (claim, then complete) and records no event.
 async fn store_header(repo: &dyn AppDataRepository, header: &BuildHeader) {
-    let now = crate::fixtures::now();
-    let claim = ImportClaim {
-        build_id: header.id,
-        owner: ImportOwner::random(),
-        checksum: header.checksum.clone(),
-        claimed_at: now,
-        expires_at: now + time::Duration::minutes(15),
-    };
-    repo.claim_import(&claim)
-        .await
-        .unwrap_or_else(|err| panic!("claim_import of a fresh build: {err:?}"));
+    let owner = claimed(repo, header).await;
     let schedule = unchanged(repo, header.application_id).await;
-    repo.complete_import(header, claim.owner, &[], &schedule, &[])
+    repo.complete_import(header, owner, &[], &schedule, &[])
         .await
         .unwrap_or_else(|err| panic!("complete_import of a fresh build: {err:?}"));
 }
 
-/// The move that keeps the application's timer schedule where it is: what every write that
-/// is not about timers passes.
 /// Takes a fresh claim on `header`'s build id, as an import does before completing it.
 async fn claimed(repo: &dyn AppDataRepository, header: &BuildHeader) -> ImportOwner {
     let now = crate::fixtures::now();
@@ -101,6 +89,8 @@ async fn claimed(repo: &dyn AppDataRepository, header: &BuildHeader) -> ImportOw
     claim.owner
 }
 
+/// The move that keeps the application's timer schedule where it is: what every write that
+/// is not about timers passes.
 async fn unchanged(repo: &dyn AppDataRepository, application_id: ApplicationId) -> ScheduleMove {
     let current = repo.find_timer_schedule(application_id).await.expect("find_timer_schedule");
     current.move_to(current.build_id)
