@@ -74,7 +74,7 @@ fn on_path(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&path).map(|dir| dir.join(program)).find(|file| file.is_file())
 }
 
-fn target_dir(sh: &Shell) -> anyhow::Result<PathBuf> {
+pub(crate) fn target_dir(sh: &Shell) -> anyhow::Result<PathBuf> {
     let metadata = layering::workspace_metadata(sh)?;
     metadata["target_directory"]
         .as_str()

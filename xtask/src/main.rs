@@ -5,13 +5,18 @@
 //! `cargo xtask services up` installs and starts (docs/TESTING.md). `cargo xtask layering`
 //! checks the architecture invariants of `docs/ARCHITECTURE.md` against `cargo metadata`.
 //! `cargo xtask bench` measures resolution, import, memory and start-up on the local stack
-//! (docs/PERFORMANCE.md); it is run on demand, never as a test.
-//! The tidy checks live in `xtask/src/tidy.rs` as tests and run with the rest of the suite.
+//! (docs/PERFORMANCE.md); it is run on demand, never as a test. `cargo xtask image` builds the
+//! container image with podman and runs it against the local stack (docs/OPERATIONS.md).
+//! The tidy checks live in `xtask/src/tidy.rs` as tests and run with the rest of the suite, as do
+//! the checks of the Helm chart and the Dockerfile in `xtask/src/chart.rs`.
 
 // Reporting to the person at the terminal is this binary's whole job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+#[cfg(test)]
+mod chart;
+mod image;
 mod layering;
 mod services;
 #[cfg(test)]
@@ -45,6 +50,9 @@ enum Command {
     /// Measures rtm on the local stack (resolution under load, a 10 000-resource import,
     /// idle memory, start time), prints a table and writes target/bench/report.json.
     Bench(bench::BenchArgs),
+    /// Builds rtm's container image with podman (the runtime stage of docker/Dockerfile, on a
+    /// debootstrap base, with the binary built here) and runs it against the local stack.
+    Image(image::ImageArgs),
 }
 
 #[derive(Debug, Args)]
@@ -67,6 +75,7 @@ fn main() -> ExitCode {
             Command::Layering => layering(&sh),
             Command::Services { command } => services::run(command),
             Command::Bench(args) => bench::run(&sh, &args),
+            Command::Image(args) => image::run(&sh, &args),
         }
     });
     match outcome {

@@ -11,10 +11,10 @@
 //! those. Installs are cached outside the repository (`$XDG_CACHE_HOME/rtm-services`, else
 //! `~/.cache/rtm-services`), runtime state (pid files, logs, data) is in its `run/` folder.
 
-mod install;
+pub(crate) mod install;
 mod pidfile;
 mod postgres;
-mod probe;
+pub(crate) mod probe;
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -86,13 +86,13 @@ pub(crate) enum Command {
 pub(crate) struct TokenArgs {
     /// The subject: the token's `sub` and `preferred_username`.
     #[arg(long)]
-    sub: String,
+    pub(crate) sub: String,
     /// Comma-separated groups (the `groups` claim).
     #[arg(long, value_delimiter = ',')]
-    groups: Vec<String>,
+    pub(crate) groups: Vec<String>,
     /// Comma-separated realm roles (`realm_access.roles`).
     #[arg(long, value_delimiter = ',')]
-    roles: Vec<String>,
+    pub(crate) roles: Vec<String>,
 }
 
 pub(crate) fn run(command: Command) -> anyhow::Result<()> {
@@ -305,7 +305,7 @@ pub(crate) struct Dirs {
 }
 
 impl Dirs {
-    fn from_env() -> anyhow::Result<Self> {
+    pub(crate) fn from_env() -> anyhow::Result<Self> {
         Self::resolve(std::env::var_os("XDG_CACHE_HOME"), std::env::var_os("HOME"))
             .context("neither XDG_CACHE_HOME nor HOME is set: no place for the services' state")
     }
@@ -664,7 +664,7 @@ fn status() -> anyhow::Result<()> {
 }
 
 /// A client-credentials token of the stack's realm carrying the claims of `args`.
-fn token(args: &TokenArgs) -> anyhow::Result<String> {
+pub(crate) fn token(args: &TokenArgs) -> anyhow::Result<String> {
     let (groups, roles) = (args.groups.join(","), args.roles.join(","));
     let request = Request::post_form(
         OIDC_TOKEN_PATH,

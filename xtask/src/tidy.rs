@@ -197,7 +197,7 @@ fn a_variable_is_documented_only_by_its_whole_name() {
     assert!(mentions(documentation, "RTM_"), "a prefix is documented by any name it starts");
 }
 
-fn assert_tidy(check: &str, failures: Vec<String>) {
+pub(crate) fn assert_tidy(check: &str, failures: Vec<String>) {
     assert!(failures.is_empty(), "tidy: {check}; fix:\n{}", failures.join("\n"));
 }
 
@@ -229,7 +229,7 @@ fn source_files(folders: &[&str], extensions: &[&str]) -> Vec<PathBuf> {
     files
 }
 
-fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     fs::read_to_string(path)
         .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
@@ -276,7 +276,7 @@ fn is_environment_variable(word: &str) -> bool {
 
 /// Whether `documentation` names `variable` as a whole word; a prefix such as `RTM_` is
 /// documented by any name that starts with it.
-fn mentions(documentation: &str, variable: &str) -> bool {
+pub(crate) fn mentions(documentation: &str, variable: &str) -> bool {
     documentation.match_indices(variable).any(|(start, _)| {
         let before = documentation[..start].chars().next_back();
         let after = documentation[start + variable.len()..].chars().next();

@@ -170,11 +170,17 @@ pub(crate) struct Request<'a> {
     method: &'a str,
     path: &'a str,
     form: Option<String>,
+    bearer: Option<&'a str>,
 }
 
 impl<'a> Request<'a> {
     pub(crate) fn get(path: &'a str) -> Self {
-        Self { method: "GET", path, form: None }
+        Self { method: "GET", path, form: None, bearer: None }
+    }
+
+    /// The same request with `Authorization: Bearer {token}`.
+    pub(crate) fn bearer(self, token: &'a str) -> Self {
+        Self { bearer: Some(token), ..self }
     }
 
     /// A POST of `application/x-www-form-urlencoded` fields.
@@ -184,7 +190,7 @@ impl<'a> Request<'a> {
             .map(|(name, value)| format!("{}={}", form_encode(name), form_encode(value)))
             .collect::<Vec<_>>()
             .join("&");
-        Self { method: "POST", path, form: Some(form) }
+        Self { method: "POST", path, form: Some(form), bearer: None }
     }
 
     fn to_bytes(&self, address: SocketAddr) -> Vec<u8> {
@@ -192,6 +198,9 @@ impl<'a> Request<'a> {
             "{} {} HTTP/1.0\r\nHost: {address}\r\nUser-Agent: rtm-xtask\r\n",
             self.method, self.path
         );
+        if let Some(token) = self.bearer {
+            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
         if let Some(form) = &self.form {
             head.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
             head.push_str(&format!("Content-Length: {}\r\n\r\n{form}", form.len()));
