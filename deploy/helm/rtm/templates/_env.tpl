@@ -4,10 +4,23 @@ then applies). Called with (list "NAME" value).
 */}}
 {{- define "rtm.envEntry" -}}
 {{- $name := index . 0 }}
-{{- $value := index . 1 }}
-{{- if and (not (kindIs "invalid" $value)) (ne (toString $value) "") }}
+{{- $value := include "rtm.envValue" (index . 1) }}
+{{- if ne $value "" }}
 - name: {{ $name }}
-  value: {{ toString $value | quote }}
+  value: {{ $value | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+A value as the variable's text. Helm reads the numbers of values.yaml as floats, which print
+as 1.048576e+08: whole numbers are printed as integers.
+*/}}
+{{- define "rtm.envValue" -}}
+{{- if kindIs "invalid" . }}
+{{- else if and (kindIs "float64" .) (eq (floor .) .) }}
+{{- printf "%d" (int64 .) }}
+{{- else }}
+{{- toString . }}
 {{- end }}
 {{- end }}
 
@@ -19,7 +32,7 @@ Deployment and the migration Job. Called with (dict "root" $ "migrateOnStart" bo
 {{- define "rtm.env" -}}
 {{- $root := .root }}
 {{- $v := $root.Values }}
-{{- $c := $v.config }}
+{{- $c := $v.config -}}
 - name: SPRING_APPLICATION_NAME
   value: {{ include "rtm.role" $root | quote }}
 - name: RTM_MIGRATE_ON_START
@@ -87,7 +100,7 @@ Deployment and the migration Job. Called with (dict "root" $ "migrateOnStart" bo
 {{- end }}
 {{- range $name, $value := $v.env }}
 - name: {{ $name }}
-  value: {{ toString $value | quote }}
+  value: {{ include "rtm.envValue" $value | quote }}
 {{- end }}
 {{- with $v.extraEnv }}
 {{ toYaml . }}
