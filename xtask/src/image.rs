@@ -138,6 +138,20 @@ impl Podman {
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
     }
 
+    /// The container's last log lines, stdout and stderr (rtm logs to both).
+    fn logs(&self, name: &str) -> String {
+        self.command(&["logs", "--tail", "30", name]).output().map_or_else(
+            |error| format!("(podman logs failed: {error})"),
+            |output| {
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                )
+            },
+        )
+    }
+
     fn succeeds(&self, args: &[&str]) -> bool {
         self.command(args).output().is_ok_and(|output| output.status.success())
     }
@@ -262,17 +276,17 @@ fn check_against_stack(podman: &Podman, image: &str) -> anyhow::Result<()> {
         "==> podman --runtime runc run --network host --read-only {image} (API port {api_port}, management port {management_port})"
     );
     let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    podman.run(&arg_refs)?;
+    podman.read(&arg_refs)?;
     let outcome = exercise(podman, &name, api_port, management_port);
     let stopped = stop(podman, &name);
     match (outcome, stopped) {
         (Ok(()), Ok(())) => {
-            let _ = podman.run(&["rm", &name]);
+            podman.read(&["rm", &name])?;
             Ok(())
         }
         (Err(error), _) | (Ok(()), Err(error)) => {
-            let logs = podman.read(&["logs", "--tail", "30", &name]).unwrap_or_default();
-            let _ = podman.run(&["rm", "--force", &name]);
+            let logs = podman.logs(&name);
+            let _ = podman.read(&["rm", "--force", &name]);
             Err(error.context(format!("the container's last log lines:\n{logs}")))
         }
     }
@@ -351,7 +365,7 @@ fn exercise(
 /// SIGTERM, then rtm's graceful shutdown; a non-zero exit is a failure.
 fn stop(podman: &Podman, name: &str) -> anyhow::Result<()> {
     let since = Instant::now();
-    podman.run(&["stop", "--time", STOP_WITHIN_SECONDS, name])?;
+    podman.read(&["stop", "--time", STOP_WITHIN_SECONDS, name])?;
     let code = podman.read(&["inspect", "--format", "{{.State.ExitCode}}", name])?;
     println!("    stopped with SIGTERM in {}, exit code {code}", elapsed(since));
     if code != "0" {
@@ -369,4 +383,25 @@ fn free_ports() -> anyhow::Result<(u16, u16)> {
         listener.local_addr().map(|address| address.port()).context("cannot find a free port")
     };
     Ok((port(&first)?, port(&second)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use crate::{Cli, Command};
+
+    #[test]
+    fn the_image_command_builds_the_debug_binary_and_runs_it_unless_told_otherwise() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("cargo xtask").chain(args.iter().copied()))
+                .map(|cli| cli.command)
+        };
+        let Ok(Command::Image(plain)) = parse(&["image"]) else { panic!("`image` parses") };
+        assert!(!plain.release && !plain.no_run);
+        let Ok(Command::Image(both)) = parse(&["image", "--release", "--no-run"]) else {
+            panic!("`image --release --no-run` parses")
+        };
+        assert!(both.release && both.no_run);
+    }
 }
