@@ -63,7 +63,8 @@ pub(crate) fn run(sh: &Shell, args: &ImageArgs) -> anyhow::Result<()> {
     let dirs = Dirs::from_env()?;
     let work = dirs.cache.join("image");
     fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
-    let mut installer = Installer::new(&dirs.cache, &dirs.cache);
+    // Install logs (apt) go beside the image's cached files.
+    let mut installer = Installer::new(&dirs.cache, &work);
     let podman = installer.command("podman", &["podman"])?;
     installer.command("runc", &["runc"])?;
     let conf = work.join("containers.conf");
@@ -83,8 +84,10 @@ pub(crate) fn run(sh: &Shell, args: &ImageArgs) -> anyhow::Result<()> {
     let user = podman.read(&["image", "inspect", "--format", "{{.Config.User}}", &tag])?;
     let size = podman.read(&["image", "inspect", "--format", "{{.Size}}", &tag])?;
     println!("    user {user}, size {} MB", size.parse::<u64>().unwrap_or(0) / 1_000_000);
-    if user.starts_with('0') || user.is_empty() || user.starts_with("root") {
-        bail!("the image runs as `{user}`, not as a non-root user");
+    // Numeric, as Kubernetes' runAsNonRoot needs to check it without the image's passwd.
+    let uid = user.split(':').next().and_then(|uid| uid.parse::<u32>().ok());
+    if uid.is_none_or(|uid| uid == 0) {
+        bail!("the image runs as `{user}`, not as a numeric non-root user");
     }
 
     if !args.no_run {
