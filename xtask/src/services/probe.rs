@@ -273,6 +273,18 @@ mod tests {
     }
 
     #[test]
+    fn a_bearer_token_goes_in_the_authorization_header() {
+        let address = SocketAddr::from(([127, 0, 0, 1], 8080));
+        let request = String::from_utf8(Request::get("/api").bearer("abc.def").to_bytes(address))
+            .expect("an ASCII request");
+        assert_eq!(
+            request,
+            "GET /api HTTP/1.0\r\nHost: 127.0.0.1:8080\r\nUser-Agent: rtm-xtask\r\n\
+             Authorization: Bearer abc.def\r\n\r\n"
+        );
+    }
+
+    #[test]
     fn an_http_answer_gives_its_status_and_body() {
         let answer = "HTTP/1.1 403 Forbidden\r\nContent-Type: application/xml\r\n\r\n<Error/>";
         assert_eq!(parse_http_answer(answer), Some((403, "<Error/>".to_owned())));
