@@ -80,7 +80,14 @@ pub(crate) fn run(sh: &Shell, args: &ImageArgs) -> anyhow::Result<()> {
     let binary = build_binary(sh, args.release)?;
     let tag = format!("{IMAGE_NAME}:{}", if args.release { "release" } else { "dev" });
     println!("==> podman build of the runtime stage ({tag}) with {}", binary.display());
+    let previous = podman.read(&["image", "inspect", "--format", "{{.Id}}", &tag]).ok();
     build_image(&podman, &work, &binary, &tag)?;
+    // The image this tag named before, with its intermediate layers, unless still the same
+    // (an unchanged binary) or in use: each debug binary is over 100 MB.
+    let current = podman.read(&["image", "inspect", "--format", "{{.Id}}", &tag])?;
+    if let Some(previous) = previous.filter(|previous| *previous != current) {
+        let _ = podman.read(&["rmi", &previous]);
+    }
     let user = podman.read(&["image", "inspect", "--format", "{{.Config.User}}", &tag])?;
     let size = podman.read(&["image", "inspect", "--format", "{{.Size}}", &tag])?;
     println!("    user {user}, size {} MB", size.parse::<u64>().unwrap_or(0) / 1_000_000);
