@@ -75,7 +75,10 @@ impl TestCa {
             .expect("a temporary directory");
         let key = KeyPair::generate().expect("a CA key");
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
-        params.distinguished_name.push(DnType::CommonName, "rtm throwaway test CA");
+        // A name of its own: two CAs of one test must not look alike (a client would then
+        // report a bad signature instead of an unknown issuer).
+        let name = dir.path().file_name().and_then(|name| name.to_str()).unwrap_or("rtm-test-ca");
+        params.distinguished_name.push(DnType::CommonName, format!("rtm throwaway test CA {name}"));
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let now = OffsetDateTime::now_utc();
