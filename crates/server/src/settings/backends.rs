@@ -327,6 +327,8 @@ fn s3(vars: &Vars) -> Result<S3Config, SettingsError> {
         SecretString::from(required(vars, "APPLICATION_FILE_STORAGE_S3_ACCESS_KEY")?),
         SecretString::from(required(vars, "APPLICATION_FILE_STORAGE_S3_SECRET_KEY")?),
     );
+    config.tls_root_certs_pem =
+        tls::s3(vars, "APPLICATION_FILE_STORAGE_S3_SERVER_URL", &config.server_url)?;
     if let Some(bucket) = vars.get("APPLICATION_FILE_STORAGE_S3_BUCKET_PREFIX")? {
         config.bucket = bucket;
     }

@@ -228,3 +228,186 @@ fn ca_file(variable: &str, path: &str) -> Result<Vec<u8>, SettingsError> {
 fn percent_decode(value: &str) -> String {
     percent_encoding::percent_decode_str(value).decode_utf8_lossy().into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use adapter_postgres::PgSslMode;
+    use secrecy::ExposeSecret as _;
+    use test_support::tls::TestCa;
+
+    use super::*;
+    use crate::settings::backends;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vars {
+        Vars::new(
+            &pairs.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect(),
+        )
+    }
+
+    /// Every required backend variable, with `extra` on top (replacing same-named ones).
+    fn backends_with(extra: &[(&str, &str)]) -> Result<backends::RealBackends, SettingsError> {
+        let mut pairs: Vec<(&str, &str)> = vec![
+            ("SPRING_DATASOURCE_URL", "jdbc:postgresql://db:5432/rtm"),
+            ("SPRING_DATA_MONGODB_URI", "mongodb://mongo:27017/app-runtime"),
+            ("SPRING_KAFKA_BOOTSTRAP_SERVERS", "kafka:9092"),
+            ("APPLICATION_FILE_STORAGE_S3_SERVER_URL", "http://minio:9000"),
+            ("APPLICATION_FILE_STORAGE_S3_ACCESS_KEY", "minio"),
+            ("APPLICATION_FILE_STORAGE_S3_SECRET_KEY", "minio-secret"),
+            ("SECURITY_OAUTH2_BASE_SERVER_URL", "https://idp.example.com/auth"),
+            ("SECURITY_OAUTH2_REALM", "flowx"),
+        ];
+        pairs.retain(|(name, _)| !extra.iter().any(|(other, _)| other == name));
+        pairs.extend_from_slice(extra);
+        Ok(backends::read(&vars(&pairs))?.expect("real backends"))
+    }
+
+    fn refused(extra: &[(&str, &str)], variable: &str, words: &str) {
+        let err = backends_with(extra).expect_err("refused").to_string();
+        assert!(err.starts_with(variable), "{extra:?}: {err}");
+        assert!(err.contains(words), "{extra:?}: expected `{words}` in {err}");
+    }
+
+    #[test]
+    fn postgres_sslmode_follows_libpq_and_reads_the_root_certificates() {
+        let ca = TestCa::new();
+        let root = ca.ca_file().display().to_string();
+        let url = |query: &str| format!("jdbc:postgresql://db:5432/rtm?{query}");
+        let tls = |query: &str| {
+            backends_with(&[("SPRING_DATASOURCE_URL", &url(query))]).unwrap().postgres.tls
+        };
+
+        assert_eq!(tls("").mode, PgSslMode::Disable);
+        assert_eq!(tls("sslmode=disable").mode, PgSslMode::Disable);
+        assert_eq!(tls("sslmode=allow").mode, PgSslMode::Prefer);
+        assert_eq!(tls("sslmode=prefer").mode, PgSslMode::Prefer);
+        assert_eq!(
+            tls("sslmode=require"),
+            PgTls { mode: PgSslMode::Require, root_certs_pem: None }
+        );
+        let full = tls(&format!("sslmode=verify-full&sslrootcert={root}"));
+        assert_eq!(full.mode, PgSslMode::VerifyFull);
+        assert_eq!(full.root_certs_pem.as_deref(), Some(ca.ca_pem().as_bytes()));
+        assert_eq!(tls(&format!("sslmode=verify-ca&sslrootcert={root}")).mode, PgSslMode::VerifyCa);
+        assert_eq!(tls(&format!("sslmode=require&sslrootcert={root}")).mode, PgSslMode::Require);
+        // pgjdbc's `ssl=true` without sslmode is verify-full.
+        assert_eq!(tls(&format!("ssl=true&sslrootcert={root}")).mode, PgSslMode::VerifyFull);
+        // The TLS parameters never reach the libpq URL.
+        let config = backends_with(&[("SPRING_DATASOURCE_URL", &url("sslmode=require"))]).unwrap();
+        assert_eq!(config.postgres.url.expose_secret(), "postgres://db:5432/rtm");
+    }
+
+    #[test]
+    fn postgres_tls_settings_that_cannot_be_honoured_stop_the_start() {
+        let ca = TestCa::new();
+        let root = ca.ca_file().display().to_string();
+        let url = |query: String| format!("jdbc:postgresql://db:5432/rtm?{query}");
+        let not_pem = ca.dir().join("not-pem.txt");
+        std::fs::write(&not_pem, "not a certificate").unwrap();
+        let cases = [
+            (
+                format!("sslmode=disable&sslrootcert={root}"),
+                "sslrootcert is set but sslmode=disable",
+            ),
+            (format!("sslrootcert={root}"), "sslrootcert is set but sslmode=disable"),
+            (format!("sslmode=prefer&sslrootcert={root}"), "checks no certificate"),
+            ("sslmode=verify-full".to_owned(), "needs sslrootcert"),
+            ("sslmode=verify-ca".to_owned(), "needs sslrootcert"),
+            ("sslmode=verify-full&sslrootcert=/nonexistent/ca.pem".to_owned(), "cannot be read"),
+            (
+                format!("sslmode=verify-full&sslrootcert={}", not_pem.display()),
+                "holds no PEM certificate",
+            ),
+            ("sslmode=require&sslcert=/c.pem&sslkey=/k.pem".to_owned(), "client certificates"),
+            ("sslmode=always".to_owned(), "is not disable, allow"),
+            ("ssl=maybe".to_owned(), "not true or false"),
+        ];
+        for (query, words) in cases {
+            refused(&[("SPRING_DATASOURCE_URL", &url(query))], "SPRING_DATASOURCE_URL", words);
+        }
+    }
+
+    #[test]
+    fn redis_ssl_enabled_asks_for_rediss_with_the_ca_file() {
+        let ca = TestCa::new();
+        let root = ca.ca_file().display().to_string();
+        let host = [("SPRING_REDIS_HOST", "cache")];
+        let redis = |extra: &[(&str, &str)]| {
+            backends_with(&[host.as_slice(), extra].concat())
+                .unwrap()
+                .redis
+                .expect("redis is configured")
+        };
+        let plain = redis(&[]);
+        assert_eq!(plain.url.expose_secret(), "redis://cache:6379");
+        assert_eq!(plain.tls_root_certs_pem, None);
+        for name in REDIS_SSL_ENABLED {
+            let tls = redis(&[(name, "true")]);
+            assert_eq!(tls.url.expose_secret(), "rediss://cache:6379", "{name}");
+        }
+        let with_ca = redis(&[("SPRING_DATA_REDIS_SSL_ENABLED", "true"), (REDIS_CA_FILE, &root)]);
+        assert_eq!(with_ca.tls_root_certs_pem.as_deref(), Some(ca.ca_pem().as_bytes()));
+
+        refused(&[host[0], (REDIS_CA_FILE, &root)], REDIS_CA_FILE, "TLS towards Redis is off");
+        refused(
+            &[host[0], ("SPRING_DATA_REDIS_SSL_ENABLED", "false"), (REDIS_CA_FILE, &root)],
+            REDIS_CA_FILE,
+            "TLS towards Redis is off",
+        );
+        refused(
+            &[
+                host[0],
+                ("SPRING_DATA_REDIS_SSL_ENABLED", "true"),
+                (REDIS_CA_FILE, "/nonexistent/ca.pem"),
+            ],
+            REDIS_CA_FILE,
+            "cannot be read",
+        );
+        refused(
+            &[host[0], ("SPRING_REDIS_SSL_ENABLED", "sometimes")],
+            "SPRING_REDIS_SSL_ENABLED",
+            "not true or false",
+        );
+    }
+
+    #[test]
+    fn the_s3_ca_file_needs_https() {
+        let ca = TestCa::new();
+        let root = ca.ca_file().display().to_string();
+        let https = [("APPLICATION_FILE_STORAGE_S3_SERVER_URL", "https://s3.internal:9000")];
+        let s3 = backends_with(&[https[0], (S3_CA_FILE, &root)]).unwrap().s3;
+        assert_eq!(s3.tls_root_certs_pem.as_deref(), Some(ca.ca_pem().as_bytes()));
+        assert_eq!(backends_with(&https).unwrap().s3.tls_root_certs_pem, None);
+
+        refused(&[(S3_CA_FILE, &root)], S3_CA_FILE, "is not an https:// URL");
+        refused(&[https[0], (S3_CA_FILE, "/nonexistent/ca.pem")], S3_CA_FILE, "cannot be read");
+    }
+
+    #[test]
+    fn mongodb_tls_files_need_tls_and_must_be_readable() {
+        let ca = TestCa::new();
+        let root = ca.ca_file().display().to_string();
+        let uri = |query: String| format!("mongodb://mongo:27017/app-runtime?{query}");
+        let name = "SPRING_DATA_MONGODB_URI";
+        backends_with(&[(name, &uri(format!("tls=true&tlsCAFile={root}")))]).unwrap();
+        backends_with(&[(name, &uri(format!("ssl=true&tlsCAFile={root}")))]).unwrap();
+        backends_with(&[(name, &format!("mongodb+srv://cluster.example.com/?tlsCAFile={root}"))])
+            .unwrap();
+
+        refused(
+            &[(name, &uri(format!("tlsCAFile={root}")))],
+            name,
+            "tlsCAFile is set but TLS is off",
+        );
+        refused(&[(name, &uri(format!("tls=false&tlsCAFile={root}")))], name, "TLS is off");
+        refused(
+            &[(name, &uri("tls=true&tlsCAFile=/nonexistent/ca.pem".to_owned()))],
+            name,
+            "cannot be read",
+        );
+        refused(
+            &[(name, &uri("tls=true&tlsCertificateKeyFile=/nonexistent/client.pem".to_owned()))],
+            name,
+            "tlsCertificateKeyFile",
+        );
+    }
+}
