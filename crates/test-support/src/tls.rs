@@ -332,8 +332,8 @@ mod tests {
         let server = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let target = server.local_addr().unwrap().to_string();
         let accepting = std::thread::spawn(move || {
-            // The proxy's readiness probe connects first; answer every connection.
-            for stream in server.incoming().take(3) {
+            // The proxy reaches this server only after a handshake: one connection per client.
+            for stream in server.incoming().take(1) {
                 drop(stream.unwrap().write_all(b"hello through tls\n"));
             }
         });
@@ -341,7 +341,14 @@ mod tests {
         let proxy = TlsProxy::start(&ca.issue(&["localhost", "127.0.0.1"]), &target);
         let s_client = |ca_file: &Path| {
             Command::new("openssl")
-                .args(["s_client", "-connect", &proxy.address(), "-verify_return_error", "-CAfile"])
+                .args([
+                    "s_client",
+                    "-connect",
+                    &proxy.address(),
+                    "-verify_return_error",
+                    "-ign_eof",
+                    "-CAfile",
+                ])
                 .arg(ca_file)
                 .stdin(Stdio::null())
                 .output()
@@ -355,6 +362,6 @@ mod tests {
         assert!(!String::from_utf8_lossy(&untrusted.stdout).contains("hello through tls"));
         assert!(!untrusted.status.success());
         drop(proxy);
-        drop(accepting);
+        accepting.join().unwrap();
     }
 }
