@@ -30,7 +30,9 @@ const ADAPTER_DRIVERS: &[(&str, &[&str])] = &[
     ("adapter-mongo", &["mongodb"]),
     ("adapter-kafka", &["rdkafka"]),
     ("adapter-redis", &["deadpool-redis", "redis"]),
-    ("adapter-s3", &["rust-s3"]),
+    // reqwest is rust-s3's own HTTP client: built directly for root certificates of the
+    // operator's choosing, which rust-s3 cannot take (presigned requests).
+    ("adapter-s3", &["rust-s3", "reqwest"]),
     ("adapter-engine", &["reqwest"]),
     ("adapter-memory", &[]),
 ];

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::tls::PgTls;
+
 /// Connection settings of [`PgAppDataRepository`](crate::PgAppDataRepository) and
 /// [`migrate`](crate::migrate).
 ///
@@ -22,7 +24,7 @@ pub struct PgConfig {
     /// Most pooled connections a repository opens. The outbox relay's leadership connection
     /// comes on top, so one repository holds at most `max_pool_size + 1` connections.
     pub max_pool_size: usize,
-    /// Longest time to open a connection (TCP, TLS-less handshake, session settings).
+    /// Longest time to open a connection (TCP, TLS handshake, session settings).
     pub connect_timeout: Duration,
     /// Longest time a port call waits to check a connection out of the pool, opening one
     /// included; after it the call fails with `PortError::Unavailable`.
@@ -30,6 +32,10 @@ pub struct PgConfig {
     /// PostgreSQL's `statement_timeout` on every pooled connection; a statement cancelled by
     /// it fails with `PortError::Unavailable`. Zero disables it. Migrations run without it.
     pub statement_timeout: Duration,
+    /// TLS towards the server (libpq's `sslmode` and `sslrootcert`); plaintext by default.
+    /// The URL's own `sslmode` is not used: a plaintext configuration refuses a URL that
+    /// says `sslmode=require`.
+    pub tls: PgTls,
 }
 
 impl PgConfig {
@@ -52,6 +58,7 @@ impl PgConfig {
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             wait_timeout: Self::DEFAULT_WAIT_TIMEOUT,
             statement_timeout: Self::DEFAULT_STATEMENT_TIMEOUT,
+            tls: PgTls::default(),
         }
     }
 
@@ -72,6 +79,7 @@ impl fmt::Debug for PgConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("wait_timeout", &self.wait_timeout)
             .field("statement_timeout", &self.statement_timeout)
+            .field("tls", &self.tls)
             .finish()
     }
 }

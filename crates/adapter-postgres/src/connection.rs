@@ -7,11 +7,13 @@ use std::time::Duration;
 use diesel::ConnectionError;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
-use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
+use rustls::ClientConfig;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::PgConfig;
 use crate::error::{PgError, PgSetupError};
+use crate::tls::Transport;
 
 /// A pooled connection.
 pub(crate) type PooledConnection = Object<AsyncPgConnection>;
@@ -23,6 +25,7 @@ pub(crate) struct Connector {
     /// `SET …` statements run on every new connection.
     session_setup: Arc<str>,
     connect_timeout: Duration,
+    transport: Transport,
 }
 
 impl Connector {
@@ -47,14 +50,20 @@ impl Connector {
             url: config.url.clone(),
             session_setup: session_setup.into(),
             connect_timeout: config.connect_timeout,
+            transport: Transport::new(&config.tls)?,
         })
     }
 
     /// A new connection, set up, or an error once the connect timeout has passed.
     pub(crate) async fn establish(&self) -> Result<AsyncPgConnection, PgError> {
-        establish(self.url.expose_secret(), &self.session_setup, self.connect_timeout)
-            .await
-            .map_err(PgError::Connect)
+        establish(
+            self.url.expose_secret(),
+            &self.session_setup,
+            self.connect_timeout,
+            &self.transport,
+        )
+        .await
+        .map_err(PgError::Connect)
     }
 
     /// A pool of connections opened by this connector; opens none yet.
@@ -64,11 +73,15 @@ impl Connector {
         }
         let session_setup = Arc::clone(&self.session_setup);
         let connect_timeout = self.connect_timeout;
+        let transport = self.transport.clone();
         let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
         manager_config.custom_setup = Box::new(move |url| {
             let session_setup = Arc::clone(&session_setup);
             let url = url.to_owned();
-            Box::pin(async move { establish(&url, &session_setup, connect_timeout).await })
+            let transport = transport.clone();
+            Box::pin(
+                async move { establish(&url, &session_setup, connect_timeout, &transport).await },
+            )
         });
         let manager =
             AsyncDieselConnectionManager::new_with_config(self.url.expose_secret(), manager_config);
@@ -83,9 +96,10 @@ async fn establish(
     url: &str,
     session_setup: &str,
     connect_timeout: Duration,
+    transport: &Transport,
 ) -> Result<AsyncPgConnection, ConnectionError> {
     let connect = async {
-        let mut connection = AsyncPgConnection::establish(url).await?;
+        let mut connection = open(url, transport).await?;
         if !session_setup.is_empty() {
             connection
                 .batch_execute(session_setup)
@@ -99,6 +113,55 @@ async fn establish(
             "no connection within the connect timeout of {connect_timeout:?}"
         )))
     })
+}
+
+/// Connects over `transport`. Done by hand rather than by `AsyncPgConnection::establish`,
+/// which only speaks plaintext.
+async fn open(url: &str, transport: &Transport) -> Result<AsyncPgConnection, ConnectionError> {
+    use tokio_postgres::config::SslMode;
+    let mut config: tokio_postgres::Config =
+        url.parse().map_err(|err| ConnectionError::InvalidConnectionUrl(chain(&err)))?;
+    match transport {
+        Transport::Plain => {
+            // tokio-postgres's own `sslmode=require` cannot be met without a TLS connector:
+            // refuse it rather than let the URL and the TLS settings disagree.
+            if config.get_ssl_mode() == SslMode::Require {
+                return Err(ConnectionError::InvalidConnectionUrl(
+                    "the PostgreSQL URL says sslmode=require but TLS is not configured (PgConfig::tls)".to_owned(),
+                ));
+            }
+            config.ssl_mode(SslMode::Disable);
+            let (client, connection) =
+                config.connect(tokio_postgres::NoTls).await.map_err(|err| {
+                    ConnectionError::BadConnection(format!("PostgreSQL: {}", chain(&err)))
+                })?;
+            AsyncPgConnection::try_from_client_and_connection(client, connection).await
+        }
+        Transport::Tls { mode, config: tls, label } => {
+            config.ssl_mode(*mode);
+            let connector = tokio_postgres_rustls::MakeRustlsConnect::new(ClientConfig::clone(tls));
+            let (client, connection) = config.connect(connector).await.map_err(|err| {
+                ConnectionError::BadConnection(format!(
+                    "PostgreSQL over TLS (sslmode={label}): {}",
+                    chain(&err)
+                ))
+            })?;
+            AsyncPgConnection::try_from_client_and_connection(client, connection).await
+        }
+    }
+}
+
+/// An error and its causes, as one line (tokio-postgres's `Display` leaves the cause out:
+/// "error performing TLS handshake").
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// A schema name as a quoted SQL identifier.

@@ -76,8 +76,10 @@ mod relay;
 mod repository;
 mod rows;
 mod schema;
+mod tls;
 
 pub use crate::config::PgConfig;
 pub use crate::error::PgSetupError;
 pub use crate::migrate::{MigrationReport, migrate};
 pub use crate::repository::PgAppDataRepository;
+pub use crate::tls::{PgSslMode, PgTls};

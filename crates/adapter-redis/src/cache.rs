@@ -74,9 +74,45 @@ impl RedisCache {
             create: Some(config.operation_timeout),
             recycle: Some(config.operation_timeout),
         };
-        let mut driver_config = deadpool_redis::Config::from_url(url);
-        driver_config.pool = Some(pool_config);
-        let pool = driver_config.create_pool(Some(Runtime::Tokio1)).map_err(CacheError::Config)?;
+        if url.starts_with("rediss://") {
+            // redis builds its rustls configuration with the process's default crypto
+            // provider, and the dependency tree enables two (ring and aws-lc-rs), so none is
+            // chosen by itself: choose ring, as the rest of rtm does. Ignored when one is
+            // installed already.
+            drop(rustls::crypto::ring::default_provider().install_default());
+        }
+        let pool = match &config.tls_root_certs_pem {
+            None => {
+                let mut driver_config = deadpool_redis::Config::from_url(url);
+                driver_config.pool = Some(pool_config);
+                driver_config.create_pool(Some(Runtime::Tokio1)).map_err(CacheError::Config)?
+            }
+            Some(root_cert) => {
+                use rustls::pki_types::CertificateDer;
+                use rustls::pki_types::pem::PemObject as _;
+                // redis skips what is not a certificate: an empty or wrong file would
+                // leave no root at all, and every handshake failing later.
+                let roots = CertificateDer::pem_slice_iter(root_cert)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|err| CacheError::Roots(err.to_string()))?;
+                if roots.is_empty() {
+                    return Err(CacheError::Roots("no PEM certificate".to_owned()));
+                }
+                let certificates =
+                    redis::TlsCertificates { client_tls: None, root_cert: Some(root_cert.clone()) };
+                let client =
+                    redis::Client::build_with_tls(url, certificates).map_err(CacheError::Tls)?;
+                let manager = deadpool_redis::Manager::new(client.get_connection_info().clone())
+                    .map_err(CacheError::Tls)?;
+                Pool::builder(manager)
+                    .config(pool_config)
+                    .runtime(Runtime::Tokio1)
+                    .build()
+                    .map_err(|err| {
+                        CacheError::Config(deadpool_redis::CreatePoolError::Build(err))
+                    })?
+            }
+        };
         Ok(Self {
             pool,
             endpoint,

@@ -27,6 +27,9 @@ pub struct RedisConfig {
     pub breaker_cooldown: Duration,
     /// Most connections held open at once. Default 16.
     pub pool_size: usize,
+    /// The root certificates (PEM) a `rediss://` server's certificate must chain up to,
+    /// instead of the system's trust store. Refused with a `redis://` URL.
+    pub tls_root_certs_pem: Option<Vec<u8>>,
 }
 
 impl RedisConfig {
@@ -50,6 +53,7 @@ impl RedisConfig {
             operation_timeout: Self::DEFAULT_OPERATION_TIMEOUT,
             breaker_cooldown: Self::DEFAULT_BREAKER_COOLDOWN,
             pool_size: Self::DEFAULT_POOL_SIZE,
+            tls_root_certs_pem: None,
         }
     }
 }
@@ -63,6 +67,7 @@ impl fmt::Debug for RedisConfig {
             .field("operation_timeout", &self.operation_timeout)
             .field("breaker_cooldown", &self.breaker_cooldown)
             .field("pool_size", &self.pool_size)
+            .field("tls_root_certs_pem", &self.tls_root_certs_pem.as_ref().map(Vec::len))
             .finish()
     }
 }

@@ -12,6 +12,13 @@ pub(crate) enum CacheError {
     /// The URL in the configuration is not a Redis URL.
     #[error("the redis url is invalid")]
     Config(#[source] CreatePoolError),
+    /// The TLS settings cannot be used: root certificates with a `redis://` URL, or root
+    /// certificates that are not PEM.
+    #[error("the redis TLS settings are invalid")]
+    Tls(#[source] deadpool_redis::redis::RedisError),
+    /// The root certificates are not a PEM list of certificates.
+    #[error("the redis TLS settings are invalid: the root certificates hold {0}")]
+    Roots(String),
     /// No connection could be had from the pool (Redis down, refused, or slow to accept).
     #[error("no redis connection")]
     Pool(#[source] PoolError),
@@ -47,7 +54,11 @@ impl From<CacheError> for PortError {
                 is_connection_failure(redis)
             }
             CacheError::Pool(_) | CacheError::Timeout(_) | CacheError::Skipped => true,
-            CacheError::Config(_) | CacheError::Json(_) | CacheError::Invalid(_) => false,
+            CacheError::Config(_)
+            | CacheError::Tls(_)
+            | CacheError::Roots(_)
+            | CacheError::Json(_)
+            | CacheError::Invalid(_) => false,
         };
         if unavailable {
             PortError::Unavailable(err.into())

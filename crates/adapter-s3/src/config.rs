@@ -29,6 +29,9 @@ pub struct S3Config {
     /// The longest one operation may take, retries and the transfer of the whole object
     /// included; past it the operation fails with `Unavailable`. Default 60 s.
     pub request_timeout: Duration,
+    /// The root certificates (PEM) an `https://` server's certificate must chain up to,
+    /// instead of the built-in (webpki) roots. Default none.
+    pub tls_root_certs_pem: Option<Vec<u8>>,
 }
 
 impl S3Config {
@@ -53,6 +56,7 @@ impl S3Config {
             bucket: Self::DEFAULT_BUCKET.to_owned(),
             key_prefix: None,
             request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+            tls_root_certs_pem: None,
         }
     }
 }
@@ -67,6 +71,7 @@ impl fmt::Debug for S3Config {
             .field("bucket", &self.bucket)
             .field("key_prefix", &self.key_prefix)
             .field("request_timeout", &self.request_timeout)
+            .field("tls_root_certs_pem", &self.tls_root_certs_pem.as_ref().map(Vec::len))
             .finish()
     }
 }

@@ -22,6 +22,9 @@ pub(crate) enum BlobError {
     /// The operation took longer than the configured bound.
     #[error("s3 did not answer within {0:?}")]
     Timeout(Duration),
+    /// The configured root certificates hold no PEM certificate.
+    #[error("the s3 root certificates (RTM_S3_CA_FILE) hold no PEM certificate")]
+    Roots,
     /// The service answered with an error status.
     #[error("{0}")]
     Refused(Refusal),
@@ -110,7 +113,7 @@ impl From<BlobError> for PortError {
             BlobError::Transport { .. } | BlobError::Timeout(_) => true,
             // Throttling and server trouble pass; a retry may well succeed.
             BlobError::Refused(refusal) => matches!(refusal.status, 500 | 502 | 503 | 504),
-            BlobError::Client(_) => false,
+            BlobError::Client(_) | BlobError::Roots => false,
         };
         if unavailable {
             PortError::Unavailable(err.into())

@@ -28,6 +28,19 @@ pub struct S3BlobStore {
     key_prefix: String,
     endpoint: String,
     request_timeout: Duration,
+    /// Set when the configuration has root certificates of its own: rust-s3 0.37 builds its
+    /// HTTP client itself and cannot be given any, so every request is then presigned by
+    /// rust-s3 and sent by this client, which trusts those roots only.
+    own_client: Option<reqwest::Client>,
+}
+
+/// One object operation, sent through rust-s3 or presigned through [`S3BlobStore::own_client`].
+#[derive(Clone, Copy)]
+enum Op<'a> {
+    Put(&'a Bytes),
+    Get,
+    Exists,
+    Delete,
 }
 
 impl S3BlobStore {
@@ -58,11 +71,16 @@ impl S3BlobStore {
             Some(prefix) if !prefix.is_empty() => format!("{prefix}/"),
             _ => String::new(),
         };
+        let own_client = match &config.tls_root_certs_pem {
+            None => None,
+            Some(pem) => Some(own_client(pem, config.request_timeout)?),
+        };
         Ok(Self {
             bucket,
             key_prefix,
             endpoint: config.server_url.clone(),
             request_timeout: config.request_timeout,
+            own_client,
         })
     }
 
@@ -86,9 +104,8 @@ impl S3BlobStore {
             .bounded(async {
                 let url = self.bucket.presign_get("/", PRESIGNED_URL_SECONDS, Some(query)).await?;
                 // The URL carries a signature: keep it out of error messages.
-                let response = self
-                    .bucket
-                    .http_client()
+                let client = self.own_client.clone().unwrap_or_else(|| self.bucket.http_client());
+                let response = client
                     .get(&url)
                     .send()
                     .await
@@ -113,22 +130,32 @@ impl S3BlobStore {
     }
 
     async fn create_bucket(&self, config: &S3Config) -> Result<(), BlobError> {
-        let created = self
-            .bounded(Bucket::create_with_path_style(
-                &config.bucket,
-                region(config),
-                credentials(config)?,
-                BucketConfiguration::default(),
-            ))
-            .await?;
-        if (200..=299).contains(&created.response_code) {
+        let (status, body) = match &self.own_client {
+            None => {
+                let created = self
+                    .bounded(Bucket::create_with_path_style(
+                        &config.bucket,
+                        region(config),
+                        credentials(config)?,
+                        BucketConfiguration::default(),
+                    ))
+                    .await?;
+                (created.response_code, Bytes::from(created.response_text))
+            }
+            // `PUT /{bucket}/` is CreateBucket (in the default region, no body needed).
+            Some(client) => {
+                self.bounded(async {
+                    let url =
+                        self.bucket.presign_put("/", PRESIGNED_URL_SECONDS, None, None).await?;
+                    send(client.put(&url)).await
+                })
+                .await?
+            }
+        };
+        if (200..=299).contains(&status) {
             return Ok(());
         }
-        let refusal = Refusal::new(
-            "creating the bucket",
-            created.response_code,
-            created.response_text.as_bytes(),
-        );
+        let refusal = Refusal::new("creating the bucket", status, &body);
         // Another replica (or test) may have created it since the check: S3 then answers
         // 409 `BucketAlreadyOwnedByYou`, simpler servers whatever their race gives them
         // (s3s-fs: 409 or 500). What matters is that the bucket is there now.
@@ -136,6 +163,58 @@ impl S3BlobStore {
             return Ok(());
         }
         Err(BlobError::Refused(refusal))
+    }
+
+    /// Sends `op` on the object `key`; answers the status and the body (empty for `Exists`).
+    async fn object(&self, op: Op<'_>, key: String) -> Result<(u16, Bytes), BlobError> {
+        let Some(client) = &self.own_client else {
+            return self
+                .bounded(async {
+                    Ok(match op {
+                        Op::Put(bytes) => {
+                            let response = self.bucket.put_object(key, bytes).await?;
+                            (response.status_code(), response.into_bytes())
+                        }
+                        Op::Get => {
+                            let response = self.bucket.get_object(key).await?;
+                            (response.status_code(), response.into_bytes())
+                        }
+                        Op::Exists => (self.bucket.head_object(key).await?.1, Bytes::new()),
+                        Op::Delete => {
+                            let response = self.bucket.delete_object(key).await?;
+                            (response.status_code(), response.into_bytes())
+                        }
+                    })
+                })
+                .await;
+        };
+        self.bounded(async {
+            let seconds = PRESIGNED_URL_SECONDS;
+            Ok(match op {
+                Op::Put(bytes) => {
+                    let url = self.bucket.presign_put(&key, seconds, None, None).await?;
+                    send(client.put(&url).body(bytes.clone())).await?
+                }
+                Op::Get => {
+                    send(client.get(self.bucket.presign_get(&key, seconds, None).await?)).await?
+                }
+                // A presigned URL is signed for one method, and rust-s3 presigns no HEAD:
+                // a GET whose body is never read tells the same.
+                Op::Exists => {
+                    let url = self.bucket.presign_get(&key, seconds, None).await?;
+                    let response = client
+                        .get(&url)
+                        .send()
+                        .await
+                        .map_err(|err| s3::error::S3Error::from(err.without_url()))?;
+                    (response.status().as_u16(), Bytes::new())
+                }
+                Op::Delete => {
+                    send(client.delete(self.bucket.presign_delete(&key, seconds).await?)).await?
+                }
+            })
+        })
+        .await
     }
 
     /// Runs a driver call within the request timeout and sorts its failures.
@@ -177,6 +256,34 @@ fn region(config: &S3Config) -> Region {
     }
 }
 
+/// A client trusting only the root certificates `pem` (see [`S3BlobStore::own_client`]).
+fn own_client(pem: &[u8], timeout: Duration) -> Result<reqwest::Client, BlobError> {
+    let roots = reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|err| BlobError::Client(s3::error::S3Error::from(err)))?;
+    if roots.is_empty() {
+        return Err(BlobError::Roots);
+    }
+    roots
+        .into_iter()
+        .fold(
+            reqwest::Client::builder().use_rustls_tls().tls_built_in_root_certs(false),
+            |builder, root| builder.add_root_certificate(root),
+        )
+        .timeout(timeout)
+        .build()
+        .map_err(|err| BlobError::Client(s3::error::S3Error::from(err)))
+}
+
+/// Sends a presigned request; answers the status and the body. The URL carries a
+/// signature: it is kept out of error messages.
+async fn send(request: reqwest::RequestBuilder) -> Result<(u16, Bytes), s3::error::S3Error> {
+    let response =
+        request.send().await.map_err(|err| s3::error::S3Error::from(err.without_url()))?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await.map_err(|err| s3::error::S3Error::from(err.without_url()))?;
+    Ok((status, body))
+}
+
 fn credentials(config: &S3Config) -> Result<Credentials, BlobError> {
     Credentials::new(
         Some(config.access_key.expose_secret()),
@@ -204,22 +311,20 @@ impl fmt::Debug for S3BlobStore {
 impl BlobStore for S3BlobStore {
     #[tracing::instrument(name = "s3.put", skip_all, fields(blob.key = %key, blob.len = bytes.len()))]
     async fn put(&self, key: &BlobKey, bytes: Bytes) -> PortResult<()> {
-        let response = self.bounded(self.bucket.put_object(self.object_key(key), &bytes)).await?;
-        match response.status_code() {
+        let (status, body) = self.object(Op::Put(&bytes), self.object_key(key)).await?;
+        match status {
             200..=299 => Ok(()),
-            status => {
-                Err(BlobError::Refused(Refusal::new("a put", status, response.as_slice())).into())
-            }
+            status => Err(BlobError::Refused(Refusal::new("a put", status, &body)).into()),
         }
     }
 
     #[tracing::instrument(name = "s3.get", skip_all, fields(blob.key = %key))]
     async fn get(&self, key: &BlobKey) -> PortResult<Option<Bytes>> {
-        let response = self.bounded(self.bucket.get_object(self.object_key(key))).await?;
-        match response.status_code() {
-            200..=299 => Ok(Some(response.into_bytes())),
+        let (status, body) = self.object(Op::Get, self.object_key(key)).await?;
+        match status {
+            200..=299 => Ok(Some(body)),
             status => {
-                let refusal = Refusal::new("a get", status, response.as_slice());
+                let refusal = Refusal::new("a get", status, &body);
                 if refusal.has_code("NoSuchKey") || (status == 404 && refusal.code.is_none()) {
                     Ok(None)
                 } else {
@@ -231,7 +336,7 @@ impl BlobStore for S3BlobStore {
 
     #[tracing::instrument(name = "s3.exists", skip_all, fields(blob.key = %key))]
     async fn exists(&self, key: &BlobKey) -> PortResult<bool> {
-        let (_, status) = self.bounded(self.bucket.head_object(self.object_key(key))).await?;
+        let (status, _) = self.object(Op::Exists, self.object_key(key)).await?;
         match status {
             200..=299 => Ok(true),
             // A HEAD answer has no body, so no error code to tell a missing key by: 404 is.
@@ -242,11 +347,11 @@ impl BlobStore for S3BlobStore {
 
     #[tracing::instrument(name = "s3.delete", skip_all, fields(blob.key = %key))]
     async fn delete(&self, key: &BlobKey) -> PortResult<()> {
-        let response = self.bounded(self.bucket.delete_object(self.object_key(key))).await?;
-        match response.status_code() {
+        let (status, body) = self.object(Op::Delete, self.object_key(key)).await?;
+        match status {
             200..=299 => Ok(()),
             status => {
-                let refusal = Refusal::new("a delete", status, response.as_slice());
+                let refusal = Refusal::new("a delete", status, &body);
                 if refusal.has_code("NoSuchKey") {
                     Ok(())
                 } else {

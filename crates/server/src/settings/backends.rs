@@ -12,6 +12,7 @@ use adapter_redis::RedisConfig;
 use adapter_s3::S3Config;
 use secrecy::SecretString;
 
+use crate::settings::tls;
 use crate::settings::vars::Vars;
 use crate::settings::{SettingsError, number};
 
@@ -125,8 +126,9 @@ fn percent_encode(raw: &str) -> String {
 }
 
 /// `jdbc:postgresql://host[:port][,host2…]/db[?params]` + user and password → a libpq URL.
-/// Known JDBC parameters are translated (`currentSchema`, `sslmode`, `ApplicationName`,
-/// `connectTimeout`); others are dropped, since the JDBC driver's options mean nothing here.
+/// Known JDBC parameters are translated (`currentSchema`, `ApplicationName`,
+/// `connectTimeout`, and the TLS ones: see `tls::postgres`); others are dropped, since the
+/// JDBC driver's options mean nothing here.
 fn postgres(vars: &Vars) -> Result<PgConfig, SettingsError> {
     const NAME: &str = "SPRING_DATASOURCE_URL";
     let jdbc = required(vars, NAME)?;
@@ -155,20 +157,12 @@ fn postgres(vars: &Vars) -> Result<PgConfig, SettingsError> {
     }
     let mut schema = None;
     let mut params = Vec::new();
+    let mut tls_params = tls::PgParams::default();
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match key {
             "currentSchema" => schema = Some(value.to_owned()),
-            // TLS to PostgreSQL is not built in yet: refuse a URL that demands it rather than fail later.
-            "sslmode" if matches!(value, "require" | "verify-ca" | "verify-full") => {
-                return Err(SettingsError::new(
-                    NAME,
-                    format!(
-                        "sslmode={value} asks for TLS, which this version of rtm cannot use towards PostgreSQL yet"
-                    ),
-                ));
-            }
-            "sslmode" => {}
+            key if tls::PgParams::KEYS.contains(&key) => tls_params.set(key, value),
             "ApplicationName" | "applicationName" => {
                 params.push(format!("application_name={value}"))
             }
@@ -196,6 +190,7 @@ fn postgres(vars: &Vars) -> Result<PgConfig, SettingsError> {
         "postgres://{credentials}{hosts}/{database}{query}"
     )));
     config.schema = schema;
+    config.tls = tls::postgres(NAME, &tls_params)?;
     config.max_pool_size = number(vars, "RTM_DATASOURCE_MAX_POOL_SIZE", config.max_pool_size)?;
     Ok(config)
 }
@@ -216,6 +211,7 @@ fn mongo(vars: &Vars) -> Result<MongoConfig, SettingsError> {
     } else {
         path.to_owned()
     };
+    tls::mongo(NAME, &uri)?;
     let mut config = MongoConfig::new(SecretString::from(uri));
     config.database = database;
     Ok(config)
@@ -331,6 +327,8 @@ fn s3(vars: &Vars) -> Result<S3Config, SettingsError> {
         SecretString::from(required(vars, "APPLICATION_FILE_STORAGE_S3_ACCESS_KEY")?),
         SecretString::from(required(vars, "APPLICATION_FILE_STORAGE_S3_SECRET_KEY")?),
     );
+    config.tls_root_certs_pem =
+        tls::s3(vars, "APPLICATION_FILE_STORAGE_S3_SERVER_URL", &config.server_url)?;
     if let Some(bucket) = vars.get("APPLICATION_FILE_STORAGE_S3_BUCKET_PREFIX")? {
         config.bucket = bucket;
     }
@@ -371,8 +369,11 @@ fn redis(vars: &Vars) -> Result<Option<RedisConfig>, SettingsError> {
             SettingsError::new(&name, format!("`{raw}` is not a positive number of milliseconds"))
         })?,
     };
+    let tls = tls::redis(vars)?;
+    let scheme = if tls.enabled { "rediss" } else { "redis" };
     let mut config =
-        RedisConfig::new(SecretString::from(format!("redis://{credentials}{host}:{port}")));
+        RedisConfig::new(SecretString::from(format!("{scheme}://{credentials}{host}:{port}")));
+    config.tls_root_certs_pem = tls.root_certs_pem;
     config.ttl = Duration::from_millis(ttl_ms);
     if let Some(prefix) = vars.get("RTM_REDIS_KEY_PREFIX")? {
         config.key_prefix = prefix;

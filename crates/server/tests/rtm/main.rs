@@ -9,6 +9,7 @@ mod embedded;
 mod process_start;
 mod real_backends;
 mod start_by_name;
+mod tls;
 mod two_roles;
 
 use std::net::TcpListener;

@@ -31,10 +31,10 @@ const LIBRARY_BUILD: &str = "11b0a001-0000-4000-8000-000000000001";
 /// The stack's addresses, from the `APP_TEST_*` variables that `cargo xtask ci` sets.
 pub(crate) struct Stack {
     postgres: String,
-    mongo: String,
+    pub(crate) mongo: String,
     kafka: String,
-    redis: String,
-    s3: String,
+    pub(crate) redis: String,
+    pub(crate) s3: String,
     s3_access_key: String,
     s3_secret_key: String,
     oidc: String,
@@ -82,7 +82,7 @@ impl Isolated {
     fn bucket(&self) -> String {
         format!("rtm-e2e-{}", self.id)
     }
-    fn redis_prefix(&self) -> String {
+    pub(crate) fn redis_prefix(&self) -> String {
         format!("e2e:{}:", self.id)
     }
 }
