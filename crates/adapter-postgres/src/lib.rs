@@ -80,4 +80,4 @@ mod schema;
 pub use crate::config::PgConfig;
 pub use crate::error::PgSetupError;
 pub use crate::migrate::{MigrationReport, migrate};
-pub use crate::repository::PgAppDataRepository;
+pub use crate::repository::{PgAppDataRepository, PoolStatus};

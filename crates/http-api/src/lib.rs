@@ -37,6 +37,8 @@ mod word;
 
 pub use crate::error::ApiError;
 pub use crate::management::{Readiness, management_app};
-pub use crate::observe::{Scrape, UNKNOWN_URI, names as metric_names, outcome, prometheus_endpoint};
+pub use crate::observe::{
+    Scrape, UNKNOWN_URI, describe_metrics, names as metric_names, outcome, prometheus_endpoint,
+};
 pub use crate::openapi::{Roles, api_app, openapi_document};
 pub use crate::state::{Apis, AppManagerState, RuntimeManagerState};

@@ -35,6 +35,15 @@ pub mod names {
     pub const EXCEPTION: &str = "exception";
 }
 
+/// Describes this crate's metrics (their `# HELP` lines) to the installed recorder.
+pub fn describe_metrics() {
+    metrics::describe_histogram!(
+        names::HTTP_SERVER_REQUESTS_SECONDS,
+        metrics::Unit::Seconds,
+        "API requests by method, route pattern, status, outcome and error code"
+    );
+}
+
 /// The `uri` label of a request that matched no route: a path itself would give every
 /// probing client its own time series.
 pub const UNKNOWN_URI: &str = "UNKNOWN";

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use crate::DomainResult;
 use crate::error::NotFound;
 use crate::lookups;
+use crate::telemetry;
 use crate::model::{
     ApplicationId, Build, BuildId, BuildResource, ConfigKey, ConfigParamType, Page, PageRequest,
     PolicyRule, PolicyTarget, Principal, ResolvedConfigParam, ResourceDefinitionId, ResourceName,
@@ -57,6 +58,18 @@ impl RuntimeService {
     ///
     /// As [`active_build`](Self::active_build).
     pub async fn resolve(
+        &self,
+        application_id: ApplicationId,
+        workspace_id: Option<WorkspaceId>,
+        principal: &Principal,
+    ) -> DomainResult<ActiveBuild> {
+        let started = std::time::Instant::now();
+        let resolved = self.resolve_now(application_id, workspace_id, principal).await;
+        telemetry::resolution(started, &resolved);
+        resolved
+    }
+
+    async fn resolve_now(
         &self,
         application_id: ApplicationId,
         workspace_id: Option<WorkspaceId>,
