@@ -56,10 +56,16 @@ pub(crate) fn consumer_lag(consumer: &'static str, statistics: &Statistics) {
 
 /// Describes the adapter's metrics (their `# HELP` lines) to the installed recorder.
 pub fn describe() {
-    metrics::describe_counter!(EVENTS_PUBLISHED_TOTAL, "Events the Kafka brokers acknowledged, by topic");
+    metrics::describe_counter!(
+        EVENTS_PUBLISHED_TOTAL,
+        "Events the Kafka brokers acknowledged, by topic"
+    );
     metrics::describe_counter!(
         EVENTS_FAILED_TOTAL,
         "Events Kafka did not acknowledge (delivered again by the relay), by topic"
     );
-    metrics::describe_gauge!(CONSUMER_LAG, "Messages not yet read by an rtm consumer, by consumer and topic");
+    metrics::describe_gauge!(
+        CONSUMER_LAG,
+        "Messages not yet read by an rtm consumer, by consumer and topic"
+    );
 }

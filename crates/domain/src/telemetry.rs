@@ -136,9 +136,8 @@ pub(crate) fn outbox_backlog(backlog: &OutboxBacklog, now: OffsetDateTime) {
     // Gauges are f64; a backlog beyond 2^53 events would be the least of anyone's problems.
     #[allow(clippy::cast_precision_loss, reason = "a gauge value; exact below 2^53")]
     metrics::gauge!(names::OUTBOX_PENDING_EVENTS).set(backlog.pending as f64);
-    let age = backlog
-        .oldest_recorded_at
-        .map_or(0.0, |oldest| (now - oldest).as_seconds_f64().max(0.0));
+    let age =
+        backlog.oldest_recorded_at.map_or(0.0, |oldest| (now - oldest).as_seconds_f64().max(0.0));
     metrics::gauge!(names::OUTBOX_OLDEST_PENDING_AGE_SECONDS).set(age);
 }
 
@@ -150,7 +149,10 @@ pub fn describe() {
         Unit::Seconds,
         "Resolution of the build live for a caller, by result (resolved or the error code)"
     );
-    describe_counter!(names::CACHE_GETS_TOTAL, "Cache reads by cache and result (hit, miss, error)");
+    describe_counter!(
+        names::CACHE_GETS_TOTAL,
+        "Cache reads by cache and result (hit, miss, error)"
+    );
     describe_gauge!(names::OUTBOX_PENDING_EVENTS, "Events recorded and not yet delivered to Kafka");
     describe_gauge!(
         names::OUTBOX_OLDEST_PENDING_AGE_SECONDS,
@@ -168,5 +170,8 @@ pub fn describe() {
         Unit::Seconds,
         "Creating a build from a committed version, by outcome (created, unchanged, refused, failed)"
     );
-    describe_counter!(names::BUILD_CREATION_REFUSALS_TOTAL, "Build creations refused, by error code");
+    describe_counter!(
+        names::BUILD_CREATION_REFUSALS_TOTAL,
+        "Build creations refused, by error code"
+    );
 }

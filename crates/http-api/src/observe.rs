@@ -162,9 +162,9 @@ async fn prometheus(scrape: web::Data<Scrape>) -> HttpResponse {
     // Rendering takes the exporter's locks and walks every series: off the server's worker.
     let scrape = scrape.into_inner();
     match web::block(move || (scrape.0)()).await {
-        Ok(text) => HttpResponse::Ok()
-            .content_type("text/plain; version=0.0.4; charset=utf-8")
-            .body(text),
+        Ok(text) => {
+            HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text)
+        }
         Err(err) => {
             tracing::error!(error = %err, "rendering the metrics failed");
             HttpResponse::InternalServerError().finish()

@@ -120,8 +120,11 @@ fn record_pools(pools: &Pools) {
         metrics::gauge!(names::REDIS_IDLE, names::POOL => pool).set(status.idle as f64);
         metrics::gauge!(names::REDIS_PENDING, names::POOL => pool).set(status.waiting as f64);
         metrics::gauge!(names::REDIS_MAX, names::POOL => pool).set(status.max_size as f64);
-        metrics::gauge!(names::REDIS_BREAKER_OPEN)
-            .set(if redis.breaker_open() { 1.0 } else { 0.0 });
+        metrics::gauge!(names::REDIS_BREAKER_OPEN).set(if redis.breaker_open() {
+            1.0
+        } else {
+            0.0
+        });
     }
 }
 

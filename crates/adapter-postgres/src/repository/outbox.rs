@@ -6,10 +6,10 @@ use async_trait::async_trait;
 use diesel::dsl::{now, sql};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Timestamptz};
-use time::OffsetDateTime;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use domain::model::{DomainEvent, OutboxBacklog, OutboxRecord};
 use domain::ports::{Outbox, PortResult};
+use time::OffsetDateTime;
 
 use crate::error::PgError;
 use crate::repository::{PgAppDataRepository, record_events};

@@ -15,8 +15,8 @@ use crate::design::ports::{
 };
 use crate::model::{
     ApplicationId, ApplicationKind, BranchName, BuildHeader, BuildId, BuildTimer, Checksum,
-    DomainEvent, ImportOwner, OutboxBacklog, OutboxRecord, Page, PageRequest, ScheduleMove, TimerId,
-    TimerSchedule,
+    DomainEvent, ImportOwner, OutboxBacklog, OutboxRecord, Page, PageRequest, ScheduleMove,
+    TimerId, TimerSchedule,
 };
 use crate::ports::PortResult;
 use crate::runtime::ports::{ConfigOverrideRepository, PolicyRepository};

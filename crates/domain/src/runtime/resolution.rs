@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use crate::DomainResult;
 use crate::error::NotFound;
 use crate::lookups;
-use crate::telemetry;
 use crate::model::{
     ApplicationId, Build, BuildId, BuildResource, ConfigKey, ConfigParamType, Page, PageRequest,
     PolicyRule, PolicyTarget, Principal, ResolvedConfigParam, ResourceDefinitionId, ResourceName,
     ResourceType, WorkspaceId,
 };
 use crate::ports::Ports;
+use crate::telemetry;
 
 /// The build live for a caller, and the rule of resolution that chose it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -41,9 +41,11 @@ async fn scrape(handle: PrometheusHandle) -> String {
             .configure(http_api::prometheus_endpoint(Scrape::new(move || handle.render()))),
     )
     .await;
-    let response =
-        test::call_service(&management, TestRequest::get().uri("/actuator/prometheus").to_request())
-            .await;
+    let response = test::call_service(
+        &management,
+        TestRequest::get().uri("/actuator/prometheus").to_request(),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     let content_type = response.headers().get("content-type").unwrap().to_str().unwrap();
     assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");

@@ -126,7 +126,8 @@ pub(crate) fn read(vars: &Vars) -> Result<LoggingSettings, SettingsError> {
         root = spring_level("LOGGING_LEVEL_ROOT", &level)?;
     }
     // DB after APP: the database adapters are in both lists, and the narrower one wins.
-    for (variable, targets) in [("LOGGING_LEVEL_APP", APP_TARGETS), ("LOGGING_LEVEL_DB", DB_TARGETS)]
+    for (variable, targets) in
+        [("LOGGING_LEVEL_APP", APP_TARGETS), ("LOGGING_LEVEL_DB", DB_TARGETS)]
     {
         if let Some(level) = vars.get(variable)? {
             let level = spring_level(variable, &level)?;
@@ -372,15 +373,15 @@ mod tests {
         EnvFilter::builder().parse(&settings.filter).unwrap();
 
         // LOGGING_LEVEL_* apply over the file, as Spring's properties do.
-        let settings = read_with(&[("LOGGING_CONFIG_FILE", path), ("LOGGING_LEVEL_ROOT", "Error")])
-            .unwrap();
+        let settings =
+            read_with(&[("LOGGING_CONFIG_FILE", path), ("LOGGING_LEVEL_ROOT", "Error")]).unwrap();
         assert!(settings.filter.starts_with("error,"), "{}", settings.filter);
     }
 
     #[test]
     fn a_missing_or_malformed_logback_file_stops_the_start_naming_the_file() {
-        let err = read_with(&[("LOGGING_CONFIG_FILE", "/nonexistent/logback-spring.xml")])
-            .unwrap_err();
+        let err =
+            read_with(&[("LOGGING_CONFIG_FILE", "/nonexistent/logback-spring.xml")]).unwrap_err();
         assert_eq!(err.variable, "LOGGING_CONFIG_FILE");
         assert!(err.problem.contains("/nonexistent/logback-spring.xml"), "{err}");
 
