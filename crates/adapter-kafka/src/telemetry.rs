@@ -43,15 +43,21 @@ pub(crate) fn failed(topic: &str, count: u64) {
 /// and its internal partition `-1` is skipped.
 pub(crate) fn consumer_lag(consumer: &'static str, statistics: &Statistics) {
     for (name, topic) in &statistics.topics {
-        let lag: i64 = topic
-            .partitions
-            .values()
-            .filter(|partition| partition.partition >= 0 && partition.consumer_lag >= 0)
-            .map(|partition| partition.consumer_lag)
-            .sum();
+        let lag = known_lag(
+            topic
+                .partitions
+                .values()
+                .map(|partition| (partition.partition, partition.consumer_lag)),
+        );
         #[allow(clippy::cast_precision_loss, reason = "a gauge value; exact below 2^53")]
         metrics::gauge!(CONSUMER_LAG, CONSUMER => consumer, TOPIC => name.clone()).set(lag as f64);
     }
+}
+
+/// The lag of a topic from its `(partition, consumer_lag)` pairs: librdkafka's internal
+/// partition `-1` and unknown lags (`-1`) count as nothing.
+fn known_lag(partitions: impl Iterator<Item = (i32, i64)>) -> i64 {
+    partitions.filter(|(partition, lag)| *partition >= 0 && *lag >= 0).map(|(_, lag)| lag).sum()
 }
 
 /// Describes the adapter's metrics (their `# HELP` lines) to the installed recorder.
@@ -68,4 +74,16 @@ pub fn describe() {
         CONSUMER_LAG,
         "Messages not yet read by an rtm consumer, by consumer and topic"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lag_of_a_topic_sums_the_partitions_whose_lag_is_known() {
+        assert_eq!(known_lag([(0, 5), (1, 0), (2, 7)].into_iter()), 12);
+        assert_eq!(known_lag([(0, 5), (1, -1), (-1, 40)].into_iter()), 5, "unknown and internal");
+        assert_eq!(known_lag(std::iter::empty()), 0);
+    }
 }
