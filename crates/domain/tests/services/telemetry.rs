@@ -12,13 +12,13 @@ use crate::helpers::{Env, admin, code_of, request, user};
 /// same time do not count into it), and returns what a scrape would show.
 fn scrape_of<F: Future>(future: impl FnOnce() -> F) -> String {
     let recorder: PrometheusRecorder =
-        PrometheusBuilder::new().set_buckets(&[0.01, 0.1, 1.0]).unwrap().build_recorder();
+        PrometheusBuilder::new().set_buckets(&[0.01, 0.1, 1.0]).expect("buckets").build_recorder();
     let handle = recorder.handle();
     metrics::with_local_recorder(&recorder, || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .unwrap()
+            .expect("a current-thread runtime")
             .block_on(future())
     });
     handle.render()
@@ -44,7 +44,10 @@ fn resolutions_cache_reads_imports_and_refusals_are_counted_by_result_and_code()
         env.import(&build).await;
         env.set_policy(application_id, PolicyTarget::Build(build.id())).await;
         for _ in 0..2 {
-            env.runtime.active_build(application_id, None, &user("ana")).await.unwrap();
+            env.runtime
+                .active_build(application_id, None, &user("ana"))
+                .await
+                .expect("the use case");
         }
         let mut conflicting = build.clone();
         conflicting.header.checksum = test_support::checksum();
@@ -52,8 +55,8 @@ fn resolutions_cache_reads_imports_and_refusals_are_counted_by_result_and_code()
             code_of(env.builds.import(&admin(), request(&conflicting)).await),
             "build_checksum_conflict"
         );
-        env.builds.import(&admin(), request(&build)).await.unwrap();
-        env.relay.record_backlog().await.unwrap();
+        env.builds.import(&admin(), request(&build)).await.expect("the use case");
+        env.relay.record_backlog().await.expect("the use case");
     });
 
     assert_eq!(
@@ -85,7 +88,7 @@ fn resolutions_cache_reads_imports_and_refusals_are_counted_by_result_and_code()
 fn an_empty_outbox_has_no_age() {
     let scrape = scrape_of(|| async {
         let env = Env::new();
-        let backlog = env.relay.record_backlog().await.unwrap();
+        let backlog = env.relay.record_backlog().await.expect("the use case");
         assert_eq!(backlog.pending, 0);
         assert_eq!(backlog.oldest_recorded_at, None);
     });
