@@ -1,11 +1,16 @@
 //! The domain's metrics, as a Prometheus scrape shows them after real use cases ran.
 
 use std::future::Future;
+use std::sync::Arc;
 
-use domain::model::{ApplicationId, PolicyTarget};
+use build_archive::{ArchiveLimits, ArchivePackager};
+use domain::builds::BuildService;
+use domain::design::{BuildCreationService, NewBuild};
+use domain::model::{ApplicationId, ApplicationKind, PolicyTarget};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 use test_support::BuildFixture;
 
+use crate::design_helpers::DesignEnv;
 use crate::helpers::{Env, admin, code_of, request, user};
 
 /// Runs `future` on this thread with a recorder of its own (so that tests running at the
@@ -94,4 +99,37 @@ fn an_empty_outbox_has_no_age() {
     });
     assert_eq!(value_of(&scrape, "rtm_outbox_pending_events"), 0.0);
     assert_eq!(value_of(&scrape, "rtm_outbox_oldest_pending_age_seconds"), 0.0);
+}
+
+#[test]
+fn build_creations_are_timed_by_outcome_and_refusals_counted_by_code() {
+    let scrape = scrape_of(|| async {
+        let design = DesignEnv::new();
+        let ports = design.env.fakes.ports();
+        let packager = Arc::new(ArchivePackager::new(ArchiveLimits::default()));
+        let creation = BuildCreationService::new(ports.clone(), BuildService::new(ports), packager);
+        let application = design.create("Loans", ApplicationKind::Application).await.application;
+        let wip = design.main_wip(application.id).await;
+        design.add_process(application.id, wip, "apply", r#"{"nodes":[]}"#).await;
+        assert_eq!(
+            code_of(
+                creation.create(&admin(), application.id, wip, NewBuild::default(), None).await
+            ),
+            "version_not_committed"
+        );
+        design.commit(application.id, wip).await;
+        creation
+            .create(&admin(), application.id, wip, NewBuild::default(), None)
+            .await
+            .expect("creating a build of the committed version");
+    });
+
+    assert_eq!(value_of(&scrape, r#"rtm_build_creation_seconds_count{outcome="created"}"#), 1.0);
+    assert_eq!(value_of(&scrape, r#"rtm_build_creation_seconds_count{outcome="refused"}"#), 1.0);
+    assert_eq!(
+        value_of(&scrape, r#"rtm_build_creation_refusals_total{code="version_not_committed"}"#),
+        1.0
+    );
+    // A creation stores through the import's path, but counts as a creation only.
+    assert!(!scrape.contains("rtm_build_import_seconds_count"), "{scrape}");
 }
