@@ -36,6 +36,10 @@ const ADAPTER_DRIVERS: &[(&str, &[&str])] = &[
     ("adapter-engine", &["reqwest"]),
     ("adapter-memory", &[]),
 ];
+/// Exporters behind the `metrics` facade: the facade may be used anywhere (the domain
+/// records through it as it logs through `tracing`); which exporter receives it is the
+/// composition root's choice.
+const METRICS_EXPORTERS: &[&str] = &["metrics-exporter-prometheus", "metrics-process"];
 /// Wire formats: the domain never knows how it is serialised.
 const WIRE_FORMATS: &[&str] = &["serde", "serde_json"];
 
@@ -52,9 +56,9 @@ pub(crate) enum Invariant {
     IsolatedAdapters,
     /// 3. `http-api` never names a concrete adapter.
     AdapterFreeHttpApi,
-    /// 4. Only `server` names concrete adapters; `port-contracts` and `test-support` are
-    ///    dev-dependencies only, but of each other (`port-contracts` builds its data with
-    ///    `test-support`).
+    /// 4. Only `server` names concrete adapters or a metrics exporter; `port-contracts` and
+    ///    `test-support` are dev-dependencies only, but of each other (`port-contracts`
+    ///    builds its data with `test-support`).
     CompositionRoot,
     /// 5. `build-archive` depends on no adapter, web framework or driver.
     PureBuildArchive,
@@ -147,7 +151,8 @@ fn broken_invariant(package: &str, dependency: &str) -> Option<Invariant> {
     let outer_crate = ["http-api", "server", "build-archive"].contains(&dependency);
     // Test crates are only ever dev-dependencies, so one may lean on the other.
     let test_crate = is_test_crate(dependency) && !is_test_crate(package);
-    if package == "domain" && (infrastructure || WIRE_FORMATS.contains(&dependency)) {
+    let exporter = METRICS_EXPORTERS.contains(&dependency);
+    if package == "domain" && (infrastructure || exporter || WIRE_FORMATS.contains(&dependency)) {
         Some(Invariant::PureDomain)
     } else if is_adapter(package)
         && (is_adapter(dependency) || outer_crate || is_foreign_driver(package, dependency))
@@ -157,7 +162,7 @@ fn broken_invariant(package: &str, dependency: &str) -> Option<Invariant> {
         Some(Invariant::AdapterFreeHttpApi)
     } else if package == "build-archive" && infrastructure {
         Some(Invariant::PureBuildArchive)
-    } else if (is_adapter(dependency) && package != "server") || test_crate {
+    } else if ((is_adapter(dependency) || exporter) && package != "server") || test_crate {
         Some(Invariant::CompositionRoot)
     } else {
         None
@@ -316,6 +321,23 @@ mod tests {
             [
                 violation("http-api", "adapter-memory", Invariant::AdapterFreeHttpApi),
                 violation("http-api", "adapter-engine", Invariant::AdapterFreeHttpApi),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_metrics_facade_is_for_everyone_and_its_exporter_for_the_server() {
+        let packages = [
+            package("domain", &[("metrics", None), ("metrics-exporter-prometheus", None)]),
+            package("http-api", &[("metrics", None), ("metrics-exporter-prometheus", Some("dev"))]),
+            package("adapter-kafka", &[("metrics", None), ("metrics-process", None)]),
+            package("server", &[("metrics-exporter-prometheus", None), ("metrics-process", None)]),
+        ];
+        assert_eq!(
+            violations_of(&packages),
+            [
+                violation("domain", "metrics-exporter-prometheus", Invariant::PureDomain),
+                violation("adapter-kafka", "metrics-process", Invariant::CompositionRoot),
             ]
         );
     }

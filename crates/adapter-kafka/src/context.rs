@@ -1,5 +1,5 @@
-//! The librdkafka client context of every client of this crate: logs through `tracing`
-//! and hands out the cached OAUTHBEARER token.
+//! The librdkafka client context of every client of this crate: logs through `tracing`,
+//! hands out the cached OAUTHBEARER token, and reports a consumer's lag.
 
 use std::error::Error;
 
@@ -7,12 +7,14 @@ use rdkafka::client::{ClientContext, OAuthToken};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::KafkaError as DriverError;
+use rdkafka::statistics::Statistics;
 use secrecy::ExposeSecret as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{KafkaConfig, KafkaSecurity};
 use crate::error::KafkaError;
 use crate::oauth::{self, TokenCache, TokenSourceSettings};
+use crate::telemetry;
 
 /// Callbacks shared by the producer and the listener's consumer.
 #[derive(Clone)]
@@ -21,15 +23,24 @@ pub(crate) struct RtmContext {
     tokens: Option<TokenCache>,
     /// Principal reported to librdkafka with the token (the OAuth client id).
     principal: String,
+    /// The consumer whose lag this context reports from librdkafka's statistics.
+    lag_of: Option<&'static str>,
 }
 
 impl RtmContext {
     pub(crate) fn plaintext() -> Self {
-        Self { tokens: None, principal: String::new() }
+        Self { tokens: None, principal: String::new(), lag_of: None }
     }
 
     pub(crate) fn oauthbearer(tokens: TokenCache, principal: String) -> Self {
-        Self { tokens: Some(tokens), principal }
+        Self { tokens: Some(tokens), principal, lag_of: None }
+    }
+
+    /// This context, reporting the lag of `consumer` (a client configured with
+    /// [`telemetry::STATISTICS_INTERVAL_MS`]) as `rtm_kafka_consumer_lag`.
+    pub(crate) fn reporting_lag_of(mut self, consumer: &'static str) -> Self {
+        self.lag_of = Some(consumer);
+        self
     }
 }
 
@@ -84,6 +95,12 @@ impl ClientContext for RtmContext {
         // Broker connection errors come here while librdkafka reconnects by itself; the
         // failures that matter to a caller are reported by `publish`.
         tracing::warn!(target: "librdkafka", error = %error, "{reason}");
+    }
+
+    fn stats(&self, statistics: Statistics) {
+        if let Some(consumer) = self.lag_of {
+            telemetry::consumer_lag(consumer, &statistics);
+        }
     }
 
     fn generate_oauth_token(&self, _config: Option<&str>) -> Result<OAuthToken, Box<dyn Error>> {

@@ -91,6 +91,7 @@ mod payload;
 mod provision;
 mod publisher;
 mod start_by_name;
+pub mod telemetry;
 mod topics;
 
 pub use crate::config::{KafkaConfig, KafkaSecurity};

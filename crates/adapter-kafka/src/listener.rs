@@ -16,6 +16,7 @@ use crate::config::KafkaConfig;
 use crate::context::{self, RtmContext};
 use crate::error::KafkaError;
 use crate::payload::{ACTIVE_POLICY_UPDATED, ActivePolicyUpdatedIn};
+use crate::telemetry;
 use crate::topics::Topic;
 
 /// Pause before a new consumer replaces one that failed fatally.
@@ -68,7 +69,8 @@ async fn listen(config: KafkaConfig, on_update: PolicyUpdateCallback, cancel: Ca
     };
     loop {
         let group_id = format!("{}-{}", config.listener_group_prefix, uuid::Uuid::new_v4());
-        let consumer = match subscribe(&config, &group_id, &topic, context.clone()) {
+        let context = context.clone().reporting_lag_of(telemetry::POLICY_LISTENER);
+        let consumer = match subscribe(&config, &group_id, &topic, context) {
             Ok(consumer) => consumer,
             Err(err) => return not_started(&topic, &err),
         };
@@ -148,7 +150,8 @@ fn subscribe(
         .set("enable.auto.commit", "true")
         .set("auto.commit.interval.ms", "1000")
         // A topic created after the start is noticed within this period.
-        .set("topic.metadata.refresh.interval.ms", "30000");
+        .set("topic.metadata.refresh.interval.ms", "30000")
+        .set("statistics.interval.ms", telemetry::STATISTICS_INTERVAL_MS);
     let consumer: StreamConsumer<RtmContext> =
         consumer_config.create_with_context(context).map_err(KafkaError::Client)?;
     consumer.subscribe(&[topic]).map_err(KafkaError::Client)?;

@@ -17,6 +17,7 @@ use crate::config::KafkaConfig;
 use crate::context::{self, RtmContext};
 use crate::error::KafkaError;
 use crate::payload;
+use crate::telemetry;
 use crate::topics::TopicNames;
 
 /// Longest wait for the broker's metadata when connecting (only logged, never fatal).
@@ -189,14 +190,21 @@ impl KafkaEventPublisher {
                 }
             }
         }
+        if let Some(KafkaError::Delivery { topic, .. }) = &failure {
+            telemetry::failed(topic, 1);
+        }
         let n_pending = pending.len();
         let mut n_failed = 0_usize;
         for (sequence, topic, delivery) in pending {
             let outcome = match delivery.await {
-                Ok(Ok(_)) => continue,
+                Ok(Ok(_)) => {
+                    telemetry::published(topic, 1);
+                    continue;
+                }
                 Ok(Err((source, _))) => source,
                 Err(_canceled) => rdkafka::error::KafkaError::Canceled,
             };
+            telemetry::failed(topic, 1);
             n_failed += 1;
             failure.get_or_insert(KafkaError::Delivery {
                 sequence,

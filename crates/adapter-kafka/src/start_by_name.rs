@@ -27,6 +27,7 @@ use crate::context::{self, RtmContext};
 use crate::error::KafkaError;
 use crate::start_by_name::codec::Header;
 use crate::start_by_name::replier::{Delivery, Position, Replier, Reply};
+use crate::telemetry;
 use crate::topics::Topic;
 
 /// Pause before a new consumer replaces one that failed fatally.
@@ -88,7 +89,10 @@ async fn run(config: KafkaConfig, service: StartByNameService, cancel: Cancellat
     };
     loop {
         let changes = Arc::new(Mutex::new(Vec::new()));
-        let watch = PartitionWatch { inner: context.clone(), changes: changes.clone() };
+        let watch = PartitionWatch {
+            inner: context.clone().reporting_lag_of(telemetry::START_BY_NAME),
+            changes: changes.clone(),
+        };
         let consumer = match subscribe(&config, &request_topic, service.retry().bound(), watch) {
             Ok(consumer) => consumer,
             Err(err) => return not_started(&request_topic, &err),
@@ -173,7 +177,8 @@ fn subscribe(
         .set("isolation.level", "read_committed")
         .set("session.timeout.ms", SESSION_TIMEOUT.as_millis().to_string())
         .set("heartbeat.interval.ms", (SESSION_TIMEOUT / 3).as_millis().to_string())
-        .set("max.poll.interval.ms", max_poll_interval_ms.min(i32::MAX as u32).to_string());
+        .set("max.poll.interval.ms", max_poll_interval_ms.min(i32::MAX as u32).to_string())
+        .set("statistics.interval.ms", telemetry::STATISTICS_INTERVAL_MS);
     let consumer: StreamConsumer<PartitionWatch> =
         consumer_config.create_with_context(context).map_err(KafkaError::Client)?;
     consumer.subscribe(&[topic]).map_err(KafkaError::Client)?;
@@ -395,6 +400,10 @@ impl ClientContext for PartitionWatch {
 
     fn error(&self, error: DriverError, reason: &str) {
         self.inner.error(error, reason);
+    }
+
+    fn stats(&self, statistics: rdkafka::statistics::Statistics) {
+        self.inner.stats(statistics);
     }
 
     fn generate_oauth_token(

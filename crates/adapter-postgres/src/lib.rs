@@ -81,5 +81,5 @@ mod tls;
 pub use crate::config::PgConfig;
 pub use crate::error::PgSetupError;
 pub use crate::migrate::{MigrationReport, migrate};
-pub use crate::repository::PgAppDataRepository;
+pub use crate::repository::{PgAppDataRepository, PoolStatus};
 pub use crate::tls::{PgSslMode, PgTls};

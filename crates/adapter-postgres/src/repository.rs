@@ -99,6 +99,17 @@ impl PgAppDataRepository {
         Ok(self.ping_database().await?)
     }
 
+    /// The pool's size, idle connections and waiting callers, for the pool gauges.
+    pub fn pool_status(&self) -> PoolStatus {
+        let status = self.pool.status();
+        PoolStatus {
+            max_size: status.max_size,
+            size: status.size,
+            idle: status.available,
+            waiting: status.waiting,
+        }
+    }
+
     /// Whether this repository's relay currently holds the outbox leadership (as of its
     /// last `pending_events` call).
     pub async fn is_relay_leader(&self) -> bool {
@@ -128,6 +139,19 @@ impl fmt::Debug for PgAppDataRepository {
             .field("wait_timeout", &self.wait_timeout)
             .finish_non_exhaustive()
     }
+}
+
+/// A snapshot of a connection pool: what the server's pool gauges report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Most connections the pool opens.
+    pub max_size: usize,
+    /// Connections open now (in use or idle).
+    pub size: usize,
+    /// Open connections not checked out.
+    pub idle: usize,
+    /// Callers waiting for a connection.
+    pub waiting: usize,
 }
 
 /// Appends `events` to the outbox inside the caller's transaction.

@@ -64,6 +64,12 @@ impl Breaker {
         }
     }
 
+    /// Whether Redis is being skipped: a failure opened the breaker and no probe has
+    /// closed it since (a probe may be under way).
+    pub(crate) fn is_open(&self) -> bool {
+        self.open_until.load(Ordering::Acquire) != 0
+    }
+
     /// Redis answered: close the breaker. Returns whether it was open.
     pub(crate) fn record_success(&self) -> bool {
         self.open_until.swap(0, Ordering::AcqRel) != 0

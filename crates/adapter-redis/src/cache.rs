@@ -41,7 +41,36 @@ enum Gate {
     Always,
 }
 
+/// A snapshot of the connection pool: what the server's pool gauges report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Most connections the pool opens.
+    pub max_size: usize,
+    /// Connections open now (in use or idle).
+    pub size: usize,
+    /// Open connections not checked out.
+    pub idle: usize,
+    /// Callers waiting for a connection.
+    pub waiting: usize,
+}
+
 impl RedisCache {
+    /// The pool's size, idle connections and waiting callers, for the pool gauges.
+    pub fn pool_status(&self) -> PoolStatus {
+        let status = self.pool.status();
+        PoolStatus {
+            max_size: status.max_size,
+            size: status.size,
+            idle: status.available,
+            waiting: status.waiting,
+        }
+    }
+
+    /// Whether the breaker is open: Redis failed and is skipped until a probe succeeds.
+    pub fn breaker_open(&self) -> bool {
+        self.breaker.is_open()
+    }
+
     /// Builds the pool and pings Redis once. Redis is optional, so an unreachable Redis is
     /// not an error: it is logged as a warning, and the cache answers `Unavailable` (a miss
     /// for the services) until Redis is back. No connection is kept open until one is needed.

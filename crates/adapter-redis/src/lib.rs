@@ -24,5 +24,5 @@ mod codec;
 mod config;
 mod error;
 
-pub use crate::cache::RedisCache;
+pub use crate::cache::{PoolStatus, RedisCache};
 pub use crate::config::RedisConfig;

@@ -18,6 +18,7 @@ use crate::model::{
 };
 use crate::ports::{BlobKey, ImportClaim, PortError, Ports};
 use crate::schedule;
+use crate::telemetry::{self, BuildStore};
 use crate::{DomainError, DomainResult};
 
 /// How long an import's claim on a build id lasts without a renewal: the importer renews it
@@ -116,7 +117,14 @@ impl BuildService {
         principal: &Principal,
         request: ImportRequest,
     ) -> DomainResult<ImportOutcome> {
-        self.store(principal, request, BuildOrigin::Imported).await
+        let started = std::time::Instant::now();
+        let outcome = self.store(principal, request, BuildOrigin::Imported).await;
+        telemetry::build_stored(
+            BuildStore::Import,
+            started,
+            outcome.as_ref().map(|outcome| matches!(outcome, ImportOutcome::Created(_))),
+        );
+        outcome
     }
 
     /// Stores a build made here from a committed version, through the very path an import

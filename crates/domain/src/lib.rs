@@ -2,7 +2,8 @@
 //! that work on them, and the ports through which they reach storage, events, cache and blobs.
 //!
 //! This crate may depend on no adapter, no web framework, no database driver and no wire
-//! format (no serde): adapters translate at the edges. Layout: a shared kernel that both
+//! format (no serde): adapters translate at the edges. Facades only for telemetry:
+//! `tracing` and `metrics`. Layout: a shared kernel that both
 //! roles use, and one module per bounded context, which never import each other (a tidy
 //! test in `xtask` checks it).
 //!
@@ -16,7 +17,9 @@
 //! - [`relay`]: [`OutboxRelay`](relay::OutboxRelay), delivery of recorded events;
 //! - `schedule`: which build's timers the scheduler runs, planned with every write that
 //!   can change it;
-//! - [`error`]: [`DomainError`], what every use case returns.
+//! - [`error`]: [`DomainError`], what every use case returns;
+//! - [`telemetry`]: the names of rtm's own metrics, recorded through the `metrics` facade
+//!   (a facade like `tracing`; the exporter is the server's).
 //!
 //! The contexts:
 //! - [`runtime`]: resolution, active policies, config overrides;
@@ -34,5 +37,6 @@ pub mod ports;
 pub mod relay;
 pub mod runtime;
 mod schedule;
+pub mod telemetry;
 
 pub use crate::error::{DomainError, DomainResult};

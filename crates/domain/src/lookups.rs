@@ -5,6 +5,7 @@
 use crate::error::{Conflict, NotFound};
 use crate::model::{ApplicationId, Build, BuildHeader, BuildId, PolicySnapshot};
 use crate::ports::Ports;
+use crate::telemetry::{self, CacheName, CacheResult};
 use crate::{DomainError, DomainResult};
 
 /// A committed build, from the cache when it has it.
@@ -16,9 +17,13 @@ use crate::{DomainError, DomainResult};
 /// and a delete evicts them.
 pub(crate) async fn build(ports: &Ports, build_id: BuildId) -> DomainResult<Option<Build>> {
     match ports.cache.get_build(build_id).await {
-        Ok(Some(build)) => return Ok(Some(build)),
-        Ok(None) => {}
+        Ok(Some(build)) => {
+            telemetry::cache_get(CacheName::Build, CacheResult::Hit);
+            return Ok(Some(build));
+        }
+        Ok(None) => telemetry::cache_get(CacheName::Build, CacheResult::Miss),
         Err(err) => {
+            telemetry::cache_get(CacheName::Build, CacheResult::Error);
             tracing::warn!(error = %err, build.id = %build_id, "cache read failed; reading the store")
         }
     }
@@ -85,9 +90,13 @@ pub(crate) async fn policy_snapshot(
     application_id: ApplicationId,
 ) -> DomainResult<PolicySnapshot> {
     match ports.cache.get_policy_snapshot(application_id).await {
-        Ok(Some(snapshot)) => return Ok(snapshot),
-        Ok(None) => {}
+        Ok(Some(snapshot)) => {
+            telemetry::cache_get(CacheName::PolicySnapshot, CacheResult::Hit);
+            return Ok(snapshot);
+        }
+        Ok(None) => telemetry::cache_get(CacheName::PolicySnapshot, CacheResult::Miss),
         Err(err) => {
+            telemetry::cache_get(CacheName::PolicySnapshot, CacheResult::Error);
             tracing::warn!(error = %err, app.id = %application_id, "cache read failed; reading the store")
         }
     }

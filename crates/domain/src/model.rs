@@ -18,7 +18,8 @@ pub use crate::model::build::{
 };
 pub use crate::model::config::{ConfigOverride, ConfigParam, ConfigParamType, ResolvedConfigParam};
 pub use crate::model::event::{
-    AuditAction, AuditRecord, AuditVerb, DomainEvent, EntityKind, EntityRef, OutboxRecord,
+    AuditAction, AuditRecord, AuditVerb, DomainEvent, EntityKind, EntityRef, OutboxBacklog,
+    OutboxRecord,
 };
 pub use crate::model::ids::{
     ApplicationId, ApplicationName, BranchName, BuildId, ConfigKey, ImportOwner, PolicyOverrideId,

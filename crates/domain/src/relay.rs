@@ -1,7 +1,9 @@
 //! Delivery of recorded events: from the outbox to the event publisher, in order, at least once.
 
 use crate::DomainResult;
+use crate::model::OutboxBacklog;
 use crate::ports::Ports;
+use crate::telemetry;
 
 /// Moves events from the outbox to the [`EventPublisher`](crate::ports::EventPublisher).
 #[derive(Debug, Clone)]
@@ -31,5 +33,18 @@ impl OutboxRelay {
         let sequences: Vec<u64> = records.iter().map(|record| record.sequence).collect();
         self.ports.app_data.mark_events_sent(&sequences).await?;
         Ok(records.len())
+    }
+
+    /// Reads what the outbox holds undelivered and records it in the outbox metrics
+    /// (`rtm_outbox_pending_events`, `rtm_outbox_oldest_pending_age_seconds`). Called on a
+    /// period by the server, never per scrape, so slow scrapes cannot pile reads up.
+    ///
+    /// # Errors
+    ///
+    /// `service_unavailable` when the outbox cannot be read (the gauges keep their values).
+    pub async fn record_backlog(&self) -> DomainResult<OutboxBacklog> {
+        let backlog = self.ports.app_data.backlog().await?;
+        telemetry::outbox_backlog(&backlog, time::OffsetDateTime::now_utc());
+        Ok(backlog)
     }
 }

@@ -11,7 +11,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
 use domain::access::{AccessRules, Authority, Permission, Scope};
 use domain::model::Principal;
 
@@ -19,6 +19,7 @@ pub use crate::auth::issuer::{IssuerError, LocalIssuer, TokenRequest};
 pub use crate::auth::jwks::{JwksKeySource, JwksSettings, JwksSetupError};
 pub use crate::auth::validator::{KeySource, StaticKeys, TokenPolicy, TokenValidator};
 use crate::error::ApiError;
+use crate::observe::RequestUser;
 
 /// Why a request is not authenticated. Messages say what to fix, never echo the token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,6 +123,7 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let authenticator = req.app_data::<web::Data<Authenticator>>().cloned();
         let token = bearer_token(req);
+        let request = req.clone();
         Box::pin(async move {
             let Some(authenticator) = authenticator else {
                 // The server mounts the API with its authenticator; without one, nothing passes.
@@ -130,6 +132,8 @@ impl FromRequest for Caller {
                 )));
             };
             let principal = authenticator.tokens.validate(&token?).await?;
+            // For the request's log line: who called, by name (never the token).
+            request.extensions_mut().insert(RequestUser(principal.name().to_owned()));
             Ok(Self { principal, authenticator })
         })
     }

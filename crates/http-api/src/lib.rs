@@ -15,7 +15,11 @@
 //! - `app_manager`: the Application Manager's API, one file per resource;
 //! - `runtime_manager` (`runtime_api`, `runtime_internal`, `build_mgmt`): the Runtime
 //!   Manager's APIs, one file per resource, DTOs beside their handlers;
-//! - [`ApiError`]: `{status, code, message, traceId}` for every failure.
+//! - [`ApiError`]: `{status, code, message, traceId}` for every failure;
+//! - `observe`: the `http_server_requests_seconds` metric and the request log line of every
+//!   API request, and [`prometheus_endpoint`] (`/actuator/prometheus`) over a [`Scrape`].
+//!
+//! It records metrics through the `metrics` facade only; the exporter is the server's.
 
 mod app_manager;
 pub mod auth;
@@ -23,6 +27,7 @@ mod dto;
 mod error;
 mod management;
 mod multipart;
+mod observe;
 mod openapi;
 mod path;
 mod runtime_manager;
@@ -32,5 +37,8 @@ mod word;
 
 pub use crate::error::ApiError;
 pub use crate::management::{Readiness, management_app};
+pub use crate::observe::{
+    Scrape, UNKNOWN_URI, describe_metrics, names as metric_names, outcome, prometheus_endpoint,
+};
 pub use crate::openapi::{Roles, api_app, openapi_document};
 pub use crate::state::{Apis, AppManagerState, RuntimeManagerState};

@@ -13,7 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{self, ErrorBody};
-use crate::{ApiError, Apis, app_manager, runtime_manager, trace};
+use crate::{ApiError, Apis, app_manager, observe, runtime_manager, trace};
 
 /// Largest JSON body accepted (config override imports are the biggest).
 const JSON_LIMIT_BYTES: usize = 2 * 1024 * 1024;
@@ -95,8 +95,8 @@ pub fn openapi_document(roles: Roles) -> OpenApiDocument {
     document
 }
 
-/// The API application: the roles' APIs, OpenAPI and Swagger UI, request tracing, and the
-/// error envelope for extractor failures and unknown routes (another role's paths included).
+/// The API application: the roles' APIs, OpenAPI and Swagger UI, request tracing, request
+/// metrics and log lines, and the error envelope for extractor failures and unknown routes (another role's paths included).
 pub fn api_app(
     apis: Apis,
     document: OpenApiDocument,
@@ -129,5 +129,8 @@ pub fn api_app(
         let trace_id = trace::of(&req);
         trace::scope(trace_id, srv.call(req))
     })
+    // Inside the tracing span (its request id is the line's trace id), outside the trace
+    // scope: it times and logs the whole request, error response included.
+    .wrap(actix_web::middleware::from_fn(observe::observe))
     .wrap(TracingLogger::default())
 }

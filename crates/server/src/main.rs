@@ -6,6 +6,7 @@
 
 mod cli;
 mod embedded;
+mod observability;
 mod real;
 mod roles;
 mod serve;

@@ -17,6 +17,7 @@ use http_api::auth::{JwksKeySource, JwksSettings, TokenPolicy, TokenValidator};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::observability::Pools;
 use crate::settings::backends::RealBackends;
 
 /// Least time between two JWKS fetches caused by unknown key ids.
@@ -33,6 +34,8 @@ pub(crate) struct RealMode {
     pub(crate) tokens: TokenValidator,
     pub(crate) listener: JoinHandle<()>,
     pub(crate) key_refresh: JoinHandle<()>,
+    /// The connection pools, for their gauges.
+    pub(crate) pools: Pools,
 }
 
 /// Runs the database migrations under PostgreSQL's advisory lock (`rtm migrate`, and the
@@ -71,13 +74,19 @@ pub(crate) async fn connect(
     let events = KafkaEventPublisher::connect(&backends.kafka)
         .await
         .context("could not connect to Kafka (SPRING_KAFKA_BOOTSTRAP_SERVERS)")?;
+    let app_data = Arc::new(app_data);
+    let mut pools = Pools { postgres: Some(app_data.clone()), redis: None };
     let cache: Arc<dyn Cache> = match &backends.redis {
         // Redis is optional and never stops the start: an unreachable one is a cache miss.
-        Some(config) => Arc::new(
-            RedisCache::connect(config)
-                .await
-                .context("invalid Redis configuration (SPRING_REDIS_HOST)")?,
-        ),
+        Some(config) => {
+            let redis = Arc::new(
+                RedisCache::connect(config)
+                    .await
+                    .context("invalid Redis configuration (SPRING_REDIS_HOST)")?,
+            );
+            pools.redis = Some(redis.clone());
+            redis
+        }
         None => {
             tracing::info!(
                 "no Redis configured: each replica caches in memory, kept in step through Kafka"
@@ -125,12 +134,12 @@ pub(crate) async fn connect(
         },
     );
     let ports = Ports {
-        app_data: Arc::new(app_data),
+        app_data,
         runtime_data: Arc::new(runtime_data),
         events: Arc::new(events),
         cache,
         blobs: Arc::new(blobs),
         timer: Arc::new(TokioTimer),
     };
-    Ok(RealMode { ports, tokens, listener, key_refresh })
+    Ok(RealMode { ports, tokens, listener, key_refresh, pools })
 }

@@ -11,6 +11,7 @@ use http_api::Readiness;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::observability::{self, Pools};
 use crate::roles::{self, Served};
 use crate::settings::{Role, Settings};
 use crate::{embedded, real};
@@ -22,10 +23,13 @@ const RELAY_BATCH: usize = 500;
 
 /// Serves until a shutdown signal.
 pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let metrics = observability::install()?;
     let cancel = CancellationToken::new();
+    let mut pools = Pools::default();
     let (ports, tokens, mode, background) = match &settings.backends {
         Some(backends) => {
             let real = real::connect(backends, cancel.clone()).await?;
+            pools = real.pools;
             (real.ports, real.tokens, "real", vec![real.listener, real.key_refresh])
         }
         None => {
@@ -72,7 +76,11 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     let management = HttpServer::new({
         let readiness = readiness.clone();
         let role = served.describe();
-        move || http_api::management_app(readiness.clone(), role, mode)
+        let scrape = metrics.scrape(pools);
+        move || {
+            http_api::management_app(readiness.clone(), role, mode)
+                .configure(http_api::prometheus_endpoint(scrape.clone()))
+        }
     })
     .bind((settings.bind_address.as_str(), settings.management_port))
     .with_context(|| {
@@ -148,8 +156,17 @@ fn stopped_unexpectedly(
 async fn relay_loop(relay: OutboxRelay) {
     let mut interval = tokio::time::interval(RELAY_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The outbox gauges are sampled here, on a period, never per scrape: a slow database
+    // cannot pile reads up behind scrapes.
+    let mut next_sample = tokio::time::Instant::now();
     loop {
         interval.tick().await;
+        if tokio::time::Instant::now() >= next_sample {
+            next_sample += observability::OUTBOX_SAMPLE_INTERVAL;
+            if let Err(err) = relay.record_backlog().await {
+                tracing::debug!(error = %err, "could not read the outbox backlog for its gauges");
+            }
+        }
         loop {
             match relay.deliver_pending(RELAY_BATCH).await {
                 Ok(n) if n == RELAY_BATCH => continue,

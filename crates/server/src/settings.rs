@@ -5,6 +5,7 @@
 
 pub(crate) mod backends;
 pub(crate) mod tls;
+pub(crate) mod logging;
 pub(crate) mod vars;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,6 +17,7 @@ use build_archive::ArchiveLimits;
 use domain::access::{AccessRules, Authority, Permission};
 
 use crate::settings::backends::RealBackends;
+pub(crate) use crate::settings::logging::{LogFormat, LoggingSettings};
 use crate::settings::vars::Vars;
 
 /// Which of the two services the process is (`SPRING_APPLICATION_NAME`).
@@ -34,23 +36,6 @@ impl Role {
             Self::RuntimeManager => "runtime-manager",
         }
     }
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LogFormat {
-    /// One JSON object per line, for log shippers.
-    Json,
-    /// Human-readable lines.
-    Text,
-}
-
-/// Logging settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct LoggingSettings {
-    pub(crate) format: LogFormat,
-    /// A `tracing-subscriber` filter (`RUST_LOG` syntax).
-    pub(crate) filter: String,
 }
 
 /// Everything the process is configured with.
@@ -128,28 +113,6 @@ impl Settings {
                 ));
             }
         };
-        let format = match vars.get("RTM_LOG_FORMAT")?.as_deref() {
-            None => {
-                if backends.is_some() {
-                    LogFormat::Json
-                } else {
-                    LogFormat::Text
-                }
-            }
-            Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                return Err(SettingsError::new(
-                    "RTM_LOG_FORMAT",
-                    format!("`{other}` is not `json` or `text`"),
-                ));
-            }
-        };
-        let filter = match (vars.get("RUST_LOG")?, vars.get("LOGGING_LEVEL_ROOT")?) {
-            (Some(filter), _) => filter,
-            (None, Some(level)) => spring_level("LOGGING_LEVEL_ROOT", &level)?.to_owned(),
-            (None, None) => "info".to_owned(),
-        };
         let defaults = ArchiveLimits::default();
         let max_archive_bytes = match vars.get("RTM_IMPORT_MAX_ARCHIVE_BYTES")? {
             Some(_) => number(&vars, "RTM_IMPORT_MAX_ARCHIVE_BYTES", defaults.max_archive_bytes)?,
@@ -186,28 +149,13 @@ impl Settings {
             data_dir: PathBuf::from(vars.get("RTM_DATA_DIR")?.unwrap_or_else(|| ".rtm".to_owned())),
             archive_limits,
             access: access_rules(&vars)?,
-            logging: LoggingSettings { format, filter },
+            logging: logging::read(&vars)?,
             shutdown_timeout_seconds: number(&vars, "RTM_SHUTDOWN_TIMEOUT_SECONDS", 30)?,
             import_lease_seconds: number(&vars, "RTM_IMPORT_LEASE_SECONDS", 900)?,
             process_engine: backends::process_engine(&vars)?,
             backends,
             ignored_redis,
         })
-    }
-}
-
-fn spring_level<'a>(variable: &str, level: &'a str) -> Result<&'a str, SettingsError> {
-    match level.to_ascii_uppercase().as_str() {
-        "TRACE" => Ok("trace"),
-        "DEBUG" => Ok("debug"),
-        "INFO" => Ok("info"),
-        "WARN" => Ok("warn"),
-        "ERROR" | "FATAL" => Ok("error"),
-        "OFF" => Ok("off"),
-        _ => Err(SettingsError::new(
-            variable,
-            format!("`{level}` is not a level (TRACE, DEBUG, INFO, WARN, ERROR, OFF)"),
-        )),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `Outbox` of the in-memory repository.
 
 use async_trait::async_trait;
-use domain::model::{DomainEvent, OutboxRecord};
+use domain::model::{DomainEvent, OutboxBacklog, OutboxRecord};
 use domain::ports::{Outbox, PortResult};
 
 use crate::app_data::InMemoryAppDataRepository;
@@ -23,5 +23,14 @@ impl Outbox for InMemoryAppDataRepository {
     async fn record_events(&self, events: &[DomainEvent]) -> PortResult<()> {
         self.state()?.record(events);
         Ok(())
+    }
+
+    async fn backlog(&self) -> PortResult<OutboxBacklog> {
+        let state = self.state()?;
+        Ok(OutboxBacklog {
+            pending: u64::try_from(state.outbox.len()).unwrap_or(u64::MAX),
+            // Sequence order is recording order: the first pending record is the oldest.
+            oldest_recorded_at: state.outbox.values().next().map(|record| record.recorded_at),
+        })
     }
 }

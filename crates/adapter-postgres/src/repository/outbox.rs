@@ -7,8 +7,9 @@ use diesel::dsl::{now, sql};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Timestamptz};
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use domain::model::{DomainEvent, OutboxRecord};
+use domain::model::{DomainEvent, OutboxBacklog, OutboxRecord};
 use domain::ports::{Outbox, PortResult};
+use time::OffsetDateTime;
 
 use crate::error::PgError;
 use crate::repository::{PgAppDataRepository, record_events};
@@ -62,6 +63,22 @@ impl Outbox for PgAppDataRepository {
         let mut connection = self.connection().await?;
         connection.transaction(async |connection| record_events(connection, events).await).await?;
         Ok(())
+    }
+
+    /// One aggregate over the partial index of pending rows, through the pool (any replica).
+    #[tracing::instrument(name = "pg.outbox_backlog", skip_all)]
+    async fn backlog(&self) -> PortResult<OutboxBacklog> {
+        let mut connection = self.connection().await?;
+        let (pending, oldest): (i64, Option<OffsetDateTime>) = outbox_events::table
+            .filter(outbox_events::sent_at.is_null())
+            .select((diesel::dsl::count_star(), diesel::dsl::min(outbox_events::recorded_at)))
+            .get_result(&mut *connection)
+            .await
+            .map_err(PgError::from)?;
+        Ok(OutboxBacklog {
+            pending: u64::try_from(pending).unwrap_or_default(),
+            oldest_recorded_at: oldest,
+        })
     }
 }
 

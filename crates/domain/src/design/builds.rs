@@ -16,6 +16,7 @@ use crate::model::{
     PageRequest, Principal, ValidationError, VersionId,
 };
 use crate::ports::{BlobKey, BuildDraft, BuildPackager, PortError, Ports};
+use crate::telemetry::{self, BuildStore};
 use crate::{DomainError, DomainResult};
 
 /// How many resources are read from the store in one call while a build is made.
@@ -76,6 +77,25 @@ impl BuildCreationService {
     /// `import_in_progress` while the same key's first request is still storing; the
     /// errors of [`BuildService::store_created`].
     pub async fn create(
+        &self,
+        principal: &Principal,
+        application_id: ApplicationId,
+        version_id: VersionId,
+        request: NewBuild,
+        idempotency_key: Option<&IdempotencyKey>,
+    ) -> DomainResult<CreatedBuild> {
+        let started = std::time::Instant::now();
+        let created =
+            self.create_now(principal, application_id, version_id, request, idempotency_key).await;
+        telemetry::build_stored(
+            BuildStore::Creation,
+            started,
+            created.as_ref().map(|created| matches!(created, CreatedBuild::Created(_))),
+        );
+        created
+    }
+
+    async fn create_now(
         &self,
         principal: &Principal,
         application_id: ApplicationId,

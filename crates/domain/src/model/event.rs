@@ -419,6 +419,15 @@ impl DomainEvent {
     }
 }
 
+/// What the outbox holds undelivered: how far the relay is behind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxBacklog {
+    /// Events recorded and not yet marked sent.
+    pub pending: u64,
+    /// When the oldest of them was recorded; `None` when nothing is pending.
+    pub oldest_recorded_at: Option<OffsetDateTime>,
+}
+
 /// An event waiting in the outbox, numbered in the order it was recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxRecord {

@@ -15,8 +15,8 @@ use crate::design::ports::{
 };
 use crate::model::{
     ApplicationId, ApplicationKind, BranchName, BuildHeader, BuildId, BuildTimer, Checksum,
-    DomainEvent, ImportOwner, OutboxRecord, Page, PageRequest, ScheduleMove, TimerId,
-    TimerSchedule,
+    DomainEvent, ImportOwner, OutboxBacklog, OutboxRecord, Page, PageRequest, ScheduleMove,
+    TimerId, TimerSchedule,
 };
 use crate::ports::PortResult;
 use crate::runtime::ports::{ConfigOverrideRepository, PolicyRepository};
@@ -176,6 +176,10 @@ pub trait Outbox {
     /// Records `events` that go with no change of state (an export is audited, yet writes
     /// nothing), in the order given, after every event recorded before.
     async fn record_events(&self, events: &[DomainEvent]) -> PortResult<()>;
+
+    /// How many events are undelivered and when the oldest was recorded, on every replica
+    /// (not only the one that delivers): what the relay's metrics report.
+    async fn backlog(&self) -> PortResult<OutboxBacklog>;
 }
 
 /// Durable, transactional application data: the kernel's role traits (build headers, the

@@ -11,6 +11,7 @@ use crate::model::{
     ResourceType, WorkspaceId,
 };
 use crate::ports::Ports;
+use crate::telemetry;
 
 /// The build live for a caller, and the rule of resolution that chose it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +58,18 @@ impl RuntimeService {
     ///
     /// As [`active_build`](Self::active_build).
     pub async fn resolve(
+        &self,
+        application_id: ApplicationId,
+        workspace_id: Option<WorkspaceId>,
+        principal: &Principal,
+    ) -> DomainResult<ActiveBuild> {
+        let started = std::time::Instant::now();
+        let resolved = self.resolve_now(application_id, workspace_id, principal).await;
+        telemetry::resolution(started, &resolved);
+        resolved
+    }
+
+    async fn resolve_now(
         &self,
         application_id: ApplicationId,
         workspace_id: Option<WorkspaceId>,

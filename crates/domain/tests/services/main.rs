@@ -17,4 +17,5 @@ mod process_start;
 mod relay;
 mod runtime;
 mod start_by_name;
+mod telemetry;
 mod timers;

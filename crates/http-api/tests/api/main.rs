@@ -15,6 +15,7 @@ mod helpers;
 mod hostile_archives;
 mod jwks;
 mod management;
+mod observe;
 mod process_start;
 mod runtime;
 mod runtime_internal;

@@ -12,6 +12,7 @@ pub async fn run_all(repo: &dyn AppDataRepository) {
     pending_events_honour_the_limit(repo).await;
     events_marked_sent_are_never_pending_again(repo).await;
     events_recorded_on_their_own_are_pending_after_earlier_ones(repo).await;
+    the_backlog_counts_pending_events_and_dates_the_oldest(repo).await;
 }
 
 /// Records three events about a fresh application in two writes; returns them in order.
@@ -94,4 +95,26 @@ pub async fn events_recorded_on_their_own_are_pending_after_earlier_ones(
         pending_for(repo, application_id).await.into_iter().map(|record| record.event).collect();
     events.extend(alone);
     assert_eq!(recorded, events, "events recorded alone come after the earlier ones, in order");
+}
+
+/// The backlog counts what is pending and dates the oldest of it.
+/// Other tests may share the backend, so the checks are bounds, not exact counts.
+pub async fn the_backlog_counts_pending_events_and_dates_the_oldest(repo: &dyn AppDataRepository) {
+    let (application_id, _) = record_three(repo).await;
+    let mine = pending_for(repo, application_id).await;
+    let backlog = repo.backlog().await.expect("backlog");
+    assert!(backlog.pending >= 3, "three events were just recorded, the backlog says {backlog:?}");
+    let oldest = backlog.oldest_recorded_at.expect("a backlog with pending events has an oldest");
+    assert!(
+        oldest <= mine[0].recorded_at,
+        "the oldest pending event is no younger than one still pending: {backlog:?} vs {:?}",
+        mine[0].recorded_at
+    );
+
+    let sequences: Vec<u64> = mine.iter().map(|record| record.sequence).collect();
+    repo.mark_events_sent(&sequences).await.expect("mark_events_sent");
+    let after = repo.backlog().await.expect("backlog");
+    if after.pending == 0 {
+        assert_eq!(after.oldest_recorded_at, None, "nothing pending has no oldest: {after:?}");
+    }
 }

@@ -6,6 +6,7 @@
 )]
 
 mod embedded;
+mod observability;
 mod process_start;
 mod real_backends;
 mod start_by_name;

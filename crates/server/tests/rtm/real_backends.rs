@@ -365,6 +365,57 @@ async fn an_import_lands_in_every_store_is_audited_on_kafka_and_fills_the_cache(
         cache.get_build(loan_build).await.unwrap().is_some(),
         "resolution filled the Redis cache"
     );
+
+    // The metrics of what just happened, and of the pools and consumers behind it
+    // (librdkafka hands out consumer statistics every 15 s).
+    let audit_topic = format!(r#"rtm_kafka_events_published_total{{topic="{topic}"}}"#);
+    let scrape = scrape_until(
+        &rtm,
+        &[
+            r#"hikaricp_connections_max{pool="rtm-postgres"} "#,
+            r#"hikaricp_connections_active{pool="rtm-postgres"} "#,
+            r#"rtm_redis_pool_connections_max{pool="rtm-redis"} "#,
+            "rtm_redis_breaker_open 0",
+            &audit_topic,
+            "rtm_outbox_pending_events ",
+            "rtm_outbox_oldest_pending_age_seconds ",
+            r#"rtm_cache_gets_total{cache="build",result="miss"}"#,
+            r#"rtm_build_import_seconds_count{outcome="created"}"#,
+            r#"rtm_kafka_consumer_lag{consumer="policy-listener","#,
+        ],
+        Duration::from_secs(40),
+    )
+    .await;
+    let log = rtm.log_text();
+    for (what, secret) in [
+        ("a token", admin.as_str()),
+        ("a token", user.as_str()),
+        ("the S3 secret", &stack.s3_secret_key),
+    ] {
+        assert!(!scrape.contains(secret), "{what} is in the metrics");
+        assert!(!log.contains(secret), "{what} is in the log");
+    }
+}
+
+/// Scrapes `/actuator/prometheus` until every one of `expected` is in it, or fails after
+/// `within` showing the last scrape.
+async fn scrape_until(rtm: &Rtm, expected: &[&str], within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let response =
+            reqwest::get(format!("{}/actuator/prometheus", rtm.management)).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let text = response.text().await.unwrap();
+        let missing: Vec<&&str> = expected.iter().filter(|line| !text.contains(**line)).collect();
+        if missing.is_empty() {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{missing:?} not in the scrape after {within:?}:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 async fn import_examples_rest(rtm: &Rtm, token: &str) {
@@ -447,6 +498,7 @@ async fn with_redis_stopped_mid_test_requests_still_succeed_and_readiness_stays_
             started.elapsed()
         );
     }
+    scrape_until(&rtm, &["rtm_redis_breaker_open 1"], Duration::from_secs(5)).await;
     set_policy(&rtm, &admin, LOAN_BUILD_1).await;
     assert_eq!(
         build_info(&rtm, &user).await.1["buildId"],
