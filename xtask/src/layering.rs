@@ -297,14 +297,14 @@ mod tests {
     fn an_adapter_uses_its_own_driver_and_no_other() {
         let packages = [
             package("adapter-engine", &[("domain", None), ("reqwest", None), ("mongodb", None)]),
-            package("adapter-s3", &[("rust-s3", None), ("reqwest", None)]),
+            package("adapter-s3", &[("rust-s3", None), ("reqwest", None), ("mongodb", None)]),
             package("adapter-ftp", &[("domain", None), ("reqwest", None)]),
         ];
         assert_eq!(
             violations_of(&packages),
             [
                 violation("adapter-engine", "mongodb", Invariant::IsolatedAdapters),
-                violation("adapter-s3", "reqwest", Invariant::IsolatedAdapters),
+                violation("adapter-s3", "mongodb", Invariant::IsolatedAdapters),
                 violation("adapter-ftp", "reqwest", Invariant::IsolatedAdapters),
             ]
         );

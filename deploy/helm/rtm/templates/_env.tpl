@@ -62,6 +62,7 @@ Deployment and the migration Job. Called with (dict "root" $ "migrateOnStart" bo
 {{- include "rtm.envEntry" (list "ORGANIZATION_ID" $c.kafka.organizationId) }}
 {{- include "rtm.envEntry" (list "APPLICATION_FILE_STORAGE_S3_SERVER_URL" $c.s3.serverUrl) }}
 {{- include "rtm.envEntry" (list "APPLICATION_FILE_STORAGE_S3_BUCKET_PREFIX" $c.s3.bucketPrefix) }}
+{{- include "rtm.envEntry" (list "RTM_S3_CA_FILE" $c.s3.caFile) }}
 {{- include "rtm.envEntry" (list "SECURITY_OAUTH2_BASE_SERVER_URL" $c.oauth2.baseServerUrl) }}
 {{- include "rtm.envEntry" (list "SECURITY_OAUTH2_REALM" $c.oauth2.realm) }}
 {{- include "rtm.envEntry" (list "SECURITY_OAUTH2_CLIENT_CLIENT_ID" $c.oauth2.clientId) }}
@@ -72,6 +73,8 @@ Deployment and the migration Job. Called with (dict "root" $ "migrateOnStart" bo
 {{- include "rtm.envEntry" (list "SPRING_REDIS_PORT" $c.redis.port) }}
 {{- include "rtm.envEntry" (list "SPRING_REDIS_TTL" $c.redis.ttl) }}
 {{- include "rtm.envEntry" (list "RTM_REDIS_KEY_PREFIX" $c.redis.keyPrefix) }}
+{{- include "rtm.envEntry" (list "SPRING_REDIS_SSL_ENABLED" $c.redis.sslEnabled) }}
+{{- include "rtm.envEntry" (list "RTM_REDIS_SSL_CA_FILE" $c.redis.sslCaFile) }}
 {{- include "rtm.envEntry" (list "RTM_PROCESS_ENGINE_URL" $c.processEngine.url) }}
 {{- include "rtm.envEntry" (list "RTM_PROCESS_ENGINE_TIMEOUT_SECONDS" $c.processEngine.timeoutSeconds) }}
 {{- include "rtm.envEntry" (list "RTM_CORS_ALLOWED_ORIGINS" $c.cors.allowedOrigins) }}
