@@ -10,6 +10,7 @@
 //! - [`Apis`] (the state of each role it serves, [`AppManagerState`] and
 //!   [`RuntimeManagerState`], and the [`auth::Authenticator`]) and [`api_app`] /
 //!   [`management_app`]: what the server mounts; [`Roles`] and [`openapi_document`];
+//!   [`ApiOptions`] ([`CorsOrigins`]) for HTTP itself;
 //! - `auth`: token validation ([`auth::TokenValidator`]), the embedded issuer
 //!   ([`auth::LocalIssuer`]) and the [`auth::Caller`] extractor;
 //! - `app_manager`: the Application Manager's API, one file per resource;
@@ -19,6 +20,7 @@
 
 mod app_manager;
 pub mod auth;
+mod cors;
 mod dto;
 mod error;
 mod management;
@@ -30,7 +32,8 @@ mod state;
 mod trace;
 mod word;
 
+pub use crate::cors::{ALLOWED_HEADERS as CORS_ALLOWED_HEADERS, CorsOrigins};
 pub use crate::error::ApiError;
 pub use crate::management::{Readiness, management_app};
-pub use crate::openapi::{Roles, api_app, openapi_document};
+pub use crate::openapi::{ApiOptions, Roles, api_app, openapi_document};
 pub use crate::state::{Apis, AppManagerState, RuntimeManagerState};

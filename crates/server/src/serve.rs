@@ -63,7 +63,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     let document = http_api::openapi_document(apis.roles());
     let readiness = Readiness::default();
 
-    let api = HttpServer::new(move || http_api::api_app(apis.clone(), document.clone()))
+    let api = HttpServer::new(move || http_api::api_app(apis.clone(), document.clone(), api_options.clone()))
         .bind((settings.bind_address.as_str(), settings.server_port))
         .with_context(|| format!("could not listen on SERVER_PORT {}", settings.server_port))?
         .disable_signals()
