@@ -5,6 +5,7 @@
 //! the use cases and serves the APIs. `anyhow` is allowed here and nowhere else but xtask.
 
 mod cli;
+mod config_check;
 mod embedded;
 mod real;
 mod roles;

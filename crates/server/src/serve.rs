@@ -62,13 +62,16 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     let apis = roles::apis(served, &ports, &settings, tokens, engine);
     let document = http_api::openapi_document(apis.roles());
     let readiness = Readiness::default();
+    let api_options = http_api::ApiOptions { cors: settings.cors.clone() };
 
-    let api = HttpServer::new(move || http_api::api_app(apis.clone(), document.clone(), api_options.clone()))
-        .bind((settings.bind_address.as_str(), settings.server_port))
-        .with_context(|| format!("could not listen on SERVER_PORT {}", settings.server_port))?
-        .disable_signals()
-        .shutdown_timeout(settings.shutdown_timeout_seconds)
-        .run();
+    let api = HttpServer::new(move || {
+        http_api::api_app(apis.clone(), document.clone(), api_options.clone())
+    })
+    .bind((settings.bind_address.as_str(), settings.server_port))
+    .with_context(|| format!("could not listen on SERVER_PORT {}", settings.server_port))?
+    .disable_signals()
+    .shutdown_timeout(settings.shutdown_timeout_seconds)
+    .run();
     let management = HttpServer::new({
         let readiness = readiness.clone();
         let role = served.describe();

@@ -41,8 +41,10 @@ async fn a_preflight_from_an_allowed_origin_is_answered_with_the_ingress_header_
     };
     assert_eq!(header("access-control-allow-origin"), DESIGNER);
     assert_eq!(header("access-control-allow-credentials"), "true");
-    let allowed: Vec<String> =
-        header("access-control-allow-headers").split(',').map(|h| h.trim().to_lowercase()).collect();
+    let allowed: Vec<String> = header("access-control-allow-headers")
+        .split(',')
+        .map(|h| h.trim().to_lowercase())
+        .collect();
     let mut allowed_sorted = allowed.clone();
     allowed_sorted.sort();
     let mut expected: Vec<String> = [
@@ -88,7 +90,9 @@ async fn another_origin_gets_no_cors_header() {
     // A plain request from another origin is served, without CORS headers: the browser blocks it.
     let reply = send(
         &service,
-        TestRequest::get().uri("/v3/api-docs").insert_header(("Origin", "https://evil.example.com")),
+        TestRequest::get()
+            .uri("/v3/api-docs")
+            .insert_header(("Origin", "https://evil.example.com")),
     )
     .await;
     assert_eq!(reply.status, 200);
@@ -103,11 +107,9 @@ async fn without_configured_origins_no_cors_header_is_sent() {
     let reply = send(&service, preflight(&path, DESIGNER, "authorization")).await;
     assert!(reply.headers.get("access-control-allow-origin").is_none(), "{:?}", reply.headers);
     assert!(reply.headers.get("access-control-allow-methods").is_none(), "{:?}", reply.headers);
-    let reply = send(
-        &service,
-        TestRequest::get().uri("/v3/api-docs").insert_header(("Origin", DESIGNER)),
-    )
-    .await;
+    let reply =
+        send(&service, TestRequest::get().uri("/v3/api-docs").insert_header(("Origin", DESIGNER)))
+            .await;
     assert_eq!(reply.status, 200);
     assert!(reply.headers.get("access-control-allow-origin").is_none(), "{:?}", reply.headers);
 }
@@ -135,8 +137,8 @@ async fn json_is_gzipped_when_the_client_asks_and_only_then() {
 
     // An error envelope of an API route too.
     let path = format!("/api/runtime/app/{LOAN_APP}/build/info");
-    let reply = send(&service, get(&path, "not-a-token").insert_header(("Accept-Encoding", "gzip")))
-        .await;
+    let reply =
+        send(&service, get(&path, "not-a-token").insert_header(("Accept-Encoding", "gzip"))).await;
     assert_eq!(reply.status, 401);
     assert_eq!(reply.headers.get("content-encoding").unwrap(), "gzip");
 }

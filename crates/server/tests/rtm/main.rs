@@ -5,6 +5,7 @@
     reason = "helpers of a test binary; a failed unwrap is a failed test"
 )]
 
+mod config;
 mod embedded;
 mod process_start;
 mod real_backends;
