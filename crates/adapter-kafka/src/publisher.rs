@@ -214,6 +214,21 @@ impl KafkaEventPublisher {
     }
 }
 
+/// The cluster's metadata, within [`PROBE_TIMEOUT`] (on a blocking thread: librdkafka's
+/// call blocks).
+#[async_trait]
+impl domain::ports::HealthCheck for KafkaEventPublisher {
+    async fn ping(&self) -> PortResult<()> {
+        let producer = self.producer();
+        let timeout = PROBE_TIMEOUT.min(self.message_timeout);
+        tokio::task::spawn_blocking(move || producer.client().fetch_metadata(None, timeout))
+            .await
+            .map_err(|err| PortError::Backend(err.into()))?
+            .map(|_| ())
+            .map_err(|err| PortError::Unavailable(err.into()))
+    }
+}
+
 #[async_trait]
 impl EventPublisher for KafkaEventPublisher {
     #[tracing::instrument(name = "kafka.publish", skip_all, fields(records = records.len()))]

@@ -18,7 +18,7 @@ use crate::model::{
     DomainEvent, ImportOwner, OutboxRecord, Page, PageRequest, ScheduleMove, TimerId,
     TimerSchedule,
 };
-use crate::ports::PortResult;
+use crate::ports::{HealthCheck, PortResult};
 use crate::runtime::ports::{ConfigOverrideRepository, PolicyRepository};
 
 /// Build headers: the installation's register of which builds exist.
@@ -198,6 +198,7 @@ pub trait AppDataRepository:
     + ConfigDefaultsRepository
     + IdempotencyLedger
     + Outbox
+    + HealthCheck
     + fmt::Debug
     + Send
     + Sync
@@ -219,6 +220,7 @@ impl<T> AppDataRepository for T where
         + ConfigDefaultsRepository
         + IdempotencyLedger
         + Outbox
+        + HealthCheck
         + fmt::Debug
         + Send
         + Sync
