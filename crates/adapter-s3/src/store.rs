@@ -207,9 +207,9 @@ impl domain::ports::HealthCheck for S3BlobStore {
     async fn ping(&self) -> PortResult<()> {
         match self.bucket_state().await? {
             BucketState::Present => Ok(()),
-            BucketState::Missing => {
-                Err(PortError::Backend(format!("bucket `{}` does not exist", self.bucket.name()).into()))
-            }
+            BucketState::Missing => Err(PortError::Backend(
+                format!("bucket `{}` does not exist", self.bucket.name()).into(),
+            )),
         }
     }
 }

@@ -34,6 +34,6 @@ mod word;
 
 pub use crate::cors::{ALLOWED_HEADERS as CORS_ALLOWED_HEADERS, CorsOrigins};
 pub use crate::error::ApiError;
-pub use crate::management::{Readiness, management_app};
+pub use crate::management::{AppInfo, ComponentStatus, Health, Readiness, management_app};
 pub use crate::openapi::{ApiOptions, Roles, api_app, openapi_document};
 pub use crate::state::{Apis, AppManagerState, RuntimeManagerState};

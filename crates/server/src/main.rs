@@ -7,6 +7,7 @@
 mod cli;
 mod config_check;
 mod embedded;
+mod health;
 mod real;
 mod roles;
 mod serve;

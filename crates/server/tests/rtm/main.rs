@@ -7,6 +7,7 @@
 
 mod config;
 mod embedded;
+mod health;
 mod process_start;
 mod real_backends;
 mod start_by_name;
