@@ -37,9 +37,9 @@ fn git(args: &[&str]) -> Option<String> {
 }
 
 fn watch(git_path: &str) {
-    if let Some(path) = git(&["rev-parse", "--git-path", git_path]) {
-        if std::path::Path::new(&path).exists() {
-            println!("cargo:rerun-if-changed={path}");
-        }
+    if let Some(path) = git(&["rev-parse", "--git-path", git_path])
+        && std::path::Path::new(&path).exists()
+    {
+        println!("cargo:rerun-if-changed={path}");
     }
 }

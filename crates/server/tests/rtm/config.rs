@@ -112,10 +112,11 @@ fn version_names_the_commit() {
     );
     // Built from a git checkout, the commit is HEAD's (a build without .git says `unknown`
     // unless RTM_GIT_COMMIT was given to the build).
-    if let Ok(head) = std::process::Command::new("git").args(["rev-parse", "HEAD"]).output() {
-        if head.status.success() && std::env::var_os("RTM_GIT_COMMIT").is_none() {
-            let head = String::from_utf8_lossy(&head.stdout);
-            assert!(head.trim().starts_with(commit), "{commit} is not HEAD {head}");
-        }
+    if let Ok(head) = std::process::Command::new("git").args(["rev-parse", "HEAD"]).output()
+        && head.status.success()
+        && std::env::var_os("RTM_GIT_COMMIT").is_none()
+    {
+        let head = String::from_utf8_lossy(&head.stdout);
+        assert!(head.trim().starts_with(commit), "{commit} is not HEAD {head}");
     }
 }
