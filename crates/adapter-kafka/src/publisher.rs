@@ -17,7 +17,7 @@ use crate::config::KafkaConfig;
 use crate::context::{self, RtmContext};
 use crate::error::KafkaError;
 use crate::payload;
-use crate::topics::TopicNames;
+use crate::topics::{Topic, TopicNames};
 
 /// Longest wait for the broker's metadata when connecting (only logged, never fatal).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -214,14 +214,17 @@ impl KafkaEventPublisher {
     }
 }
 
-/// The cluster's metadata, within [`PROBE_TIMEOUT`] (on a blocking thread: librdkafka's
-/// call blocks).
+/// The metadata of one topic of ours (not the whole cluster's: it is asked every few
+/// seconds), within [`PROBE_TIMEOUT`], on a blocking thread since librdkafka's call blocks.
 #[async_trait]
 impl domain::ports::HealthCheck for KafkaEventPublisher {
     async fn ping(&self) -> PortResult<()> {
         let producer = self.producer();
         let timeout = PROBE_TIMEOUT.min(self.message_timeout);
-        tokio::task::spawn_blocking(move || producer.client().fetch_metadata(None, timeout))
+        let topic = self.topics.get(Topic::ActivePolicyUpdated).to_owned();
+        tokio::task::spawn_blocking(move || {
+            producer.client().fetch_metadata(Some(&topic), timeout)
+        })
             .await
             .map_err(|err| PortError::Backend(err.into()))?
             .map(|_| ())
