@@ -222,9 +222,7 @@ impl domain::ports::HealthCheck for KafkaEventPublisher {
         let producer = self.producer();
         let timeout = PROBE_TIMEOUT.min(self.message_timeout);
         let topic = self.topics.get(Topic::ActivePolicyUpdated).to_owned();
-        tokio::task::spawn_blocking(move || {
-            producer.client().fetch_metadata(Some(&topic), timeout)
-        })
+        tokio::task::spawn_blocking(move || producer.client().fetch_metadata(Some(&topic), timeout))
             .await
             .map_err(|err| PortError::Backend(err.into()))?
             .map(|_| ())
