@@ -7,7 +7,7 @@ use actix_cors::Cors;
 use actix_web::http::{Method, header};
 
 /// The request headers a browser may send cross-origin: the seed's ingress list, verbatim.
-pub const ALLOWED_HEADERS: [&str; 11] = [
+const ALLOWED_HEADERS: [&str; 11] = [
     "DNT",
     "Keep-Alive",
     "User-Agent",

@@ -32,7 +32,7 @@ mod state;
 mod trace;
 mod word;
 
-pub use crate::cors::{ALLOWED_HEADERS as CORS_ALLOWED_HEADERS, CorsOrigins};
+pub use crate::cors::CorsOrigins;
 pub use crate::error::ApiError;
 pub use crate::management::{AppInfo, ComponentStatus, Health, Readiness, management_app};
 pub use crate::openapi::{ApiOptions, Roles, api_app, openapi_document};
