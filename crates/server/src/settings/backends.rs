@@ -335,11 +335,15 @@ fn http_url(vars: &Vars, name: &str) -> Result<String, SettingsError> {
 }
 
 fn s3(vars: &Vars) -> Result<S3Config, SettingsError> {
-    let mut config = S3Config::new(
-        http_url(vars, "APPLICATION_FILE_STORAGE_S3_SERVER_URL")?,
-        SecretString::from(required(vars, "APPLICATION_FILE_STORAGE_S3_ACCESS_KEY")?),
-        SecretString::from(required(vars, "APPLICATION_FILE_STORAGE_S3_SECRET_KEY")?),
-    );
+    let (server_url, (access_key, secret_key)) = vars.both(
+        http_url(vars, "APPLICATION_FILE_STORAGE_S3_SERVER_URL"),
+        vars.both(
+            required(vars, "APPLICATION_FILE_STORAGE_S3_ACCESS_KEY"),
+            required(vars, "APPLICATION_FILE_STORAGE_S3_SECRET_KEY"),
+        ),
+    )?;
+    let mut config =
+        S3Config::new(server_url, SecretString::from(access_key), SecretString::from(secret_key));
     if let Some(bucket) = vars.get("APPLICATION_FILE_STORAGE_S3_BUCKET_PREFIX")? {
         config.bucket = bucket;
     }
@@ -555,6 +559,26 @@ mod tests {
             let err = read(&vars(&pairs)).unwrap_err();
             assert!(err.to_string().starts_with(name), "{name}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn the_s3_variables_are_reported_together() {
+        let pairs: Vec<_> = full()
+            .into_iter()
+            .filter(|(name, _)| !name.contains("S3_ACCESS_KEY") && !name.contains("S3_SECRET_KEY"))
+            .filter(|(name, _)| !name.contains("S3_SERVERURL"))
+            .chain([("APPLICATION_FILE_STORAGE_S3_SERVER_URL", "minio:9000")])
+            .collect();
+        let err = read(&vars(&pairs)).unwrap_err();
+        assert_eq!(
+            err.variables(),
+            [
+                "APPLICATION_FILE_STORAGE_S3_ACCESS_KEY",
+                "APPLICATION_FILE_STORAGE_S3_SERVER_URL",
+                "APPLICATION_FILE_STORAGE_S3_SECRET_KEY",
+            ],
+            "{err}"
+        );
     }
 
     #[test]

@@ -62,6 +62,28 @@ impl Vars {
         }
     }
 
+    /// Both values, or a problem with the other one recorded: for a reader that returns
+    /// `Result<T, SettingsError>` and reads independent variables, so that its caller's
+    /// [`check`](Self::check) reports both.
+    ///
+    /// # Errors
+    ///
+    /// The second problem when both failed (the first is recorded), else the one problem.
+    pub(crate) fn both<A, B>(
+        &self,
+        a: Result<A, SettingsError>,
+        b: Result<B, SettingsError>,
+    ) -> Result<(A, B), SettingsError> {
+        match (a, b) {
+            (Ok(a), Ok(b)) => Ok((a, b)),
+            (Err(first), Err(second)) => {
+                self.check::<()>(Err(first));
+                Err(second)
+            }
+            (Err(problem), Ok(_)) | (Ok(_), Err(problem)) => Err(problem),
+        }
+    }
+
     /// `value` when no problem was recorded, else every problem, in the order met.
     ///
     /// # Errors
