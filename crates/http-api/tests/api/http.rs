@@ -130,6 +130,14 @@ async fn json_is_gzipped_when_the_client_asks_and_only_then() {
     .await;
     assert_eq!(zipped.status, 200);
     assert_eq!(zipped.headers.get("content-encoding").unwrap(), "gzip");
+    assert!(
+        zipped
+            .headers
+            .get_all("vary")
+            .any(|v| v.to_str().unwrap().eq_ignore_ascii_case("accept-encoding")),
+        "caches keep both forms apart: {:?}",
+        zipped.headers
+    );
     assert!(zipped.bytes.len() < plain.bytes.len(), "compressed");
     let mut inflated = Vec::new();
     flate2::read::GzDecoder::new(zipped.bytes.as_ref()).read_to_end(&mut inflated).unwrap();
