@@ -215,7 +215,8 @@ impl KafkaEventPublisher {
 }
 
 /// The metadata of one topic of ours (not the whole cluster's: it is asked every few
-/// seconds), within [`PROBE_TIMEOUT`], on a blocking thread since librdkafka's call blocks.
+/// seconds), within the metadata probe timeout (5 s), on a blocking thread since
+/// librdkafka's call blocks.
 #[async_trait]
 impl domain::ports::HealthCheck for KafkaEventPublisher {
     async fn ping(&self) -> PortResult<()> {
