@@ -18,7 +18,7 @@ use crate::context::{self, RtmContext};
 use crate::error::KafkaError;
 use crate::payload;
 use crate::telemetry;
-use crate::topics::TopicNames;
+use crate::topics::{Topic, TopicNames};
 
 /// Longest wait for the broker's metadata when connecting (only logged, never fatal).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -219,6 +219,23 @@ impl KafkaEventPublisher {
                 Err(err)
             }
         }
+    }
+}
+
+/// The metadata of one topic of ours (not the whole cluster's: it is asked every few
+/// seconds), within the metadata probe timeout (5 s), on a blocking thread since
+/// librdkafka's call blocks.
+#[async_trait]
+impl domain::ports::HealthCheck for KafkaEventPublisher {
+    async fn ping(&self) -> PortResult<()> {
+        let producer = self.producer();
+        let timeout = PROBE_TIMEOUT.min(self.message_timeout);
+        let topic = self.topics.get(Topic::ActivePolicyUpdated).to_owned();
+        tokio::task::spawn_blocking(move || producer.client().fetch_metadata(Some(&topic), timeout))
+            .await
+            .map_err(|err| PortError::Backend(err.into()))?
+            .map(|_| ())
+            .map_err(|err| PortError::Unavailable(err.into()))
     }
 }
 

@@ -19,6 +19,7 @@ mod timers;
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
+use async_trait::async_trait;
 use domain::design::model::{Application, Branch, IdempotencyKey, ResourceVersion, Version};
 use domain::model::{
     ActivePolicy, ApplicationId, BranchName, BuildHeader, BuildId, BuildTimer, ConfigKey,
@@ -143,5 +144,13 @@ impl State {
         let named = |target: &PolicyTarget| *target == PolicyTarget::Build(build_id);
         self.policies.values().any(|policy| named(&policy.target))
             || self.overrides.values().any(|candidate| named(&candidate.target))
+    }
+}
+
+/// Always reachable, unless the failure knob says this call fails.
+#[async_trait]
+impl domain::ports::HealthCheck for InMemoryAppDataRepository {
+    async fn ping(&self) -> PortResult<()> {
+        self.failure.check()
     }
 }

@@ -55,3 +55,11 @@ impl BlobStore for InMemoryBlobStore {
         Ok(())
     }
 }
+
+/// Always reachable, unless the failure knob says this call fails.
+#[async_trait]
+impl domain::ports::HealthCheck for InMemoryBlobStore {
+    async fn ping(&self) -> PortResult<()> {
+        self.failure.check()
+    }
+}

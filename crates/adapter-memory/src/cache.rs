@@ -77,3 +77,11 @@ impl Cache for InMemoryCache {
         Ok(())
     }
 }
+
+/// Always reachable, unless the failure knob says this call fails.
+#[async_trait]
+impl domain::ports::HealthCheck for InMemoryCache {
+    async fn ping(&self) -> PortResult<()> {
+        self.failure.check()
+    }
+}

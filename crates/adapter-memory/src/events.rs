@@ -58,6 +58,14 @@ impl EventPublisher for InMemoryEventPublisher {
     }
 }
 
+/// Always reachable, unless the failure knob says this call fails.
+#[async_trait]
+impl domain::ports::HealthCheck for InMemoryEventPublisher {
+    async fn ping(&self) -> PortResult<()> {
+        self.failure.check()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use domain::model::{ApplicationId, DomainEvent};

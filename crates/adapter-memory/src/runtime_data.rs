@@ -149,3 +149,11 @@ impl RuntimeDataStore for InMemoryRuntimeDataStore {
         Ok(page.slice(resources))
     }
 }
+
+/// Always reachable, unless the failure knob says this call fails.
+#[async_trait]
+impl domain::ports::HealthCheck for InMemoryRuntimeDataStore {
+    async fn ping(&self) -> PortResult<()> {
+        self.failure.check()
+    }
+}

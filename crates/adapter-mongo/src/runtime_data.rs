@@ -255,6 +255,14 @@ impl MongoRuntimeDataStore {
     }
 }
 
+/// The `ping` command, within the server selection timeout.
+#[async_trait]
+impl domain::ports::HealthCheck for MongoRuntimeDataStore {
+    async fn ping(&self) -> PortResult<()> {
+        Self::ping(self).await
+    }
+}
+
 #[async_trait]
 impl RuntimeDataStore for MongoRuntimeDataStore {
     #[tracing::instrument(

@@ -128,6 +128,14 @@ impl PgAppDataRepository {
     }
 }
 
+/// `SELECT 1` on a pooled connection, within the checkout timeout.
+#[async_trait::async_trait]
+impl domain::ports::HealthCheck for PgAppDataRepository {
+    async fn ping(&self) -> PortResult<()> {
+        Self::ping(self).await
+    }
+}
+
 impl fmt::Debug for PgAppDataRepository {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let status = self.pool.status();

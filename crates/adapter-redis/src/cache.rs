@@ -218,6 +218,16 @@ impl fmt::Debug for RedisCache {
     }
 }
 
+/// `PING` within the operation timeout, past the breaker: the check must see Redis itself,
+/// and its answer closes or opens the breaker like any other call.
+#[async_trait]
+impl domain::ports::HealthCheck for RedisCache {
+    async fn ping(&self) -> PortResult<()> {
+        self.execute::<String>(&redis::cmd("PING"), Gate::Always).await?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Cache for RedisCache {
     #[tracing::instrument(name = "redis.get_policy_snapshot", skip_all, fields(app.id = %application_id))]

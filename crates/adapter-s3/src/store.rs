@@ -307,6 +307,20 @@ impl fmt::Debug for S3BlobStore {
     }
 }
 
+/// A one-key listing of the bucket, within the request timeout: it proves the service
+/// answers, the credentials work and the bucket exists.
+#[async_trait]
+impl domain::ports::HealthCheck for S3BlobStore {
+    async fn ping(&self) -> PortResult<()> {
+        match self.bucket_state().await? {
+            BucketState::Present => Ok(()),
+            BucketState::Missing => Err(PortError::Backend(
+                format!("bucket `{}` does not exist", self.bucket.name()).into(),
+            )),
+        }
+    }
+}
+
 #[async_trait]
 impl BlobStore for S3BlobStore {
     #[tracing::instrument(name = "s3.put", skip_all, fields(blob.key = %key, blob.len = bytes.len()))]

@@ -8,6 +8,7 @@ mod app_data;
 mod blobs;
 mod cache;
 mod events;
+mod health;
 mod packager;
 mod process_engine;
 mod runtime_data;
@@ -22,6 +23,7 @@ pub use crate::ports::app_data::{
 pub use crate::ports::blobs::{BlobKey, BlobStore};
 pub use crate::ports::cache::Cache;
 pub use crate::ports::events::EventPublisher;
+pub use crate::ports::health::HealthCheck;
 pub use crate::ports::packager::{BuildDraft, BuildPackager};
 pub use crate::ports::process_engine::{
     Credentials, EngineAnswer, EngineError, EngineStart, ProcessEngine,

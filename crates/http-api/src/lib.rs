@@ -10,6 +10,7 @@
 //! - [`Apis`] (the state of each role it serves, [`AppManagerState`] and
 //!   [`RuntimeManagerState`], and the [`auth::Authenticator`]) and [`api_app`] /
 //!   [`management_app`]: what the server mounts; [`Roles`] and [`openapi_document`];
+//!   [`ApiOptions`] ([`CorsOrigins`]) for HTTP itself;
 //! - `auth`: token validation ([`auth::TokenValidator`]), the embedded issuer
 //!   ([`auth::LocalIssuer`]) and the [`auth::Caller`] extractor;
 //! - `app_manager`: the Application Manager's API, one file per resource;
@@ -23,6 +24,7 @@
 
 mod app_manager;
 pub mod auth;
+mod cors;
 mod dto;
 mod error;
 mod management;
@@ -35,10 +37,11 @@ mod state;
 mod trace;
 mod word;
 
+pub use crate::cors::CorsOrigins;
 pub use crate::error::ApiError;
-pub use crate::management::{Readiness, management_app};
+pub use crate::management::{AppInfo, ComponentStatus, Health, Readiness, management_app};
 pub use crate::observe::{
     Scrape, UNKNOWN_URI, describe_metrics, names as metric_names, outcome, prometheus_endpoint,
 };
-pub use crate::openapi::{Roles, api_app, openapi_document};
+pub use crate::openapi::{ApiOptions, Roles, api_app, openapi_document};
 pub use crate::state::{Apis, AppManagerState, RuntimeManagerState};

@@ -1,8 +1,11 @@
 //! The API application and its OpenAPI document, collected from the handlers themselves
-//! (utoipa), served at `/v3/api-docs` with Swagger UI at `/swagger-ui/`.
+//! (utoipa), served at `/v3/api-docs` with Swagger UI at `/swagger-ui/` (and springdoc's
+//! `/swagger-ui.html` redirecting there).
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service as _, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{Compress, Condition};
 use actix_web::{App, web};
 use tracing_actix_web::TracingLogger;
 use utoipa::openapi::OpenApi as OpenApiDocument;
@@ -12,6 +15,7 @@ use utoipa_actix_web::AppExt as _;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::cors::CorsOrigins;
 use crate::error::{self, ErrorBody};
 use crate::{ApiError, Apis, app_manager, observe, runtime_manager, trace};
 
@@ -95,11 +99,21 @@ pub fn openapi_document(roles: Roles) -> OpenApiDocument {
     document
 }
 
-/// The API application: the roles' APIs, OpenAPI and Swagger UI, request tracing, request
-/// metrics and log lines, and the error envelope for extractor failures and unknown routes (another role's paths included).
+/// How the API application treats HTTP itself, beyond the roles' routes.
+#[derive(Debug, Clone, Default)]
+pub struct ApiOptions {
+    /// The origins allowed cross-origin (`RTM_CORS_ALLOWED_ORIGINS`); none: no CORS headers.
+    pub cors: CorsOrigins,
+}
+
+/// The API application: the roles' APIs, OpenAPI and Swagger UI, request tracing, request metrics and log
+/// lines, the error envelope for extractor failures and unknown routes (another role's paths included), CORS
+/// when origins are configured, and gzip for clients that ask for it (`Accept-Encoding`;
+/// an archive download is sent as it is, see `build_mgmt::builds`).
 pub fn api_app(
     apis: Apis,
     document: OpenApiDocument,
+    options: ApiOptions,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -124,13 +138,20 @@ pub fn api_app(
     .app_data(web::QueryConfig::default().error_handler(error::query_error))
     .configure(|cfg| routes(roles)(&mut ServiceConfig::new(cfg)))
     .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/v3/api-docs", document))
+    // springdoc's address of the UI. Relative, so that it also works behind an ingress that
+    // strips a path prefix (`/appmanager/swagger-ui.html` → `/appmanager/swagger-ui/`).
+    .service(web::redirect("/swagger-ui.html", "swagger-ui/").using_status_code(StatusCode::FOUND))
     .default_service(web::to(|| async { ApiError::route_not_found() }))
     .wrap_fn(|req, srv| {
         let trace_id = trace::of(&req);
         trace::scope(trace_id, srv.call(req))
     })
-    // Inside the tracing span (its request id is the line's trace id), outside the trace
-    // scope: it times and logs the whole request, error response included.
+    .wrap(Compress::default())
+    // Outside compression and the handlers, so that errors carry CORS headers too and a
+    // preflight is answered before any route is looked for.
+    .wrap(Condition::new(options.cors.is_enabled(), options.cors.middleware()))
+    // Inside the tracing span (its request id is the line's trace id), outside everything
+    // else: it times and logs the whole request, CORS refusals and error responses included.
     .wrap(actix_web::middleware::from_fn(observe::observe))
     .wrap(TracingLogger::default())
 }

@@ -26,6 +26,7 @@ const OUTBOX_SCAN: usize = 100_000;
 
 /// Runs every check of the port.
 pub async fn run_all(repo: &dyn AppDataRepository) {
+    crate::health::a_reachable_backend_answers_ping(repo).await;
     catalog::run_all(repo).await;
     imports::run_all(repo).await;
     policies::run_all(repo).await;

@@ -8,6 +8,7 @@ use crate::fixtures;
 
 /// Runs every check of the port.
 pub async fn run_all(blobs: &dyn BlobStore) {
+    crate::health::a_reachable_backend_answers_ping(blobs).await;
     an_unknown_key_has_no_object(blobs).await;
     an_object_reads_back_byte_for_byte(blobs).await;
     a_put_replaces_the_object(blobs).await;

@@ -14,6 +14,7 @@ use crate::fixtures;
 
 /// Runs every check of the port.
 pub async fn run_all(cache: &dyn Cache) {
+    crate::health::a_reachable_backend_answers_ping(cache).await;
     an_unknown_entry_is_a_miss(cache).await;
     a_policy_snapshot_reads_back_until_evicted(cache).await;
     a_policy_snapshot_is_replaced_by_the_next_put(cache).await;

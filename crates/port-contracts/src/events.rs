@@ -13,6 +13,7 @@ use crate::fixtures;
 
 /// Runs every check of the port; returns the records it published, in order.
 pub async fn run_all(publisher: &dyn EventPublisher) -> Vec<OutboxRecord> {
+    crate::health::a_reachable_backend_answers_ping(publisher).await;
     publishing_nothing_is_ok(publisher).await;
     publishing_records_is_ok(publisher).await
 }

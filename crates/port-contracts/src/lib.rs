@@ -17,6 +17,7 @@ pub mod app_data;
 pub mod blobs;
 pub mod cache;
 pub mod events;
+pub mod health;
 pub mod runtime_data;
 
 mod fixtures;

@@ -9,6 +9,7 @@ use crate::fixtures;
 
 /// Runs every check of the port.
 pub async fn run_all(store: &dyn RuntimeDataStore) {
+    crate::health::a_reachable_backend_answers_ping(store).await;
     staged_resources_are_invisible_until_the_build_is_published(store).await;
     a_published_build_and_its_resources_read_back(store).await;
     resources_are_listed_by_name_one_type_at_a_time_and_paged(store).await;

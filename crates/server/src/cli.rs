@@ -1,4 +1,5 @@
-//! The command line: `rtm [serve]`, `rtm dev-token`, `rtm build pack`.
+//! The command line: `rtm [serve]`, `rtm migrate`, `rtm config check`, `rtm dev-token`,
+//! `rtm build pack`, `rtm --version`.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -7,12 +8,16 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use http_api::auth::TokenRequest;
 
-use crate::settings::Settings;
-use crate::{embedded, serve, telemetry};
+use crate::settings::{Settings, SettingsErrors};
+use crate::{config_check, embedded, serve, telemetry};
+
+/// The version and the commit it was built from (see `build.rs`).
+pub(crate) const VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("RTM_GIT_COMMIT"), ")");
 
 /// rtm: the Runtime Manager and Application Manager of a low-code platform.
 #[derive(Debug, Parser)]
-#[command(name = "rtm", version, about)]
+#[command(name = "rtm", version = VERSION, about)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -52,6 +57,19 @@ enum Command {
         #[command(subcommand)]
         command: BuildCommand,
     },
+    /// The configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Check the environment without connecting to anything: exit 0 and print the effective
+    /// configuration (secrets redacted) when it is valid, else exit 1 listing every problem.
+    /// `RTM_*` variables rtm does not read are warned about.
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,8 +89,15 @@ enum BuildCommand {
 pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let settings = Settings::from_env()?;
+            let settings = settings()?;
             telemetry::init(&settings.logging);
+            for name in &settings.unread {
+                tracing::warn!(
+                    variable = %name,
+                    "{}",
+                    config_check::unread_warning(name)
+                );
+            }
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -80,7 +105,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
                 .block_on(serve::serve(settings))
         }
         Command::Migrate => {
-            let settings = Settings::from_env()?;
+            let settings = settings()?;
             telemetry::init(&settings.logging);
             let Some(backends) = settings.backends else {
                 anyhow::bail!(
@@ -105,7 +130,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::DevToken { sub, groups, mut roles, admin, ttl, client } => {
-            let settings = Settings::from_env()?;
+            let settings = settings()?;
             if settings.backends.is_some() {
                 anyhow::bail!(
                     "dev-token signs tokens for embedded mode only; with real backends get tokens from the OAuth2 realm"
@@ -143,5 +168,31 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             .context("could not print the result")?;
             Ok(())
         }
+        Command::Config { command: ConfigCommand::Check } => {
+            let settings = settings()?;
+            writeln!(std::io::stdout().lock(), "{}", config_check::report(&settings))
+                .context("could not print the configuration")?;
+            Ok(())
+        }
     }
+}
+
+/// The settings from the environment, or every problem in one error, one per line.
+fn settings() -> anyhow::Result<Settings> {
+    Settings::from_env().map_err(|errors| anyhow::anyhow!(invalid(&errors)))
+}
+
+fn invalid(errors: &SettingsErrors) -> String {
+    let mut message = format!(
+        "the configuration is invalid ({} problem{}; see docs/CONFIGURATION.md):",
+        errors.problems.len(),
+        if errors.problems.len() == 1 { "" } else { "s" }
+    );
+    for problem in &errors.problems {
+        message.push_str(&format!("\n  {problem}"));
+    }
+    for name in &errors.unread {
+        message.push_str(&format!("\n  warning: {}", config_check::unread_warning(name)));
+    }
+    message
 }

@@ -5,7 +5,9 @@
 //! the use cases and serves the APIs. `anyhow` is allowed here and nowhere else but xtask.
 
 mod cli;
+mod config_check;
 mod embedded;
+mod health;
 mod observability;
 mod real;
 mod roles;

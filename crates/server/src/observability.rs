@@ -89,12 +89,15 @@ pub(crate) fn install() -> anyhow::Result<Metrics> {
 }
 
 impl Metrics {
-    /// What `/actuator/prometheus` answers: the gauges read now, then every series.
-    pub(crate) fn scrape(&self, pools: Pools) -> http_api::Scrape {
+    /// What `/actuator/prometheus` answers: the gauges read now, then every series. The
+    /// pools are set once the backends are connected (the endpoint answers before that).
+    pub(crate) fn scrape(&self, pools: Arc<OnceLock<Pools>>) -> http_api::Scrape {
         let metrics = self.clone();
         http_api::Scrape::new(move || {
             metrics.process.collect();
-            record_pools(&pools);
+            if let Some(pools) = pools.get() {
+                record_pools(pools);
+            }
             metrics.handle.render()
         })
     }

@@ -13,10 +13,12 @@ use adapter_redis::RedisCache;
 use adapter_s3::S3BlobStore;
 use anyhow::Context as _;
 use domain::ports::{Cache, Ports};
+use http_api::Health;
 use http_api::auth::{JwksKeySource, JwksSettings, TokenPolicy, TokenValidator};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::health;
 use crate::observability::Pools;
 use crate::settings::backends::RealBackends;
 
@@ -47,9 +49,11 @@ pub(crate) async fn migrate(backends: &RealBackends) -> anyhow::Result<Vec<Strin
     Ok(report.applied)
 }
 
-/// Connects every backend.
+/// Connects every backend, marking each component of `health` UP once connected (the
+/// management server shows the start's progress).
 pub(crate) async fn connect(
     backends: &RealBackends,
+    health: &Health,
     cancel: CancellationToken,
 ) -> anyhow::Result<RealMode> {
     if backends.migrate_on_start {
@@ -59,12 +63,15 @@ pub(crate) async fn connect(
     let app_data = PgAppDataRepository::connect(&backends.postgres)
         .await
         .context("could not connect to PostgreSQL (SPRING_DATASOURCE_URL)")?;
+    health.set_up(health::DB);
     let runtime_data = MongoRuntimeDataStore::connect(&backends.mongo)
         .await
         .context("could not connect to MongoDB (SPRING_DATA_MONGODB_URI)")?;
+    health.set_up(health::MONGO);
     let blobs = S3BlobStore::connect(&backends.s3)
         .await
         .context("could not connect to S3 (APPLICATION_FILE_STORAGE_S3_SERVER_URL)")?;
+    health.set_up(health::S3);
     let created = adapter_kafka::ensure_topics(&backends.kafka)
         .await
         .context("could not reach Kafka (SPRING_KAFKA_BOOTSTRAP_SERVERS)")?;
@@ -74,6 +81,7 @@ pub(crate) async fn connect(
     let events = KafkaEventPublisher::connect(&backends.kafka)
         .await
         .context("could not connect to Kafka (SPRING_KAFKA_BOOTSTRAP_SERVERS)")?;
+    health.set_up(health::KAFKA);
     let app_data = Arc::new(app_data);
     let mut pools = Pools { postgres: Some(app_data.clone()), redis: None };
     let cache: Arc<dyn Cache> = match &backends.redis {

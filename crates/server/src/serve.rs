@@ -1,52 +1,97 @@
 //! `rtm serve`: wires the adapters, starts the API and management servers and the outbox
 //! relay, and shuts them down in order on SIGTERM or Ctrl-C.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use actix_web::HttpServer;
 use adapter_kafka::StartByNameConsumer;
 use anyhow::Context as _;
 use domain::relay::OutboxRelay;
-use http_api::Readiness;
+use http_api::{AppInfo, Health, Readiness};
 
 use tokio_util::sync::CancellationToken;
 
 use crate::observability::{self, Pools};
 use crate::roles::{self, Served};
 use crate::settings::{Role, Settings};
-use crate::{embedded, real};
+use crate::{embedded, health, real};
 
 /// How often the relay looks for undelivered events.
 const RELAY_INTERVAL: Duration = Duration::from_millis(200);
 /// How many events the relay delivers per round.
 const RELAY_BATCH: usize = 500;
 
-/// Serves until a shutdown signal.
+/// Serves until a shutdown signal. The management server listens first, so that probes
+/// are answered while the backends connect (liveness UP, readiness DOWN); readiness turns
+/// UP once every required backend is connected and the API server listens, and then
+/// follows the background health check.
 pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     let metrics = observability::install()?;
     let cancel = CancellationToken::new();
-    let mut pools = Pools::default();
-    let (ports, tokens, mode, background) = match &settings.backends {
-        Some(backends) => {
-            let real = real::connect(backends, cancel.clone()).await?;
-            pools = real.pools;
-            (real.ports, real.tokens, "real", vec![real.listener, real.key_refresh])
-        }
-        None => {
-            tracing::warn!(
-                data_dir = %settings.data_dir.display(),
-                "EMBEDDED MODE: every store is in memory and is lost when the process stops; tokens are signed by a local key \
-                 (rtm dev-token). Not for production."
-            );
-            if let Some(host) = &settings.ignored_redis {
-                tracing::warn!(redis.host = %host, "SPRING_REDIS_HOST is set, but embedded mode caches in memory and does not use it");
-            }
-            let issuer = embedded::load_or_create_issuer(&settings.data_dir)?;
-            (embedded::ports(), embedded::token_validator(&issuer), "embedded", Vec::new())
-        }
-    };
+    // The pools' gauges are scraped from the start; the pools exist once connected.
+    let pools: Arc<OnceLock<Pools>> = Arc::default();
+    let mode = if settings.backends.is_some() { "real" } else { "embedded" };
     let served =
         if settings.backends.is_some() { Served::One(settings.role) } else { Served::Both };
+    let readiness = Readiness::default();
+    let health = Health::default();
+    health::register(
+        &health,
+        match &settings.backends {
+            Some(backends) => health::Backends::Real { redis: backends.redis.is_some() },
+            None => health::Backends::Embedded,
+        },
+    );
+    let management = HttpServer::new({
+        let (readiness, health) = (readiness.clone(), health.clone());
+        let info = AppInfo {
+            role: served.describe().to_owned(),
+            mode: mode.to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            commit: env!("RTM_GIT_COMMIT").to_owned(),
+        };
+        let scrape = metrics.scrape(pools.clone());
+        move || {
+            http_api::management_app(readiness.clone(), health.clone(), info.clone())
+                .configure(http_api::prometheus_endpoint(scrape.clone()))
+        }
+    })
+    .bind((settings.bind_address.as_str(), settings.management_port))
+    .with_context(|| {
+        format!("could not listen on MANAGEMENT_SERVER_PORT {}", settings.management_port)
+    })?
+    .disable_signals()
+    .shutdown_timeout(settings.shutdown_timeout_seconds)
+    .run();
+    let management_handle = management.handle();
+    let mut management = tokio::spawn(management);
+
+    let connect = async {
+        anyhow::Ok(match &settings.backends {
+            Some(backends) => {
+                let real = real::connect(backends, &health, cancel.clone()).await?;
+                let _ = pools.set(real.pools);
+                (real.ports, real.tokens, vec![real.listener, real.key_refresh])
+            }
+            None => {
+                tracing::warn!(
+                    data_dir = %settings.data_dir.display(),
+                    "EMBEDDED MODE: every store is in memory and is lost when the process stops; tokens are signed by a local key \
+                     (rtm dev-token). Not for production."
+                );
+                if let Some(host) = &settings.ignored_redis {
+                    tracing::warn!(redis.host = %host, "SPRING_REDIS_HOST is set, but embedded mode caches in memory and does not use it");
+                }
+                let issuer = embedded::load_or_create_issuer(&settings.data_dir)?;
+                (embedded::ports(), embedded::token_validator(&issuer), Vec::new())
+            }
+        })
+    };
+    let (ports, tokens, mut background) = tokio::select! {
+        connected = connect => connected?,
+        result = &mut management => return stopped_unexpectedly("the management server", result),
+    };
     // One engine client for the REST starts and the Kafka ones (one connection pool).
     let engine = roles::process_engine(&settings)?;
     // Start-by-name is the runtime role's Kafka channel; embedded mode has no Kafka.
@@ -65,33 +110,25 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
     let apis = roles::apis(served, &ports, &settings, tokens, engine);
     let document = http_api::openapi_document(apis.roles());
-    let readiness = Readiness::default();
+    let api_options = http_api::ApiOptions { cors: settings.cors.clone() };
 
-    let api = HttpServer::new(move || http_api::api_app(apis.clone(), document.clone()))
-        .bind((settings.bind_address.as_str(), settings.server_port))
-        .with_context(|| format!("could not listen on SERVER_PORT {}", settings.server_port))?
-        .disable_signals()
-        .shutdown_timeout(settings.shutdown_timeout_seconds)
-        .run();
-    let management = HttpServer::new({
-        let readiness = readiness.clone();
-        let role = served.describe();
-        let scrape = metrics.scrape(pools);
-        move || {
-            http_api::management_app(readiness.clone(), role, mode)
-                .configure(http_api::prometheus_endpoint(scrape.clone()))
-        }
+    let api = HttpServer::new(move || {
+        http_api::api_app(apis.clone(), document.clone(), api_options.clone())
     })
-    .bind((settings.bind_address.as_str(), settings.management_port))
-    .with_context(|| {
-        format!("could not listen on MANAGEMENT_SERVER_PORT {}", settings.management_port)
-    })?
+    .bind((settings.bind_address.as_str(), settings.server_port))
+    .with_context(|| format!("could not listen on SERVER_PORT {}", settings.server_port))?
     .disable_signals()
     .shutdown_timeout(settings.shutdown_timeout_seconds)
     .run();
     let api_handle = api.handle();
-    let management_handle = management.handle();
 
+    // One round before declaring the service ready, then every few seconds in the background.
+    health::check_once(&health, &ports).await;
+    background.push(tokio::spawn(health::check_periodically(
+        health.clone(),
+        ports.clone(),
+        cancel.clone(),
+    )));
     let relay = OutboxRelay::new(ports);
     let relay_task = tokio::spawn(relay_loop(relay.clone()));
     readiness.set_ready(true);
@@ -105,7 +142,6 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     // The servers run as tasks of their own: a server must be polled to act on `stop`.
     let mut api = tokio::spawn(api);
-    let mut management = tokio::spawn(management);
     tokio::select! {
         result = &mut api => return stopped_unexpectedly("the API server", result),
         result = &mut management => return stopped_unexpectedly("the management server", result),

@@ -1,11 +1,13 @@
 //! Settings, read once from the environment at start. The original platform's variable
 //! names are the interface (with Spring's relaxed binding and `${VAR:default}` placeholders,
 //! see [`vars`]); settings it lacks have `RTM_` names. A variable that is set but invalid
-//! stops the start with a message naming it. Nothing else reads the environment.
+//! stops the start with a message naming it; every such variable is reported in one start
+//! (see [`vars`] for how the readers collect their problems). Nothing else reads the
+//! environment.
 
 pub(crate) mod backends;
-pub(crate) mod tls;
 pub(crate) mod logging;
+pub(crate) mod tls;
 pub(crate) mod vars;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,6 +17,7 @@ use std::str::FromStr;
 use adapter_engine::EngineConfig;
 use build_archive::ArchiveLimits;
 use domain::access::{AccessRules, Authority, Permission};
+use http_api::CorsOrigins;
 
 use crate::settings::backends::RealBackends;
 pub(crate) use crate::settings::logging::{LogFormat, LoggingSettings};
@@ -60,10 +63,15 @@ pub(crate) struct Settings {
     /// Set when a Redis host is configured but the other backends are not (embedded mode
     /// does not use it).
     pub(crate) ignored_redis: Option<String>,
+    /// Origins allowed to call the API from a browser (`RTM_CORS_ALLOWED_ORIGINS`).
+    pub(crate) cors: CorsOrigins,
+    /// `RTM_*` variables that are set but that rtm did not read: warned about at start and
+    /// by `rtm config check`.
+    pub(crate) unread: Vec<String>,
 }
 
 /// A set but invalid variable.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SettingsError {
     variable: String,
     problem: String,
@@ -83,13 +91,52 @@ impl std::fmt::Display for SettingsError {
 
 impl std::error::Error for SettingsError {}
 
+/// Every problem of one reading of the environment (see [`vars`]): displayed one per line,
+/// each naming its variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SettingsErrors {
+    pub(crate) problems: Vec<SettingsError>,
+    /// `RTM_*` variables set but never read (see [`Vars::unread`]).
+    pub(crate) unread: Vec<String>,
+}
+
+impl SettingsErrors {
+    /// The variables named, in order.
+    #[cfg(test)]
+    pub(crate) fn variables(&self) -> Vec<&str> {
+        self.problems.iter().map(|problem| problem.variable.as_str()).collect()
+    }
+
+    /// The one problem there is.
+    #[cfg(test)]
+    #[track_caller]
+    pub(crate) fn only(self) -> SettingsError {
+        assert_eq!(self.problems.len(), 1, "one problem expected: {self}");
+        self.problems.into_iter().next().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl std::fmt::Display for SettingsErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, problem) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SettingsErrors {}
+
 impl Settings {
     /// Reads the process environment.
     ///
     /// # Errors
     ///
-    /// A [`SettingsError`] naming the first variable that is set but invalid.
-    pub(crate) fn from_env() -> Result<Self, SettingsError> {
+    /// [`SettingsErrors`] naming every variable that is set but invalid.
+    pub(crate) fn from_env() -> Result<Self, SettingsErrors> {
         Self::from_vars(&std::env::vars().collect())
     }
 
@@ -97,65 +144,101 @@ impl Settings {
     ///
     /// # Errors
     ///
-    /// A [`SettingsError`] naming the first variable that is set but invalid.
-    pub(crate) fn from_vars(vars: &BTreeMap<String, String>) -> Result<Self, SettingsError> {
+    /// [`SettingsErrors`] naming every variable that is set but invalid.
+    pub(crate) fn from_vars(vars: &BTreeMap<String, String>) -> Result<Self, SettingsErrors> {
         let vars = Vars::new(vars);
-        let backends = backends::read(&vars)?;
-        let role = match vars.get("SPRING_APPLICATION_NAME")?.as_deref() {
-            None | Some("application-manager") => Role::ApplicationManager,
-            Some("runtime-manager") => Role::RuntimeManager,
-            Some(other) => {
-                return Err(SettingsError::new(
-                    "SPRING_APPLICATION_NAME",
-                    format!(
-                        "`{other}` is not a role: use `application-manager` or `runtime-manager`"
-                    ),
-                ));
-            }
-        };
-        let defaults = ArchiveLimits::default();
-        let max_archive_bytes = match vars.get("RTM_IMPORT_MAX_ARCHIVE_BYTES")? {
-            Some(_) => number(&vars, "RTM_IMPORT_MAX_ARCHIVE_BYTES", defaults.max_archive_bytes)?,
-            None => match vars.get("MULTIPART_MAX_FILE_SIZE")? {
-                Some(size) => data_size("MULTIPART_MAX_FILE_SIZE", &size)?,
-                None => defaults.max_archive_bytes,
-            },
-        };
-        let archive_limits = ArchiveLimits {
-            max_archive_bytes,
-            max_entries: number(&vars, "RTM_IMPORT_MAX_ENTRIES", defaults.max_entries)?,
-            max_inflated_bytes: number(
-                &vars,
-                "RTM_IMPORT_MAX_INFLATED_BYTES",
-                defaults.max_inflated_bytes,
-            )?,
-            max_compression_ratio: number(
-                &vars,
-                "RTM_IMPORT_MAX_COMPRESSION_RATIO",
-                defaults.max_compression_ratio,
-            )?,
-        };
+        // `None` for a field below: its problem is recorded in `vars` (see `vars`), and
+        // `finish` reports it with every other one.
+        let backends = backends::read(&vars);
+        let role = vars.check(role(&vars));
+        let logging = vars.check(logging::read(&vars));
+        let archive_limits = archive_limits(&vars);
         let ignored_redis = match backends {
-            Some(_) => None,
-            None => vars
-                .get_any(&["SPRING_DATA_REDIS_HOST", "SPRING_REDIS_HOST"])?
-                .map(|(_, host)| host),
+            Some(None) => vars
+                .check(vars.get_any(&["SPRING_DATA_REDIS_HOST", "SPRING_REDIS_HOST"]))
+                .map(|found| found.map(|(_, host)| host)),
+            _ => Some(None),
         };
-        Ok(Self {
-            role,
-            bind_address: vars.get("SERVER_ADDRESS")?.unwrap_or_else(|| "0.0.0.0".to_owned()),
-            server_port: port(&vars, "SERVER_PORT", 8080)?,
-            management_port: port(&vars, "MANAGEMENT_SERVER_PORT", 8081)?,
-            data_dir: PathBuf::from(vars.get("RTM_DATA_DIR")?.unwrap_or_else(|| ".rtm".to_owned())),
-            archive_limits,
-            access: access_rules(&vars)?,
-            logging: logging::read(&vars)?,
-            shutdown_timeout_seconds: number(&vars, "RTM_SHUTDOWN_TIMEOUT_SECONDS", 30)?,
-            import_lease_seconds: number(&vars, "RTM_IMPORT_LEASE_SECONDS", 900)?,
-            process_engine: backends::process_engine(&vars)?,
-            backends,
-            ignored_redis,
-        })
+        let bind_address = vars.check(vars.get("SERVER_ADDRESS"));
+        let server_port = vars.check(port(&vars, "SERVER_PORT", 8080));
+        let management_port = vars.check(port(&vars, "MANAGEMENT_SERVER_PORT", 8081));
+        let data_dir = vars.check(vars.get("RTM_DATA_DIR"));
+        let access = vars.check(access_rules(&vars));
+        let shutdown_timeout_seconds =
+            vars.check(number(&vars, "RTM_SHUTDOWN_TIMEOUT_SECONDS", 30));
+        let import_lease_seconds = vars.check(number(&vars, "RTM_IMPORT_LEASE_SECONDS", 900));
+        let process_engine = vars.check(backends::process_engine(&vars));
+        let cors = vars.check(cors_origins(&vars));
+        let settings = (|| {
+            Some(Self {
+                role: role?,
+                bind_address: bind_address?.unwrap_or_else(|| "0.0.0.0".to_owned()),
+                server_port: server_port?,
+                management_port: management_port?,
+                data_dir: PathBuf::from(data_dir?.unwrap_or_else(|| ".rtm".to_owned())),
+                archive_limits: archive_limits?,
+                access: access?,
+                logging: logging?,
+                shutdown_timeout_seconds: shutdown_timeout_seconds?,
+                import_lease_seconds: import_lease_seconds?,
+                process_engine: process_engine?,
+                cors: cors?,
+                backends: backends?,
+                ignored_redis: ignored_redis?,
+                unread: Vec::new(),
+            })
+        })();
+        let mut settings = vars.finish(settings)?;
+        settings.unread = vars.unread("RTM_");
+        Ok(settings)
+    }
+}
+
+fn role(vars: &Vars) -> Result<Role, SettingsError> {
+    match vars.get("SPRING_APPLICATION_NAME")?.as_deref() {
+        None | Some("application-manager") => Ok(Role::ApplicationManager),
+        Some("runtime-manager") => Ok(Role::RuntimeManager),
+        Some(other) => Err(SettingsError::new(
+            "SPRING_APPLICATION_NAME",
+            format!("`{other}` is not a role: use `application-manager` or `runtime-manager`"),
+        )),
+    }
+}
+
+/// The import limits, each variable checked on its own.
+fn archive_limits(vars: &Vars) -> Option<ArchiveLimits> {
+    let defaults = ArchiveLimits::default();
+    let max_archive_bytes = vars.check((|| match vars.get("RTM_IMPORT_MAX_ARCHIVE_BYTES")? {
+        Some(_) => number(vars, "RTM_IMPORT_MAX_ARCHIVE_BYTES", defaults.max_archive_bytes),
+        None => match vars.get("MULTIPART_MAX_FILE_SIZE")? {
+            Some(size) => data_size("MULTIPART_MAX_FILE_SIZE", &size),
+            None => Ok(defaults.max_archive_bytes),
+        },
+    })());
+    let max_entries = vars.check(number(vars, "RTM_IMPORT_MAX_ENTRIES", defaults.max_entries));
+    let max_inflated_bytes =
+        vars.check(number(vars, "RTM_IMPORT_MAX_INFLATED_BYTES", defaults.max_inflated_bytes));
+    let max_compression_ratio = vars.check(number(
+        vars,
+        "RTM_IMPORT_MAX_COMPRESSION_RATIO",
+        defaults.max_compression_ratio,
+    ));
+    Some(ArchiveLimits {
+        max_archive_bytes: max_archive_bytes?,
+        max_entries: max_entries?,
+        max_inflated_bytes: max_inflated_bytes?,
+        max_compression_ratio: max_compression_ratio?,
+    })
+}
+
+/// `RTM_CORS_ALLOWED_ORIGINS`: comma-separated origins allowed cross-origin; unset: none.
+fn cors_origins(vars: &Vars) -> Result<CorsOrigins, SettingsError> {
+    const NAME: &str = "RTM_CORS_ALLOWED_ORIGINS";
+    match vars.get(NAME)? {
+        None => Ok(CorsOrigins::default()),
+        Some(list) => {
+            CorsOrigins::parse(&list).map_err(|problem| SettingsError::new(NAME, problem))
+        }
     }
 }
 
@@ -212,57 +295,13 @@ fn port(vars: &Vars, name: &str, default: u16) -> Result<u16, SettingsError> {
 }
 
 /// `SECURITY_ACCESSAUTHORIZATIONS_<AUTH>_SCOPES_<SCOPE>_ROLESALLOWED=ROLE_A,ROLE_B` replaces
-/// the roles that grant one permission.
+/// the roles that grant one permission; each such variable is checked on its own.
 fn access_rules(vars: &Vars) -> Result<AccessRules, SettingsError> {
-    const PREFIX: &str = "SECURITYACCESSAUTHORIZATIONS";
     let mut rules = AccessRules::default();
     for (name, value) in vars.with_prefix("SECURITY_ACCESSAUTHORIZATIONS_") {
-        let rest = &vars::relaxed(&name)[PREFIX.len()..];
-        let shape =
-            "expected SECURITY_ACCESSAUTHORIZATIONS_<AUTHORITY>_SCOPES_<SCOPE>_ROLESALLOWED";
-        let Some((authority, rest)) = rest.split_once("SCOPES") else {
-            return Err(SettingsError::new(&name, shape));
-        };
-        let Some(scope) = rest.strip_suffix("ROLESALLOWED") else {
-            return Err(SettingsError::new(&name, shape));
-        };
-        let authority = Authority::ALL
-            .into_iter()
-            .find(|candidate| candidate.setting_name() == authority)
-            .ok_or_else(|| {
-                let known: Vec<&str> =
-                    Authority::ALL.iter().map(|candidate| candidate.setting_name()).collect();
-                SettingsError::new(
-                    &name,
-                    format!("`{authority}` is not an authority ({})", known.join(", ")),
-                )
-            })?;
-        let scope = authority
-            .scopes()
-            .iter()
-            .copied()
-            .find(|candidate| candidate.as_str() == scope)
-            .ok_or_else(|| {
-                let known: Vec<&str> =
-                    authority.scopes().iter().map(|candidate| candidate.as_str()).collect();
-                SettingsError::new(
-                    &name,
-                    format!("`{scope}` is not a scope of this authority ({})", known.join(", ")),
-                )
-            })?;
-        let roles: BTreeSet<String> = value
-            .split(',')
-            .map(str::trim)
-            .filter(|role| !role.is_empty())
-            .map(str::to_owned)
-            .collect();
-        if roles.is_empty() {
-            return Err(SettingsError::new(
-                &name,
-                "names no role; give a comma-separated list of role names",
-            ));
+        if let Some((permission, roles)) = vars.check(access_rule(&name, &value)) {
+            rules.set_roles(permission, roles);
         }
-        rules.set_roles(Permission::new(authority, scope), roles);
     }
     // The OAuth clients (a token's `azp`, else `client_id` / `clientId`) whose tokens count
     // as service accounts on the runtime-internal API.
@@ -276,6 +315,56 @@ fn access_rules(vars: &Vars) -> Result<AccessRules, SettingsError> {
         .collect();
     rules.set_service_account_clients(clients);
     Ok(rules)
+}
+
+/// One `SECURITY_ACCESSAUTHORIZATIONS_…_ROLESALLOWED` variable.
+fn access_rule(name: &str, value: &str) -> Result<(Permission, BTreeSet<String>), SettingsError> {
+    const PREFIX: &str = "SECURITYACCESSAUTHORIZATIONS";
+    let rest = &vars::relaxed(name)[PREFIX.len()..];
+    let shape = "expected SECURITY_ACCESSAUTHORIZATIONS_<AUTHORITY>_SCOPES_<SCOPE>_ROLESALLOWED";
+    let Some((authority, rest)) = rest.split_once("SCOPES") else {
+        return Err(SettingsError::new(name, shape));
+    };
+    let Some(scope) = rest.strip_suffix("ROLESALLOWED") else {
+        return Err(SettingsError::new(name, shape));
+    };
+    let authority = Authority::ALL
+        .into_iter()
+        .find(|candidate| candidate.setting_name() == authority)
+        .ok_or_else(|| {
+            let known: Vec<&str> =
+                Authority::ALL.iter().map(|candidate| candidate.setting_name()).collect();
+            SettingsError::new(
+                name,
+                format!("`{authority}` is not an authority ({})", known.join(", ")),
+            )
+        })?;
+    let scope = authority
+        .scopes()
+        .iter()
+        .copied()
+        .find(|candidate| candidate.as_str() == scope)
+        .ok_or_else(|| {
+            let known: Vec<&str> =
+                authority.scopes().iter().map(|candidate| candidate.as_str()).collect();
+            SettingsError::new(
+                name,
+                format!("`{scope}` is not a scope of this authority ({})", known.join(", ")),
+            )
+        })?;
+    let roles: BTreeSet<String> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|role| !role.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if roles.is_empty() {
+        return Err(SettingsError::new(
+            name,
+            "names no role; give a comma-separated list of role names",
+        ));
+    }
+    Ok((Permission::new(authority, scope), roles))
 }
 
 #[cfg(test)]
@@ -299,12 +388,13 @@ mod tests {
 
     #[test]
     fn an_invalid_port_names_its_variable() {
-        let err = Settings::from_vars(&vars(&[("SERVER_PORT", "eighty")])).unwrap_err();
+        let err = Settings::from_vars(&vars(&[("SERVER_PORT", "eighty")])).unwrap_err().only();
         assert_eq!(err.variable, "SERVER_PORT");
         assert!(err.problem.contains("eighty"), "{err}");
         assert_eq!(
             Settings::from_vars(&vars(&[("MANAGEMENT_SERVER_PORT", "70000")]))
                 .unwrap_err()
+                .only()
                 .variable,
             "MANAGEMENT_SERVER_PORT"
         );
@@ -313,7 +403,8 @@ mod tests {
     #[test]
     fn an_unknown_role_is_refused() {
         let err = Settings::from_vars(&vars(&[("SPRING_APPLICATION_NAME", "process-engine")]))
-            .unwrap_err();
+            .unwrap_err()
+            .only();
         assert_eq!(err.variable, "SPRING_APPLICATION_NAME");
         let runtime =
             Settings::from_vars(&vars(&[("SPRING_APPLICATION_NAME", "runtime-manager")])).unwrap();
@@ -326,7 +417,8 @@ mod tests {
             "SPRING_DATASOURCE_URL",
             "jdbc:postgresql://db:5432/app",
         )]))
-        .unwrap_err();
+        .unwrap_err()
+        .only();
         assert_eq!(err.variable, "SPRING_DATASOURCE_URL");
         assert!(err.to_string().contains("embedded"), "{err}");
     }
@@ -348,7 +440,10 @@ mod tests {
         .unwrap();
         assert_eq!(settings.logging.filter, "warn,server=info");
         assert_eq!(
-            Settings::from_vars(&vars(&[("LOGGING_LEVEL_ROOT", "LOUD")])).unwrap_err().variable,
+            Settings::from_vars(&vars(&[("LOGGING_LEVEL_ROOT", "LOUD")]))
+                .unwrap_err()
+                .only()
+                .variable,
             "LOGGING_LEVEL_ROOT"
         );
     }
@@ -358,12 +453,16 @@ mod tests {
         let settings = Settings::from_vars(&vars(&[("RTM_IMPORT_MAX_ENTRIES", "10")])).unwrap();
         assert_eq!(settings.archive_limits.max_entries, 10);
         assert_eq!(
-            Settings::from_vars(&vars(&[("RTM_IMPORT_MAX_ENTRIES", "0")])).unwrap_err().variable,
+            Settings::from_vars(&vars(&[("RTM_IMPORT_MAX_ENTRIES", "0")]))
+                .unwrap_err()
+                .only()
+                .variable,
             "RTM_IMPORT_MAX_ENTRIES"
         );
         assert_eq!(
             Settings::from_vars(&vars(&[("RTM_IMPORT_MAX_COMPRESSION_RATIO", "-1")]))
                 .unwrap_err()
+                .only()
                 .variable,
             "RTM_IMPORT_MAX_COMPRESSION_RATIO"
         );
@@ -383,14 +482,103 @@ mod tests {
             "SECURITY_ACCESSAUTHORIZATIONS_MANAGEBUILDS_SCOPES_WRITE_ROLESALLOWED",
             "X",
         )]))
-        .unwrap_err();
+        .unwrap_err()
+        .only();
         assert!(err.problem.contains("WRITE"), "{err}");
         let err = Settings::from_vars(&vars(&[(
             "SECURITY_ACCESSAUTHORIZATIONS_MANAGEFOO_SCOPES_READ_ROLESALLOWED",
             "X",
         )]))
-        .unwrap_err();
+        .unwrap_err()
+        .only();
         assert!(err.problem.contains("MANAGEFOO"), "{err}");
+    }
+
+    #[test]
+    fn every_invalid_variable_is_reported_in_one_reading() {
+        let err = Settings::from_vars(&vars(&[
+            ("SERVER_PORT", "eighty"),
+            ("MANAGEMENT_SERVER_PORT", "0"),
+            ("SPRING_APPLICATION_NAME", "process-engine"),
+            ("RTM_IMPORT_MAX_ENTRIES", "-1"),
+            ("RTM_IMPORT_MAX_INFLATED_BYTES", "lots"),
+            ("RTM_CORS_ALLOWED_ORIGINS", "https://ok.example.com,*"),
+            ("RTM_PROCESS_ENGINE_URL", "engine:8080"),
+            ("SECURITY_ACCESSAUTHORIZATIONS_MANAGEFOO_SCOPES_READ_ROLESALLOWED", "X"),
+            ("SECURITY_ACCESSAUTHORIZATIONS_MANAGEBUILDS_SCOPES_WRITE_ROLESALLOWED", "X"),
+            ("RTM_LOG_FORMAT", "xml"),
+            ("RTM_SHUTDOWN_TIMEOUT_SECONDS", "never"),
+        ]))
+        .unwrap_err();
+        let mut named = err.variables();
+        named.sort_unstable();
+        assert_eq!(
+            named,
+            [
+                "MANAGEMENT_SERVER_PORT",
+                "RTM_CORS_ALLOWED_ORIGINS",
+                "RTM_IMPORT_MAX_ENTRIES",
+                "RTM_IMPORT_MAX_INFLATED_BYTES",
+                "RTM_LOG_FORMAT",
+                "RTM_PROCESS_ENGINE_URL",
+                "RTM_SHUTDOWN_TIMEOUT_SECONDS",
+                "SECURITY_ACCESSAUTHORIZATIONS_MANAGEBUILDS_SCOPES_WRITE_ROLESALLOWED",
+                "SECURITY_ACCESSAUTHORIZATIONS_MANAGEFOO_SCOPES_READ_ROLESALLOWED",
+                "SERVER_PORT",
+                "SPRING_APPLICATION_NAME",
+            ]
+        );
+        let message = err.to_string();
+        assert_eq!(message.lines().count(), 11, "one line per problem:\n{message}");
+        for line in message.lines() {
+            assert!(line.contains(": "), "each line names its variable: {line}");
+        }
+    }
+
+    #[test]
+    fn the_backends_report_their_problems_together_with_the_others() {
+        let err = Settings::from_vars(&vars(&[
+            ("SPRING_DATASOURCE_URL", "jdbc:mysql://db/x"),
+            ("SPRING_DATA_MONGODB_URI", "mongo://db"),
+            ("SPRING_KAFKA_BOOTSTRAP_SERVERS", "kafka"),
+            ("APPLICATION_FILE_STORAGE_S3_SERVER_URL", "minio:9000"),
+            ("APPLICATION_FILE_STORAGE_S3_ACCESS_KEY", "a"),
+            ("APPLICATION_FILE_STORAGE_S3_SECRET_KEY", "b"),
+            ("SECURITY_OAUTH2_BASE_SERVER_URL", "https://idp"),
+            ("SECURITY_OAUTH2_REALM", "a/b"),
+            ("RTM_JWKS_REFRESH_SECONDS", "0"),
+            ("RTM_MIGRATE_ON_START", "maybe"),
+            ("SERVER_PORT", "http"),
+        ]))
+        .unwrap_err();
+        let mut named = err.variables();
+        named.sort_unstable();
+        assert_eq!(
+            named,
+            [
+                "APPLICATION_FILE_STORAGE_S3_SERVER_URL",
+                "RTM_JWKS_REFRESH_SECONDS",
+                "RTM_MIGRATE_ON_START",
+                "SECURITY_OAUTH2_REALM",
+                "SERVER_PORT",
+                "SPRING_DATASOURCE_URL",
+                "SPRING_DATA_MONGODB_URI",
+                "SPRING_KAFKA_BOOTSTRAP_SERVERS",
+            ]
+        );
+    }
+
+    #[test]
+    fn unread_rtm_variables_are_named_and_read_ones_are_not() {
+        let settings = Settings::from_vars(&vars(&[
+            ("RTM_DATA_DIR", "/tmp/x"),
+            ("RTM_IMPORT_MAX_ENTRYS", "10"),
+            ("RTM_CORS_ALLOWED_ORIGINS", "https://designer.example.com"),
+            ("SPRING_UNRELATED", "1"),
+        ]))
+        .unwrap();
+        assert_eq!(settings.unread, ["RTM_IMPORT_MAX_ENTRYS"]);
+        assert_eq!(settings.cors.origins(), ["https://designer.example.com"]);
     }
 
     #[test]

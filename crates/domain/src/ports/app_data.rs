@@ -18,7 +18,7 @@ use crate::model::{
     DomainEvent, ImportOwner, OutboxBacklog, OutboxRecord, Page, PageRequest, ScheduleMove,
     TimerId, TimerSchedule,
 };
-use crate::ports::PortResult;
+use crate::ports::{HealthCheck, PortResult};
 use crate::runtime::ports::{ConfigOverrideRepository, PolicyRepository};
 
 /// Build headers: the installation's register of which builds exist.
@@ -202,6 +202,7 @@ pub trait AppDataRepository:
     + ConfigDefaultsRepository
     + IdempotencyLedger
     + Outbox
+    + HealthCheck
     + fmt::Debug
     + Send
     + Sync
@@ -223,6 +224,7 @@ impl<T> AppDataRepository for T where
         + ConfigDefaultsRepository
         + IdempotencyLedger
         + Outbox
+        + HealthCheck
         + fmt::Debug
         + Send
         + Sync

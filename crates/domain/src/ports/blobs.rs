@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use crate::model::{BuildId, ValidationError};
-use crate::ports::PortResult;
+use crate::ports::{HealthCheck, PortResult};
 
 /// A key in the blob store: a relative path of lowercase letters, digits, `-`, `_`, `.`
 /// and `/`, with no empty, `.` or `..` segment.
@@ -59,7 +59,7 @@ impl fmt::Display for BlobKey {
 
 /// Whole objects by key.
 #[async_trait]
-pub trait BlobStore: fmt::Debug + Send + Sync + 'static {
+pub trait BlobStore: HealthCheck + fmt::Debug + Send + Sync + 'static {
     /// Stores `bytes` under `key`, replacing what was there.
     async fn put(&self, key: &BlobKey, bytes: Bytes) -> PortResult<()>;
 

@@ -5,12 +5,12 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::model::{ApplicationId, Build, BuildId, PolicySnapshot};
-use crate::ports::PortResult;
+use crate::ports::{HealthCheck, PortResult};
 
 /// A cache: it may forget anything at any time, and the services treat each of its errors
 /// as a miss, so the service works with the cache down.
 #[async_trait]
-pub trait Cache: fmt::Debug + Send + Sync + 'static {
+pub trait Cache: HealthCheck + fmt::Debug + Send + Sync + 'static {
     /// The cached resolution snapshot of an application.
     async fn get_policy_snapshot(
         &self,

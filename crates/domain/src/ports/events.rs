@@ -5,12 +5,12 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::model::OutboxRecord;
-use crate::ports::PortResult;
+use crate::ports::{HealthCheck, PortResult};
 
 /// Delivers events to the rest of the platform. The outbox relay calls it with records in
 /// outbox order and marks them sent only after it returns `Ok`, so delivery is at least once.
 #[async_trait]
-pub trait EventPublisher: fmt::Debug + Send + Sync + 'static {
+pub trait EventPublisher: HealthCheck + fmt::Debug + Send + Sync + 'static {
     /// Delivers `records` in the order given.
     ///
     /// # Errors

@@ -9,13 +9,13 @@ use crate::model::{
     Build, BuildId, BuildResource, Page, PageRequest, ResourceDefinitionId, ResourceName,
     ResourceType,
 };
-use crate::ports::PortResult;
+use crate::ports::{HealthCheck, PortResult};
 
 /// Builds and resource snapshots. A build is written in two steps, resources first
 /// ([`stage_resources`](Self::stage_resources)), then the build itself
 /// ([`publish_build`](Self::publish_build)), and readers see nothing of it before the second.
 #[async_trait]
-pub trait RuntimeDataStore: fmt::Debug + Send + Sync + 'static {
+pub trait RuntimeDataStore: HealthCheck + fmt::Debug + Send + Sync + 'static {
     /// Stores resource snapshots of a build that is not yet published. Storing the same
     /// resource (build, type, definition id) again replaces it, so a repeated import converges.
     ///

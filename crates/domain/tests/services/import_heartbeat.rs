@@ -42,6 +42,13 @@ struct GatedRuntimeData {
 }
 
 #[async_trait]
+impl domain::ports::HealthCheck for GatedRuntimeData {
+    async fn ping(&self) -> PortResult<()> {
+        self.inner.ping().await
+    }
+}
+
+#[async_trait]
 impl RuntimeDataStore for GatedRuntimeData {
     async fn stage_resources(
         &self,

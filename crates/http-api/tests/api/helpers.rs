@@ -27,7 +27,7 @@ use domain::runtime::{
 use http_api::auth::{
     Authenticator, LocalIssuer, StaticKeys, TokenPolicy, TokenRequest, TokenValidator,
 };
-use http_api::{Apis, AppManagerState, Roles, RuntimeManagerState};
+use http_api::{ApiOptions, Apis, AppManagerState, Roles, RuntimeManagerState};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
@@ -135,8 +135,20 @@ impl TestApp {
         Response = ServiceResponse<impl MessageBody>,
         Error = actix_web::Error,
     > {
+        self.service_with(ApiOptions::default()).await
+    }
+
+    /// The service under test, with these HTTP options (CORS).
+    pub(crate) async fn service_with(
+        &self,
+        options: ApiOptions,
+    ) -> impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    > {
         let document = http_api::openapi_document(self.apis.roles());
-        test::init_service(http_api::api_app(self.apis.clone(), document)).await
+        test::init_service(http_api::api_app(self.apis.clone(), document, options)).await
     }
 
     pub(crate) fn token(&self, subject: &str, groups: &[&str], roles: &[&str]) -> String {

@@ -13,6 +13,7 @@ mod commit_point;
 mod config_overrides;
 mod helpers;
 mod hostile_archives;
+mod http;
 mod jwks;
 mod management;
 mod observe;

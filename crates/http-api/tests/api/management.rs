@@ -1,7 +1,7 @@
 //! OpenAPI, Swagger UI, unknown routes, and the management endpoints.
 
 use actix_web::test::{self, TestRequest};
-use http_api::Readiness;
+use http_api::{AppInfo, Health, Readiness};
 
 use crate::helpers::{TestApp, send};
 
@@ -88,27 +88,146 @@ async fn an_unknown_route_gets_the_error_envelope() {
         .assert_error(404, "route_not_found");
 }
 
+fn info() -> AppInfo {
+    AppInfo {
+        role: "runtime-manager".to_owned(),
+        mode: "real".to_owned(),
+        version: "1.2.3".to_owned(),
+        commit: "0123456789ab".to_owned(),
+    }
+}
+
+/// The components a real-mode server registers: PostgreSQL and MongoDB required.
+fn real_components() -> Health {
+    let health = Health::default();
+    for (name, required) in
+        [("db", true), ("mongo", true), ("kafka", false), ("redis", false), ("s3", false)]
+    {
+        let mut details = serde_json::Map::new();
+        details.insert("backend".to_owned(), name.into());
+        health.register(name, required, details);
+    }
+    health
+}
+
 #[actix_web::test]
-async fn readiness_follows_the_server_and_liveness_does_not() {
+async fn while_starting_liveness_is_up_and_readiness_down() {
     let readiness = Readiness::default();
-    let service = test::init_service(http_api::management_app(
-        readiness.clone(),
-        "runtime-manager",
-        "embedded",
-    ))
-    .await;
+    let health = real_components();
+    let service =
+        test::init_service(http_api::management_app(readiness.clone(), health.clone(), info()))
+            .await;
+    let reply = send(&service, TestRequest::get().uri("/actuator/health/liveness")).await;
+    assert_eq!((reply.status.as_u16(), reply.json()["status"].clone()), (200, "UP".into()));
+    let reply = send(&service, TestRequest::get().uri("/actuator/health/readiness")).await;
+    assert_eq!((reply.status.as_u16(), reply.json()["status"].clone()), (503, "DOWN".into()));
+    let reply = send(&service, TestRequest::get().uri("/actuator/health")).await;
+    assert_eq!(reply.status, 503);
+    let body = reply.json();
+    assert_eq!(body["status"], "DOWN");
+    assert_eq!(body["components"]["db"]["status"], "UNKNOWN", "{body}");
+    assert_eq!(body["components"]["livenessState"]["status"], "UP");
+    assert_eq!(body["components"]["readinessState"]["status"], "DOWN");
+}
+
+#[actix_web::test]
+async fn started_with_every_backend_up_is_ready_in_springs_shape() {
+    let readiness = Readiness::default();
+    let health = real_components();
+    let service =
+        test::init_service(http_api::management_app(readiness.clone(), health.clone(), info()))
+            .await;
+    for name in ["db", "mongo", "kafka", "redis", "s3"] {
+        health.set_up(name);
+    }
+    // Connected but not started yet (the API server is not listening): still not ready.
     let reply = send(&service, TestRequest::get().uri("/actuator/health/readiness")).await;
     assert_eq!(reply.status, 503);
-    assert_eq!(reply.json()["status"], "OUT_OF_SERVICE");
-    assert_eq!(
-        send(&service, TestRequest::get().uri("/actuator/health/liveness")).await.json()["status"],
-        "UP"
-    );
     readiness.set_ready(true);
     let reply = send(&service, TestRequest::get().uri("/actuator/health/readiness")).await;
     assert_eq!((reply.status.as_u16(), reply.json()["status"].clone()), (200, "UP".into()));
-    let health = send(&service, TestRequest::get().uri("/actuator/health")).await.json();
-    assert_eq!(health["components"]["readinessState"]["status"], "UP");
+    let body = send(&service, TestRequest::get().uri("/actuator/health")).await.json();
+    assert_eq!(body["status"], "UP");
+    assert_eq!(
+        body["components"]["db"],
+        serde_json::json!({"status": "UP", "details": {"backend": "db"}})
+    );
+    for name in ["mongo", "kafka", "redis", "s3", "livenessState", "readinessState"] {
+        assert_eq!(body["components"][name]["status"], "UP", "{name}: {body}");
+    }
+}
+
+#[actix_web::test]
+async fn a_required_backend_down_makes_the_service_unready_with_its_error() {
+    let readiness = Readiness::default();
+    let health = real_components();
+    let service =
+        test::init_service(http_api::management_app(readiness.clone(), health.clone(), info()))
+            .await;
+    for name in ["db", "mongo", "kafka", "redis", "s3"] {
+        health.set_up(name);
+    }
+    readiness.set_ready(true);
+    health.set_down("mongo", "backend unavailable: no answer within 2s");
+    let reply = send(&service, TestRequest::get().uri("/actuator/health/readiness")).await;
+    assert_eq!((reply.status.as_u16(), reply.json()["status"].clone()), (503, "DOWN".into()));
+    let body = send(&service, TestRequest::get().uri("/actuator/health")).await.json();
+    assert_eq!(body["status"], "DOWN");
+    assert_eq!(body["components"]["mongo"]["status"], "DOWN");
+    assert_eq!(
+        body["components"]["mongo"]["details"]["error"],
+        "backend unavailable: no answer within 2s"
+    );
+    assert_eq!(
+        send(&service, TestRequest::get().uri("/actuator/health/liveness")).await.status,
+        200,
+        "liveness never follows a backend"
+    );
+    health.set_up("mongo");
+    let reply = send(&service, TestRequest::get().uri("/actuator/health/readiness")).await;
+    assert_eq!(reply.status, 200, "ready again once the check sees it back");
+}
+
+#[actix_web::test]
+async fn redis_down_shows_but_never_makes_the_service_unready() {
+    let readiness = Readiness::default();
+    let health = real_components();
+    let service =
+        test::init_service(http_api::management_app(readiness.clone(), health.clone(), info()))
+            .await;
+    for name in ["db", "mongo", "kafka", "s3"] {
+        health.set_up(name);
+    }
+    health.set_down("redis", "backend unavailable");
+    readiness.set_ready(true);
+    let reply = send(&service, TestRequest::get().uri("/actuator/health/readiness")).await;
+    assert_eq!(reply.status, 200);
+    let body = send(&service, TestRequest::get().uri("/actuator/health")).await.json();
+    assert_eq!(body["status"], "UP");
+    assert_eq!(body["components"]["redis"]["status"], "DOWN");
+    assert_eq!(body["components"]["redis"]["details"]["error"], "backend unavailable");
+}
+
+#[actix_web::test]
+async fn shutting_down_is_unready_and_info_names_version_and_commit() {
+    let readiness = Readiness::default();
+    let health = Health::default();
+    let service =
+        test::init_service(http_api::management_app(readiness.clone(), health.clone(), info()))
+            .await;
+    readiness.set_ready(true);
+    assert_eq!(
+        send(&service, TestRequest::get().uri("/actuator/health/readiness")).await.status,
+        200
+    );
+    readiness.set_ready(false);
+    assert_eq!(
+        send(&service, TestRequest::get().uri("/actuator/health/readiness")).await.status,
+        503
+    );
     let info = send(&service, TestRequest::get().uri("/actuator/info")).await.json();
     assert_eq!(info["app"]["role"], "runtime-manager");
+    assert_eq!(info["app"]["version"], "1.2.3");
+    assert_eq!(info["build"]["version"], "1.2.3");
+    assert_eq!(info["git"]["commit"]["id"], "0123456789ab");
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use actix_web::test::{self, TestRequest};
-use http_api::{Readiness, Scrape};
+use http_api::{AppInfo, Health, Readiness, Scrape};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::helpers::{LOAN_APP, TestApp, get, send};
@@ -37,7 +37,7 @@ fn series<'a>(text: &'a str, name: &str, labels: &[&str]) -> Vec<&'a str> {
 
 async fn scrape(handle: PrometheusHandle) -> String {
     let management = test::init_service(
-        http_api::management_app(Readiness::default(), "runtime-manager", "embedded")
+        http_api::management_app(Readiness::default(), Health::default(), AppInfo::default())
             .configure(http_api::prometheus_endpoint(Scrape::new(move || handle.render()))),
     )
     .await;

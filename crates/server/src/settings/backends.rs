@@ -54,28 +54,27 @@ const REQUIRED: [(&str, &str); 5] = [
     ("SECURITY_OAUTH2_BASE_SERVER_URL", "the OAuth2 server"),
 ];
 
-/// `None` when no backend variable is set (embedded mode); the backends when all required
-/// ones are.
-///
-/// # Errors
-///
-/// When some backends are configured and others not (naming what is missing), or a value
-/// is invalid (naming its variable).
-pub(crate) fn read(vars: &Vars) -> Result<Option<RealBackends>, SettingsError> {
+/// `Some(None)` when no backend variable is set (embedded mode); `Some(Some(backends))`
+/// when all required ones are; `None` when a problem was recorded in `vars` (see
+/// [`Vars::check`]): some backends configured and others not (naming what is missing), or
+/// invalid values, each backend's reported on its own.
+pub(crate) fn read(vars: &Vars) -> Option<Option<RealBackends>> {
     let mut set = Vec::new();
     let mut missing = Vec::new();
     for (name, backend) in REQUIRED {
-        if vars.get(name)?.is_some() {
+        if vars.check(vars.get(name))?.is_some() {
             set.push(name)
         } else {
             missing.push(format!("{name} ({backend})"))
         }
     }
     if set.is_empty() {
-        return Ok(None);
+        return Some(None);
     }
     if !missing.is_empty() {
-        return Err(SettingsError::new(
+        // One message for the whole shape; the missing variables' own readers would only
+        // repeat it.
+        vars.check::<()>(Err(SettingsError::new(
             set[0],
             format!(
                 "real backends are configured ({}) but not all of them: missing {}; set them, or unset every backend \
@@ -83,21 +82,31 @@ pub(crate) fn read(vars: &Vars) -> Result<Option<RealBackends>, SettingsError> {
                 set.join(", "),
                 missing.join(", ")
             ),
-        ));
+        )));
+        return None;
     }
-    Ok(Some(RealBackends {
-        postgres: postgres(vars)?,
-        mongo: mongo(vars)?,
-        kafka: kafka(vars)?,
-        s3: s3(vars)?,
-        oauth: oauth(vars)?,
-        redis: redis(vars)?,
-        migrate_on_start: boolean(vars, "RTM_MIGRATE_ON_START", true)?,
-        start_by_name_retry: Duration::from_secs(number(
-            vars,
-            "RTM_START_BY_NAME_RETRY_SECONDS",
-            domain::runtime::DEFAULT_RETRY_BOUND.as_secs(),
-        )?),
+    // Each backend is read even when another failed, so that one start names every problem.
+    let postgres = vars.check(postgres(vars));
+    let mongo = vars.check(mongo(vars));
+    let kafka = vars.check(kafka(vars));
+    let s3 = vars.check(s3(vars));
+    let oauth = oauth(vars);
+    let redis = vars.check(redis(vars));
+    let migrate_on_start = vars.check(boolean(vars, "RTM_MIGRATE_ON_START", true));
+    let start_by_name_retry = vars.check(number(
+        vars,
+        "RTM_START_BY_NAME_RETRY_SECONDS",
+        domain::runtime::DEFAULT_RETRY_BOUND.as_secs(),
+    ));
+    Some(Some(RealBackends {
+        postgres: postgres?,
+        mongo: mongo?,
+        kafka: kafka?,
+        s3: s3?,
+        oauth: oauth?,
+        redis: redis?,
+        migrate_on_start: migrate_on_start?,
+        start_by_name_retry: Duration::from_secs(start_by_name_retry?),
     }))
 }
 
@@ -322,11 +331,15 @@ fn http_url(vars: &Vars, name: &str) -> Result<String, SettingsError> {
 }
 
 fn s3(vars: &Vars) -> Result<S3Config, SettingsError> {
-    let mut config = S3Config::new(
-        http_url(vars, "APPLICATION_FILE_STORAGE_S3_SERVER_URL")?,
-        SecretString::from(required(vars, "APPLICATION_FILE_STORAGE_S3_ACCESS_KEY")?),
-        SecretString::from(required(vars, "APPLICATION_FILE_STORAGE_S3_SECRET_KEY")?),
-    );
+    let (server_url, (access_key, secret_key)) = vars.both(
+        http_url(vars, "APPLICATION_FILE_STORAGE_S3_SERVER_URL"),
+        vars.both(
+            required(vars, "APPLICATION_FILE_STORAGE_S3_ACCESS_KEY"),
+            required(vars, "APPLICATION_FILE_STORAGE_S3_SECRET_KEY"),
+        ),
+    )?;
+    let mut config =
+        S3Config::new(server_url, SecretString::from(access_key), SecretString::from(secret_key));
     config.tls_root_certs_pem =
         tls::s3(vars, "APPLICATION_FILE_STORAGE_S3_SERVER_URL", &config.server_url)?;
     if let Some(bucket) = vars.get("APPLICATION_FILE_STORAGE_S3_BUCKET_PREFIX")? {
@@ -335,16 +348,22 @@ fn s3(vars: &Vars) -> Result<S3Config, SettingsError> {
     Ok(config)
 }
 
-fn oauth(vars: &Vars) -> Result<OAuthSettings, SettingsError> {
-    let base_server_url = http_url(vars, "SECURITY_OAUTH2_BASE_SERVER_URL")?;
-    let realm = required(vars, "SECURITY_OAUTH2_REALM")?;
-    if realm.contains('/') {
-        return Err(SettingsError::new("SECURITY_OAUTH2_REALM", "is a realm name, not a path"));
-    }
-    Ok(OAuthSettings {
-        issuer: format!("{base_server_url}/realms/{realm}"),
-        audience: vars.get("RTM_OAUTH2_AUDIENCE")?,
-        jwks_refresh: Duration::from_secs(number(vars, "RTM_JWKS_REFRESH_SECONDS", 300)?),
+/// The realm, each variable checked on its own.
+fn oauth(vars: &Vars) -> Option<OAuthSettings> {
+    let base_server_url = vars.check(http_url(vars, "SECURITY_OAUTH2_BASE_SERVER_URL"));
+    let realm = vars.check(required(vars, "SECURITY_OAUTH2_REALM").and_then(|realm| {
+        if realm.contains('/') {
+            Err(SettingsError::new("SECURITY_OAUTH2_REALM", "is a realm name, not a path"))
+        } else {
+            Ok(realm)
+        }
+    }));
+    let audience = vars.check(vars.get("RTM_OAUTH2_AUDIENCE"));
+    let jwks_refresh = vars.check(number(vars, "RTM_JWKS_REFRESH_SECONDS", 300));
+    Some(OAuthSettings {
+        issuer: format!("{}/realms/{}", base_server_url?, realm?),
+        audience: audience?,
+        jwks_refresh: Duration::from_secs(jwks_refresh?),
     })
 }
 
@@ -411,6 +430,12 @@ mod tests {
         Vars::new(
             &pairs.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect(),
         )
+    }
+
+    /// The backends, or every problem recorded while reading them.
+    fn read(vars: &Vars) -> Result<Option<RealBackends>, crate::settings::SettingsErrors> {
+        let backends = super::read(vars);
+        vars.finish(backends)
     }
 
     fn full() -> Vec<(&'static str, &'static str)> {
@@ -535,6 +560,26 @@ mod tests {
             let err = read(&vars(&pairs)).unwrap_err();
             assert!(err.to_string().starts_with(name), "{name}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn the_s3_variables_are_reported_together() {
+        let pairs: Vec<_> = full()
+            .into_iter()
+            .filter(|(name, _)| !name.contains("S3_ACCESS_KEY") && !name.contains("S3_SECRET_KEY"))
+            .filter(|(name, _)| !name.contains("S3_SERVERURL"))
+            .chain([("APPLICATION_FILE_STORAGE_S3_SERVER_URL", "minio:9000")])
+            .collect();
+        let err = read(&vars(&pairs)).unwrap_err();
+        assert_eq!(
+            err.variables(),
+            [
+                "APPLICATION_FILE_STORAGE_S3_ACCESS_KEY",
+                "APPLICATION_FILE_STORAGE_S3_SERVER_URL",
+                "APPLICATION_FILE_STORAGE_S3_SECRET_KEY",
+            ],
+            "{err}"
+        );
     }
 
     #[test]

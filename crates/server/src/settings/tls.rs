@@ -258,7 +258,12 @@ mod tests {
         ];
         pairs.retain(|(name, _)| !extra.iter().any(|(other, _)| other == name));
         pairs.extend_from_slice(extra);
-        Ok(backends::read(&vars(&pairs))?.expect("real backends"))
+        let vars = vars(&pairs);
+        let backends = backends::read(&vars);
+        Ok(vars
+            .finish(backends)
+            .map_err(crate::settings::SettingsErrors::only)?
+            .expect("real backends"))
     }
 
     fn refused(extra: &[(&str, &str)], variable: &str, words: &str) {

@@ -92,6 +92,22 @@ fn the_embedded_server_serves_tokens_it_signed_and_stops_cleanly_on_sigterm() {
     assert_eq!(status, 200);
     assert!(body.contains("embedded"), "{body}");
     assert!(body.contains("application-manager+runtime-manager"), "both roles: {body}");
+    let info: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(info["git"]["commit"]["id"], env!("RTM_GIT_COMMIT"), "{body}");
+    assert_eq!(info["build"]["version"], env!("CARGO_PKG_VERSION"), "{body}");
+    let (status, body) = http_get(running.management, "/actuator/health", None).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    for component in ["db", "mongo", "kafka", "redis", "s3"] {
+        assert_eq!(health["components"][component]["status"], "UP", "{component}: {body}");
+        assert_eq!(
+            health["components"][component]["details"]["backend"]
+                .as_str()
+                .or(health["components"][component]["details"]["database"].as_str()),
+            Some("in-memory (embedded mode)"),
+            "{body}"
+        );
+    }
     let (status, body) = http_get(running.api, "/api/applications", Some(&token)).unwrap();
     assert_eq!(status, 403, "the Application Manager's API is served too: {body}");
 

@@ -5,7 +5,9 @@
     reason = "helpers of a test binary; a failed unwrap is a failed test"
 )]
 
+mod config;
 mod embedded;
+mod health;
 mod observability;
 mod process_start;
 mod real_backends;

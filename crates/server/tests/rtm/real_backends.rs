@@ -486,6 +486,12 @@ async fn with_redis_stopped_mid_test_requests_still_succeed_and_readiness_stays_
     let user = token(&stack, "carol", &[], &[]).await;
     assert_eq!(build_info(&rtm, &user).await.1["buildId"], LOAN_BUILD_2);
 
+    let body = health_until(&rtm, Duration::from_secs(15), |_, body| {
+        body["components"]["redis"]["status"] == "UP"
+    })
+    .await;
+    assert_eq!(body["components"]["redis"]["details"]["backend"], "Redis", "{body}");
+
     redis.kill().unwrap();
     redis.wait().unwrap();
     for _ in 0..5 {
@@ -508,6 +514,13 @@ async fn with_redis_stopped_mid_test_requests_still_succeed_and_readiness_stays_
     let readiness =
         reqwest::get(format!("{}/actuator/health/readiness", rtm.management)).await.unwrap();
     assert_eq!(readiness.status(), 200, "Redis never makes the service unready");
+    // The background check sees Redis gone: its component is DOWN, the service still UP.
+    let body = health_until(&rtm, Duration::from_secs(30), |_, body| {
+        body["components"]["redis"]["status"] == "DOWN"
+    })
+    .await;
+    assert_eq!(body["status"], "UP", "{body}");
+    assert!(body["components"]["redis"]["details"]["error"].is_string(), "{body}");
 }
 
 /// A build of the library's application with `n` resources of about 4 KB each.
@@ -656,4 +669,119 @@ async fn an_importer_killed_midway_leaves_no_half_build_and_the_import_can_be_re
         .await
         .unwrap();
     assert_eq!(listed["totalElements"], n_resources, "every resource, once");
+}
+
+/// A TCP proxy the test can cut: while cut, it drops every connection it carries and every
+/// new one, as a network partition would.
+struct CutProxy {
+    port: u16,
+    /// Cancelled to cut; replaced by a fresh token to restore.
+    open: std::sync::Arc<std::sync::Mutex<tokio_util::sync::CancellationToken>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl CutProxy {
+    async fn start(upstream: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open =
+            std::sync::Arc::new(std::sync::Mutex::new(tokio_util::sync::CancellationToken::new()));
+        let accept = tokio::spawn({
+            let open = open.clone();
+            async move {
+                loop {
+                    let Ok((mut inbound, _)) = listener.accept().await else { return };
+                    let token = open.lock().unwrap().clone();
+                    if token.is_cancelled() {
+                        continue; // dropped: the connection is closed at once
+                    }
+                    let upstream = upstream.clone();
+                    tokio::spawn(async move {
+                        let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await
+                        else {
+                            return;
+                        };
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                            () = token.cancelled() => {}
+                        }
+                    });
+                }
+            }
+        });
+        Self { port, open, accept }
+    }
+
+    fn cut(&self) {
+        self.open.lock().unwrap().cancel();
+    }
+
+    fn restore(&self) {
+        *self.open.lock().unwrap() = tokio_util::sync::CancellationToken::new();
+    }
+}
+
+impl Drop for CutProxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.accept.abort();
+    }
+}
+
+async fn health(rtm: &Rtm) -> (u16, Value) {
+    let response = reqwest::get(format!("{}/actuator/health", rtm.management)).await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// Polls `/actuator/health` until `done` holds, within `within`.
+async fn health_until(rtm: &Rtm, within: Duration, done: impl Fn(u16, &Value) -> bool) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let (status, body) = health(rtm).await;
+        if done(status, &body) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "health did not change within {within:?}: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readiness_follows_mongodb_through_the_background_check() {
+    let Some(stack) = Stack::from_env() else { return };
+    let isolated = Isolated::new();
+    let upstream = stack.mongo.trim_start_matches("mongodb://").trim_end_matches('/').to_owned();
+    assert!(!upstream.contains('@') && !upstream.contains('/'), "a plain host:port: {upstream}");
+    let proxy = CutProxy::start(upstream).await;
+    let mut env = rtm_env(&stack, &isolated, None);
+    env.insert(
+        "SPRING_DATA_MONGODB_URI".into(),
+        format!("mongodb://127.0.0.1:{}/${{DB_NAME}}?directConnection=true", proxy.port),
+    );
+    let rtm = Rtm::start(&env).await;
+    let body = health_until(&rtm, Duration::from_secs(15), |status, _| status == 200).await;
+    for component in ["db", "mongo", "kafka", "redis", "s3", "livenessState", "readinessState"] {
+        assert_eq!(body["components"][component]["status"], "UP", "{component}: {body}");
+    }
+
+    proxy.cut();
+    // The background check runs every 5 s and gives a ping 2 s.
+    let body = health_until(&rtm, Duration::from_secs(30), |status, _| status == 503).await;
+    assert_eq!(body["status"], "DOWN", "{body}");
+    assert_eq!(body["components"]["mongo"]["status"], "DOWN", "{body}");
+    assert!(body["components"]["mongo"]["details"]["error"].is_string(), "{body}");
+    assert_eq!(body["components"]["db"]["status"], "UP", "{body}");
+    let readiness =
+        reqwest::get(format!("{}/actuator/health/readiness", rtm.management)).await.unwrap();
+    assert_eq!(readiness.status(), 503);
+    let liveness =
+        reqwest::get(format!("{}/actuator/health/liveness", rtm.management)).await.unwrap();
+    assert_eq!(liveness.status(), 200, "a backend outage never fails liveness");
+
+    proxy.restore();
+    let body = health_until(&rtm, Duration::from_secs(60), |status, _| status == 200).await;
+    assert_eq!(body["components"]["mongo"]["status"], "UP", "{body}");
 }

@@ -117,6 +117,8 @@ pub(crate) async fn export_build(
     };
     Ok(HttpResponse::Ok()
         .content_type("application/zip")
+        // Already deflated: gzip would cost CPU for nothing, so compression skips it.
+        .insert_header(header::ContentEncoding::Identity)
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"build-{}.zip\"", header.id),
