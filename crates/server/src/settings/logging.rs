@@ -94,15 +94,29 @@ pub(crate) fn read(vars: &Vars) -> Result<LoggingSettings, SettingsError> {
         },
     };
     // The file is read even when RUST_LOG wins: a broken file is a broken deployment.
+    let mut not_honoured = Vec::new();
     let file = match vars.get("LOGGING_CONFIG_FILE")? {
         None => None,
-        Some(path) => Some(read_logback(Path::new(&path))?),
+        // Spring's `classpath:` names a resource inside the Java service's jar, which rtm
+        // does not have: its own defaults stand for it (said once at start, not an error,
+        // so that a values file written for the Java image still starts rtm).
+        Some(location) if location.starts_with("classpath:") => {
+            not_honoured.push(format!(
+                "{location}: a resource inside the Java image; rtm has none and uses its own defaults \
+                 (mount a file and name its path to set levels)"
+            ));
+            None
+        }
+        // Spring also takes a `file:` URL; a path without a scheme is a file too.
+        Some(location) => {
+            let path = location.strip_prefix("file:").unwrap_or(&location);
+            Some(read_logback(Path::new(path))?)
+        }
     };
-    let mut not_honoured = Vec::new();
     let mut root = "info";
     let mut levels: BTreeMap<String, &'static str> = BTreeMap::new();
     if let Some(file) = file {
-        not_honoured = file.not_honoured;
+        not_honoured.extend(file.not_honoured);
         if let Some(level) = file.root {
             root = level;
         }
@@ -376,6 +390,23 @@ mod tests {
         let settings =
             read_with(&[("LOGGING_CONFIG_FILE", path), ("LOGGING_LEVEL_ROOT", "Error")]).unwrap();
         assert!(settings.filter.starts_with("error,"), "{}", settings.filter);
+    }
+
+    #[test]
+    fn a_classpath_resource_is_reported_as_not_honoured_and_a_file_url_is_read() {
+        let settings =
+            read_with(&[("LOGGING_CONFIG_FILE", "classpath:logback-spring.xml")]).unwrap();
+        assert_eq!(settings.not_honoured.len(), 1, "{:?}", settings.not_honoured);
+        assert!(settings.not_honoured[0].contains("classpath:logback-spring.xml"));
+
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(b"<configuration><root level=\"WARN\"/></configuration>").unwrap();
+        let url = format!("file:{}", file.path().display());
+        let settings = read_with(&[("LOGGING_CONFIG_FILE", &url)]).unwrap();
+        assert!(settings.filter.starts_with("warn"), "{}", settings.filter);
+        let err =
+            read_with(&[("LOGGING_CONFIG_FILE", "file:/nonexistent/logback.xml")]).unwrap_err();
+        assert!(err.problem.contains("/nonexistent/logback.xml"), "{err}");
     }
 
     #[test]
