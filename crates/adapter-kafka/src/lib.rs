@@ -93,7 +93,9 @@ mod publisher;
 mod start_by_name;
 mod topics;
 
-pub use crate::config::{KafkaConfig, KafkaSecurity};
+pub use crate::config::{
+    KafkaConfig, KafkaIdentity, KafkaSecurity, KafkaTls, KafkaTrust, OAuthBearer,
+};
 pub use crate::listener::{PolicyUpdateCallback, PolicyUpdateListener};
 pub use crate::provision::ensure_topics;
 pub use crate::publisher::KafkaEventPublisher;

@@ -23,29 +23,42 @@ const CREATE_TIMEOUT: Duration = Duration::from_secs(15);
 /// # Errors
 ///
 /// [`PortError::Unavailable`] when the broker cannot be reached; [`PortError::Backend`]
-/// when the client cannot be built. A topic the broker refuses to create (not authorized,
+/// when the client cannot be built, or at once when a broker's TLS handshake fails or it
+/// refuses the SASL credentials. A topic the broker refuses to create (not authorized,
 /// policy) is logged, not an error.
 pub async fn ensure_topics(config: &KafkaConfig) -> Result<Vec<String>, PortError> {
     let cancel = CancellationToken::new();
     let _stop_token_refresh = cancel.clone().drop_guard();
     let context = context::for_config(config, cancel).await.map_err(PortError::from)?;
+    let refusals = context.refusals().clone();
     let admin: AdminClient<RtmContext> = config
         .client_config()
         .map_err(PortError::from)?
         .create_with_context(context)
         .map_err(|err| PortError::from(KafkaError::Client(err)))?;
+    // A refused handshake would otherwise only show as a timeout of the create request.
+    tokio::select! {
+        made = provision(&admin, config) => made,
+        refusal = refusals.first() => Err(KafkaError::Refused(refusal).into()),
+    }
+}
+
+async fn provision(
+    admin: &AdminClient<RtmContext>,
+    config: &KafkaConfig,
+) -> Result<Vec<String>, PortError> {
     let names: Vec<String> =
         Topic::ALL.iter().map(|topic| config.topics.get(*topic).to_owned()).collect();
     // -1: the broker's default partitions and replication; brokers older than 2.4 refuse
     // that, and then one partition with replication 1 is asked for instead.
-    let mut created = create(&admin, &names, -1, -1).await?;
+    let mut created = create(admin, &names, -1, -1).await?;
     if created.iter().any(|(_, outcome)| {
         matches!(
             outcome,
             Err(RDKafkaErrorCode::InvalidPartitions | RDKafkaErrorCode::InvalidReplicationFactor)
         )
     }) {
-        created = create(&admin, &names, 1, 1).await?;
+        created = create(admin, &names, 1, 1).await?;
     }
     let mut made = Vec::new();
     for (name, outcome) in created {

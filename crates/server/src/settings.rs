@@ -4,6 +4,7 @@
 //! stops the start with a message naming it. Nothing else reads the environment.
 
 pub(crate) mod backends;
+pub(crate) mod kafka_tls;
 pub(crate) mod vars;
 
 use std::collections::{BTreeMap, BTreeSet};
