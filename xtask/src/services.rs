@@ -392,6 +392,9 @@ fn up_only(services: &[Service]) -> anyhow::Result<()> {
     if services.contains(&Service::Postgres) {
         postgres::provision(&mut installer, &dirs)?;
     }
+    // Not a service: the TLS tests run it themselves in front of a plaintext one
+    // (test-support's `tls::TlsProxy`).
+    installer.command("stunnel4", &["stunnel4"])?;
     println!(
         "services up in {}; `cargo xtask services env` prints their variables",
         elapsed(started)

@@ -10,6 +10,8 @@
 //! * [`init_tracing`] shows the logs of the code under test when `TEST_LOG=1`.
 //! * [`backend_url`] gates a test on a real backend (PostgreSQL, MongoDB, Kafka, Redis, S3):
 //!   the test skips itself when the backend's URL is not set, instead of a bare `#[ignore]`.
+//! * [`tls`]: a throwaway certificate authority and a TLS-terminating proxy (`stunnel4`) for
+//!   the tests of TLS towards the backends.
 //!
 //! ```no_run
 //! #[test]
@@ -22,6 +24,7 @@
 //! ```
 
 mod builds;
+pub mod tls;
 
 use std::sync::LazyLock;
 
