@@ -188,13 +188,9 @@ impl Connection {
         };
         while let Some(frame) = read_frame(&mut client_in).await {
             match connection.handle(frame).await {
-                Some(forward) => {
-                    if broker_out.write_all(&forward).await.is_err() {
-                        break;
-                    }
-                }
+                Some(forward) if broker_out.write_all(&forward).await.is_err() => break,
                 None if connection.closing() => break,
-                None => {}
+                Some(_) | None => {}
             }
         }
         answers.abort();

@@ -364,6 +364,9 @@ mod tests {
         (dir, path)
     }
 
+    /// Variables set, the variable the error names, and a word of its message.
+    type Refusal<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
     fn security_of(
         pairs: &[(&str, &str)],
         oauth: Option<OAuthBearer>,
@@ -464,7 +467,7 @@ mod tests {
         let (_jks_dir, jks) = file("truststore.jks");
         let (_p12_dir, p12) = file("truststore.p12");
         let (_odd_dir, odd) = file("truststore.bin");
-        let cases: [(&[(&str, &str)], &str, &str); 6] = [
+        let cases: [Refusal<'_>; 6] = [
             (&[(TRUST_STORE_LOCATION, &jks)], TRUST_STORE_LOCATION, "convert"),
             (&[(TRUST_STORE_LOCATION, &p12)], TRUST_STORE_LOCATION, "PEM"),
             (&[(TRUST_STORE_LOCATION, &odd)], TRUST_STORE_LOCATION, TRUST_STORE_TYPE),
