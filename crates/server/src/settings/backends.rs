@@ -597,6 +597,32 @@ mod tests {
         assert!(err.starts_with("SPRING_KAFKA_SECURITY_PROTOCOL"), "{err}");
     }
 
+    /// The seed's Kafka OAuth variables once stopped the start with librdkafka's "No provider
+    /// for SASL mechanism OAUTHBEARER ... Current build options: PLAIN".
+    #[tokio::test]
+    async fn the_seeds_kafka_oauth_variables_make_a_client_librdkafka_accepts() {
+        let mut pairs = full();
+        pairs.extend([
+            ("CONFIG_PROFILE", "k8stemplate_v2,kafka-auth"),
+            ("KAFKA_OAUTH_CLIENT_ID", "flowx-service-client"),
+            ("KAFKA_OAUTH_CLIENT_SECRET", "k"),
+            (
+                "KAFKA_OAUTH_TOKEN_ENDPOINT_URI",
+                "http://127.0.0.1:9/auth/realms/kafka-authz/protocol/openid-connect/token",
+            ),
+        ]);
+        let mut kafka = read(&vars(&pairs)).unwrap().unwrap().kafka;
+        kafka.bootstrap_servers = "127.0.0.1:9".to_owned();
+        // Neither the token endpoint nor the broker answers: waited for this long only.
+        kafka.message_timeout = Duration::from_millis(500);
+        let connected = adapter_kafka::KafkaEventPublisher::connect(&kafka).await;
+        assert!(
+            connected.is_ok(),
+            "{:?}",
+            connected.err().map(|err| format!("{:#}", anyhow::Error::from(err)))
+        );
+    }
+
     #[test]
     fn migration_at_start_can_be_turned_off_for_a_hook_job() {
         let mut pairs = full();
