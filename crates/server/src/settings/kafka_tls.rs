@@ -100,6 +100,7 @@ pub(crate) fn security(
     protocol: Option<Protocol>,
     oauth: Option<OAuthBearer>,
 ) -> Result<KafkaSecurity, SettingsError> {
+    let set = protocol;
     let protocol = protocol.unwrap_or(Protocol::Plaintext);
     if !protocol.is_tls() {
         for name in TLS_VARIABLES {
@@ -109,9 +110,10 @@ pub(crate) fn security(
                     format!(
                         "is a TLS setting, but {PROTOCOL} is {} (no TLS): set it to SSL or SASL_SSL, \
                          or unset the TLS variables",
-                        match protocol {
-                            Protocol::Plaintext => "PLAINTEXT",
-                            _ => "SASL_PLAINTEXT",
+                        match set {
+                            None => "unset",
+                            Some(Protocol::SaslPlaintext) => "SASL_PLAINTEXT",
+                            Some(_) => "PLAINTEXT",
                         }
                     ),
                 ));

@@ -6,6 +6,7 @@
 )]
 
 mod embedded;
+mod kafka_tls;
 mod process_start;
 mod real_backends;
 mod start_by_name;
