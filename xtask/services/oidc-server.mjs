@@ -4,6 +4,10 @@
 // /realms/<realm> with Keycloak's paths, and puts the claims a test asks for into the token:
 // the token request's extra form parameters `sub`, `preferred_username`, `roles` and `groups`
 // (comma-separated) become `sub`, `preferred_username`, `realm_access.roles` and `groups`.
+// A token's lifetime is 3600 s, or `expires_in` seconds when the token request says so, as a
+// form parameter or in the token URL's query (`…/token?expires_in=3`: how a client that
+// sends only the standard client-credentials form, such as rtm's Kafka client, gets
+// short-lived tokens for refresh tests); `exp` and the answer's `expires_in` both follow it.
 // Any client id and secret are accepted. RS256, one key generated at start.
 //
 // node oidc-server.mjs --modules DIR --host 127.0.0.1 --port 8180 --realm flowx
@@ -44,6 +48,16 @@ service.on('beforeWellKnownOpenIdConfiguration', (response) => {
 });
 
 const list = (value) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+// The lifetime a token request asks for, in whole seconds (1 to 86400), or undefined.
+const lifetime = (req) => {
+  const raw = req.body?.expires_in ?? new URL(req.url ?? '/', 'http://localhost').searchParams.get('expires_in');
+  const seconds = Number(raw);
+  return raw != null && Number.isInteger(seconds) && seconds > 0 && seconds <= 86400 ? seconds : undefined;
+};
+service.on('beforeResponse', (response, req) => {
+  const seconds = lifetime(req);
+  if (seconds !== undefined && response.statusCode === 200) response.body.expires_in = seconds;
+});
 service.on('beforeTokenSigning', (token, req) => {
   const body = req.body ?? {};
   const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '');
@@ -57,6 +71,8 @@ service.on('beforeTokenSigning', (token, req) => {
     typ: 'Bearer',
   });
   if (clientId) token.payload.azp = clientId;
+  const seconds = lifetime(req);
+  if (seconds !== undefined) token.payload.exp = token.payload.iat + seconds;
 });
 
 http

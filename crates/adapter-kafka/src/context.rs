@@ -1,17 +1,21 @@
 //! The librdkafka client context of every client of this crate: logs through `tracing`,
-//! hands out the cached OAUTHBEARER token, and reports a consumer's lag.
+//! hands out the cached OAUTHBEARER token, reports a consumer's lag, and remembers a
+//! broker's refusal (TLS or SASL) so that connecting fails with it instead of waiting.
 
 use std::error::Error;
+use std::sync::Arc;
 
 use rdkafka::client::{ClientContext, OAuthToken};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::KafkaError as DriverError;
 use rdkafka::statistics::Statistics;
+use rdkafka::types::RDKafkaErrorCode;
 use secrecy::ExposeSecret as _;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{KafkaConfig, KafkaSecurity};
+use crate::config::{KafkaConfig, OAuthBearer};
 use crate::error::KafkaError;
 use crate::oauth::{self, TokenCache, TokenSourceSettings};
 use crate::telemetry;
@@ -25,15 +29,17 @@ pub(crate) struct RtmContext {
     principal: String,
     /// The consumer whose lag this context reports from librdkafka's statistics.
     lag_of: Option<&'static str>,
+    /// The last TLS or SASL failure librdkafka reported.
+    refusals: Refusals,
 }
 
 impl RtmContext {
     pub(crate) fn plaintext() -> Self {
-        Self { tokens: None, principal: String::new(), lag_of: None }
+        Self { tokens: None, principal: String::new(), refusals: Refusals::default(), lag_of: None }
     }
 
     pub(crate) fn oauthbearer(tokens: TokenCache, principal: String) -> Self {
-        Self { tokens: Some(tokens), principal, lag_of: None }
+        Self { tokens: Some(tokens), principal, refusals: Refusals::default(), lag_of: None }
     }
 
     /// This context, reporting the lag of `consumer` (a client configured with
@@ -41,6 +47,47 @@ impl RtmContext {
     pub(crate) fn reporting_lag_of(mut self, consumer: &'static str) -> Self {
         self.lag_of = Some(consumer);
         self
+    }
+
+    /// Broker refusals seen by the clients of this context.
+    pub(crate) fn refusals(&self) -> &Refusals {
+        &self.refusals
+    }
+
+    /// Whether `error` means that the connection can never succeed as configured: a TLS
+    /// handshake that failed (unknown CA, expired certificate, wrong host name) or a broker
+    /// that refused our credentials. While no token could be fetched yet, an authentication
+    /// error is librdkafka reporting our own missing token, which the refresher may still fix.
+    fn is_refusal(&self, error: &DriverError) -> bool {
+        match error.rdkafka_error_code() {
+            Some(RDKafkaErrorCode::SSL) => true,
+            Some(RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SaslAuthenticationFailed) => {
+                self.tokens.as_ref().is_none_or(|tokens| tokens.current().is_some())
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The last refusal reported by librdkafka, shared by the clones of a context.
+#[derive(Clone)]
+pub(crate) struct Refusals(Arc<watch::Sender<Option<String>>>);
+
+impl Default for Refusals {
+    fn default() -> Self {
+        Self(Arc::new(watch::Sender::new(None)))
+    }
+}
+
+impl Refusals {
+    /// Resolves with the first refusal reported (at once when there was one already).
+    pub(crate) async fn first(&self) -> String {
+        let mut seen = self.0.subscribe();
+        match seen.wait_for(Option::is_some).await {
+            Ok(refusal) => refusal.clone().unwrap_or_default(),
+            // The sender lives in `self`: it cannot be gone while we wait.
+            Err(_) => std::future::pending().await,
+        }
     }
 }
 
@@ -51,9 +98,9 @@ pub(crate) async fn for_config(
     config: &KafkaConfig,
     cancel: CancellationToken,
 ) -> Result<RtmContext, KafkaError> {
-    match &config.security {
-        KafkaSecurity::Plaintext => Ok(RtmContext::plaintext()),
-        KafkaSecurity::SaslOauthbearer { token_endpoint, client_id, client_secret } => {
+    match config.security.oauthbearer() {
+        None => Ok(RtmContext::plaintext()),
+        Some(OAuthBearer { token_endpoint, client_id, client_secret }) => {
             let settings = TokenSourceSettings {
                 token_endpoint: token_endpoint.clone(),
                 client_id: client_id.clone(),
@@ -92,6 +139,9 @@ impl ClientContext for RtmContext {
     }
 
     fn error(&self, error: DriverError, reason: &str) {
+        if self.is_refusal(&error) {
+            self.refusals.0.send_replace(Some(format!("{error}: {reason}")));
+        }
         // Broker connection errors come here while librdkafka reconnects by itself; the
         // failures that matter to a caller are reported by `publish`.
         tracing::warn!(target: "librdkafka", error = %error, "{reason}");

@@ -14,6 +14,10 @@ pub(crate) enum KafkaError {
     /// librdkafka refused to create the client.
     #[error("the kafka client could not be created")]
     Client(#[source] DriverError),
+    /// A broker's TLS handshake failed or it refused our credentials: the connection can
+    /// never succeed as configured.
+    #[error("the TLS or SASL handshake with the Kafka broker failed: {0}")]
+    Refused(String),
     /// The OAuth token endpoint is not a URL.
     #[error("the kafka oauth token endpoint is not a valid url")]
     TokenEndpoint(#[source] oauth2::url::ParseError),
@@ -46,6 +50,7 @@ impl From<KafkaError> for PortError {
             KafkaError::Delivery { source, .. } => is_unavailable(source),
             KafkaError::Config(_)
             | KafkaError::Client(_)
+            | KafkaError::Refused(_)
             | KafkaError::TokenEndpoint(_)
             | KafkaError::HttpClient(_)
             | KafkaError::Encode { .. } => false,

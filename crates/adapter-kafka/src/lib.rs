@@ -58,22 +58,36 @@
 //! `BUILD`) and
 //! `details.operation` rtm's exact one.
 //!
-//! # Authentication
+//! # Security
 //!
-//! [`KafkaSecurity::SaslOauthbearer`] is the original's `kafka-auth` profile:
-//! `SASL_PLAINTEXT` + `OAUTHBEARER`, with a token from a client-credentials grant at
-//! `KAFKA_OAUTH_TOKEN_ENDPOINT_URI`. A tokio task fetches it (with the `oauth2` crate),
-//! refreshes it at three quarters of its lifetime and retries with backoff on failure; the
-//! librdkafka callback only reads the cached token, so no HTTP call ever runs on
-//! librdkafka's threads. The token provider is tested against a local token endpoint. No
-//! broker available to this project validates OAUTHBEARER (tansu does not), so the
-//! hand-over of the token to a real broker is not covered by tests.
+//! [`KafkaSecurity`] is Kafka's `security.protocol`: `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or
+//! `SASL_SSL`. TLS ([`KafkaTls`]) verifies the broker's certificate against the configured
+//! CAs ([`KafkaTrust`]: a PEM file, PEM text, or the system's bundle) and its host name
+//! (`ssl.endpoint.identification.algorithm=https`, never off), and presents a client
+//! certificate when one is configured ([`KafkaIdentity`]: PKCS#12 or PEM).
+//!
+//! SASL is OAUTHBEARER ([`OAuthBearer`]), the original's `kafka-auth` profile: a token from
+//! a client-credentials grant at `KAFKA_OAUTH_TOKEN_ENDPOINT_URI`. A tokio task fetches it
+//! (with the `oauth2` crate), refreshes it at three quarters of its lifetime and retries
+//! with backoff on failure; the librdkafka callback only reads the cached token, so no
+//! HTTP call ever runs on librdkafka's threads. librdkafka re-authenticates its broker
+//! connections with the fresh token before their sessions end (KIP-368).
+//!
+//! A TLS handshake that fails or credentials a broker refuses make [`ensure_topics`] and
+//! [`KafkaEventPublisher::connect`] fail at once (the client context records librdkafka's
+//! `_SSL` and authentication errors), so a misconfigured start stops with the reason
+//! instead of waiting. rdkafka's admin client serves no librdkafka events (errors,
+//! OAUTHBEARER tokens), so the brokers are first reached through a producer, and with
+//! OAUTHBEARER no topic is created.
 //!
 //! # Tests
 //!
 //! `tests/contracts.rs` runs the port's contract suite and this adapter's own checks
 //! against a broker named by `APP_TEST_KAFKA_BROKERS` (e.g. `127.0.0.1:9092`), on topics
-//! of a random environment created by each test.
+//! of a random environment created by each test. `tests/security/` proves TLS and
+//! OAUTHBEARER on the wire: brokers of its own behind `stunnel4` with a throwaway CA, and
+//! behind a test-side Kafka-protocol peer that answers the SASL exchange itself and checks
+//! the token against the local OIDC realm.
 //!
 //! Do not restart a tansu broker with `memory://` storage under running clients: it comes
 //! back without its topics, the recreated topics get new ids, and librdkafka 2.12.1
@@ -94,7 +108,9 @@ mod start_by_name;
 pub mod telemetry;
 mod topics;
 
-pub use crate::config::{KafkaConfig, KafkaSecurity};
+pub use crate::config::{
+    KafkaConfig, KafkaIdentity, KafkaSecurity, KafkaTls, KafkaTrust, OAuthBearer,
+};
 pub use crate::listener::{PolicyUpdateCallback, PolicyUpdateListener};
 pub use crate::provision::ensure_topics;
 pub use crate::publisher::KafkaEventPublisher;

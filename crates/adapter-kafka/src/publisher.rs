@@ -62,7 +62,8 @@ impl KafkaEventPublisher {
     ///
     /// [`PortError::Backend`] when the configuration is refused (empty bootstrap servers,
     /// a message timeout of zero or above `i32::MAX` ms, a token endpoint that is not a
-    /// URL, a setting librdkafka rejects).
+    /// URL, a setting librdkafka rejects, such as a CA file it cannot read), or when a
+    /// broker's TLS handshake fails or it refuses the credentials while probing.
     pub async fn connect(config: &KafkaConfig) -> Result<Self, PortError> {
         let publisher = Self::new(config).await.map_err(PortError::from)?;
         let producer = publisher.producer();
@@ -72,8 +73,13 @@ impl KafkaEventPublisher {
                 .client()
                 .fetch_metadata(None, probe_timeout)
                 .map(|metadata| metadata.brokers().len())
-        })
-        .await;
+        });
+        let probe = tokio::select! {
+            probe = probe => probe,
+            refusal = publisher.context.refusals().first() => {
+                return Err(KafkaError::Refused(refusal).into());
+            }
+        };
         match probe {
             Ok(Ok(n_brokers)) => tracing::info!(
                 kafka.bootstrap_servers = %publisher.bootstrap_servers,

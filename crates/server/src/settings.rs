@@ -6,6 +6,7 @@
 //! environment.
 
 pub(crate) mod backends;
+pub(crate) mod kafka_tls;
 pub(crate) mod logging;
 pub(crate) mod tls;
 pub(crate) mod vars;

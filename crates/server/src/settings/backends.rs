@@ -5,16 +5,16 @@
 use std::time::Duration;
 
 use adapter_engine::EngineConfig;
-use adapter_kafka::{KafkaConfig, KafkaSecurity, Topic, TopicNames, TopicNaming};
+use adapter_kafka::{KafkaConfig, OAuthBearer, Topic, TopicNames, TopicNaming};
 use adapter_mongo::MongoConfig;
 use adapter_postgres::PgConfig;
 use adapter_redis::RedisConfig;
 use adapter_s3::S3Config;
 use secrecy::SecretString;
 
-use crate::settings::tls;
 use crate::settings::vars::Vars;
 use crate::settings::{SettingsError, number};
+use crate::settings::{kafka_tls, tls};
 
 /// The OAuth2 realm whose tokens the APIs accept.
 #[derive(Debug, Clone)]
@@ -239,23 +239,12 @@ fn kafka(vars: &Vars) -> Result<KafkaConfig, SettingsError> {
         }
     }
     let profiles = vars.get("CONFIG_PROFILE")?.unwrap_or_default();
-    let protocol = vars.get("SPRING_KAFKA_SECURITY_PROTOCOL")?;
-    // Refused rather than run as plaintext: an operator who asks for TLS must never have
-    // credentials and payloads sent in the clear. TLS towards Kafka is not built yet.
-    if let Some(tls @ ("SSL" | "SASL_SSL")) = protocol.as_deref() {
-        return Err(SettingsError::new(
-            "SPRING_KAFKA_SECURITY_PROTOCOL",
-            format!(
-                "{tls} asks for TLS, which this version of rtm cannot use towards Kafka yet; \
-                 use PLAINTEXT or SASL_PLAINTEXT (for example inside a service mesh that encrypts)"
-            ),
-        ));
-    }
+    let protocol = kafka_tls::protocol(vars)?;
     let token_endpoint = vars.get("KAFKA_OAUTH_TOKEN_ENDPOINT_URI")?;
     let wants_oauth = profiles.split(',').any(|profile| profile.trim() == "kafka-auth")
-        || protocol.as_deref().is_some_and(|protocol| protocol.starts_with("SASL"))
+        || protocol.is_some_and(kafka_tls::Protocol::is_sasl)
         || token_endpoint.is_some();
-    let security = if wants_oauth {
+    let oauth = if wants_oauth {
         let token_endpoint = token_endpoint.ok_or_else(|| {
             SettingsError::new(
                 "KAFKA_OAUTH_TOKEN_ENDPOINT_URI",
@@ -268,7 +257,7 @@ fn kafka(vars: &Vars) -> Result<KafkaConfig, SettingsError> {
                 "must be an http(s) URL",
             ));
         }
-        KafkaSecurity::SaslOauthbearer {
+        Some(OAuthBearer {
             token_endpoint,
             client_id: vars.get("KAFKA_OAUTH_CLIENT_ID")?.unwrap_or_else(|| "kafka".to_owned()),
             client_secret: SecretString::from(vars.get("KAFKA_OAUTH_CLIENT_SECRET")?.ok_or_else(
@@ -279,18 +268,11 @@ fn kafka(vars: &Vars) -> Result<KafkaConfig, SettingsError> {
                     )
                 },
             )?),
-        }
+        })
     } else {
-        match protocol.as_deref() {
-            None | Some("PLAINTEXT") => KafkaSecurity::Plaintext,
-            Some(other) => {
-                return Err(SettingsError::new(
-                    "SPRING_KAFKA_SECURITY_PROTOCOL",
-                    format!("`{other}` is not PLAINTEXT or SASL_PLAINTEXT"),
-                ));
-            }
-        }
+        None
     };
+    let security = kafka_tls::security(vars, protocol, oauth)?;
     let naming = TopicNaming {
         package: vars
             .get(TopicNaming::PACKAGE_VARIABLE)?
@@ -422,6 +404,7 @@ pub(crate) fn process_engine(vars: &Vars) -> Result<Option<EngineConfig>, Settin
 
 #[cfg(test)]
 mod tests {
+    use adapter_kafka::KafkaSecurity;
     use secrecy::ExposeSecret as _;
 
     use super::*;
@@ -629,26 +612,60 @@ mod tests {
         ]);
         let backends = read(&vars(&pairs)).unwrap().unwrap();
         match backends.kafka.security {
-            KafkaSecurity::SaslOauthbearer { client_id, .. } => {
-                assert_eq!(client_id, "flowx-service-client")
+            KafkaSecurity::SaslPlaintext(oauth) => {
+                assert_eq!(oauth.client_id, "flowx-service-client")
             }
-            KafkaSecurity::Plaintext => panic!("kafka-auth means OAUTHBEARER"),
+            other => panic!("kafka-auth means OAUTHBEARER over SASL_PLAINTEXT: {other:?}"),
         }
     }
 
     #[test]
-    fn kafka_over_tls_is_refused_instead_of_run_in_the_clear() {
-        for protocol in ["SASL_SSL", "SSL"] {
+    fn kafka_over_tls_really_uses_tls_and_an_unknown_protocol_is_refused() {
+        for (protocol, expected) in [("SASL_SSL", "SASL_SSL"), ("SSL", "SASL_SSL")] {
             let mut pairs = full();
             pairs.extend([
                 ("SPRING_KAFKA_SECURITY_PROTOCOL", protocol),
                 ("KAFKA_OAUTH_TOKEN_ENDPOINT_URI", "https://idp/token"),
                 ("KAFKA_OAUTH_CLIENT_SECRET", "k"),
             ]);
-            let err = read(&vars(&pairs)).unwrap_err().to_string();
-            assert!(err.starts_with("SPRING_KAFKA_SECURITY_PROTOCOL"), "{protocol}: {err}");
-            assert!(err.contains("TLS"), "{protocol}: {err}");
+            let kafka = read(&vars(&pairs)).unwrap().unwrap().kafka;
+            assert_eq!(kafka.security.protocol(), expected, "{protocol}");
+            assert!(kafka.security.tls().is_some(), "{protocol}");
         }
+        let mut pairs = full();
+        pairs.push(("SPRING_KAFKA_SECURITY_PROTOCOL", "SASL_SSL"));
+        let err = read(&vars(&pairs)).unwrap_err().to_string();
+        assert!(err.starts_with("KAFKA_OAUTH_TOKEN_ENDPOINT_URI"), "{err}");
+        pairs.pop();
+        pairs.push(("SPRING_KAFKA_SECURITY_PROTOCOL", "SSL_PLAINTEXT"));
+        let err = read(&vars(&pairs)).unwrap_err().to_string();
+        assert!(err.starts_with("SPRING_KAFKA_SECURITY_PROTOCOL"), "{err}");
+    }
+
+    /// The seed's Kafka OAuth variables once stopped the start with librdkafka's "No provider
+    /// for SASL mechanism OAUTHBEARER ... Current build options: PLAIN".
+    #[tokio::test]
+    async fn the_seeds_kafka_oauth_variables_make_a_client_librdkafka_accepts() {
+        let mut pairs = full();
+        pairs.extend([
+            ("CONFIG_PROFILE", "k8stemplate_v2,kafka-auth"),
+            ("KAFKA_OAUTH_CLIENT_ID", "flowx-service-client"),
+            ("KAFKA_OAUTH_CLIENT_SECRET", "k"),
+            (
+                "KAFKA_OAUTH_TOKEN_ENDPOINT_URI",
+                "http://127.0.0.1:9/auth/realms/kafka-authz/protocol/openid-connect/token",
+            ),
+        ]);
+        let mut kafka = read(&vars(&pairs)).unwrap().unwrap().kafka;
+        kafka.bootstrap_servers = "127.0.0.1:9".to_owned();
+        // Neither the token endpoint nor the broker answers: waited for this long only.
+        kafka.message_timeout = Duration::from_millis(500);
+        let connected = adapter_kafka::KafkaEventPublisher::connect(&kafka).await;
+        assert!(
+            connected.is_ok(),
+            "{:?}",
+            connected.err().map(|err| format!("{:#}", anyhow::Error::from(err)))
+        );
     }
 
     #[test]

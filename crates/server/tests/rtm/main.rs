@@ -8,6 +8,7 @@
 mod config;
 mod embedded;
 mod health;
+mod kafka_tls;
 mod observability;
 mod process_start;
 mod real_backends;
