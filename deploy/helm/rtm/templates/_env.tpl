@@ -52,6 +52,10 @@ Deployment and the migration Job. Called with (dict "root" $ "migrateOnStart" bo
 {{- include "rtm.envEntry" (list "DB_NAME" $c.mongodb.database) }}
 {{- include "rtm.envEntry" (list "SPRING_KAFKA_BOOTSTRAP_SERVERS" $c.kafka.bootstrapServers) }}
 {{- include "rtm.envEntry" (list "SPRING_KAFKA_SECURITY_PROTOCOL" $c.kafka.securityProtocol) }}
+{{- include "rtm.envEntry" (list "SPRING_KAFKA_SSL_TRUST_STORE_LOCATION" $c.kafka.ssl.trustStoreLocation) }}
+{{- include "rtm.envEntry" (list "SPRING_KAFKA_SSL_TRUST_STORE_TYPE" $c.kafka.ssl.trustStoreType) }}
+{{- include "rtm.envEntry" (list "SPRING_KAFKA_SSL_KEY_STORE_LOCATION" $c.kafka.ssl.keyStoreLocation) }}
+{{- include "rtm.envEntry" (list "SPRING_KAFKA_SSL_KEY_STORE_TYPE" $c.kafka.ssl.keyStoreType) }}
 {{- include "rtm.envEntry" (list "KAFKA_OAUTH_TOKEN_ENDPOINT_URI" $c.kafka.oauth.tokenEndpointUri) }}
 {{- include "rtm.envEntry" (list "KAFKA_OAUTH_CLIENT_ID" $c.kafka.oauth.clientId) }}
 {{- include "rtm.envEntry" (list "KAFKA_TOPIC_NAMING_PACKAGE" $c.kafka.topicNaming.package) }}
