@@ -343,7 +343,7 @@ async fn the_oauthbearer_token_of_the_realm_reaches_the_broker_and_is_refreshed_
     assert!(
         lifetime <= SHORT_LIFETIME,
         "the token lives {lifetime} s, not {SHORT_LIFETIME}: the OIDC mock ignores `expires_in`; \
-         restart it with `cargo xtask services down oidc && cargo xtask services up`"
+         restart it with `cargo xtask services down && cargo xtask services up`"
     );
 
     // A later token, on a connection that already carried the first (re-authentication) or
