@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use adapter_mongo::{MongoConfig, MongoRuntimeDataStore};
 use domain::model::ApplicationId;
-use domain::ports::{PortError, RuntimeDataStore as _};
+use domain::ports::RuntimeDataStore as _;
 use secrecy::SecretString;
 use test_support::BuildFixture;
 use test_support::tls::{TestCa, TlsProxy};
@@ -33,17 +33,6 @@ fn config(proxy: &TlsProxy, ca_file: &std::path::Path) -> MongoConfig {
     config.database = format!("rtm-tls-{}", uuid::Uuid::new_v4().simple());
     config.server_selection_timeout = Duration::from_secs(3);
     config
-}
-
-fn chain(err: &PortError) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[tokio::test]
@@ -67,7 +56,7 @@ async fn builds_are_stored_over_tls_with_the_right_ca_and_another_ca_is_refused(
     untrusted.server_selection_timeout = Duration::from_millis(500);
     let err =
         MongoRuntimeDataStore::connect(&untrusted).await.expect_err("a certificate of another CA");
-    let text = chain(&err);
+    let text = test_support::error_chain(&err);
     assert!(text.contains("mongodb"), "{text}");
     assert!(text.contains("UnknownIssuer"), "{text}");
 }

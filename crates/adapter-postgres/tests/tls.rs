@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use adapter_postgres::{PgAppDataRepository, PgConfig, PgSetupError, PgSslMode, PgTls, migrate};
+use adapter_postgres::{PgAppDataRepository, PgConfig, PgSslMode, PgTls, migrate};
 use domain::ports::BuildCatalog as _;
 use secrecy::SecretString;
 use tempfile::TempDir;
@@ -30,21 +30,9 @@ fn config(url: &str, mode: PgSslMode, root_certs: Option<&Path>) -> PgConfig {
     config
 }
 
-/// The error and its causes on one line.
-fn chain(err: &PgSetupError) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 async fn refused(config: &PgConfig, expected: &str) {
     let err = migrate(config).await.expect_err("the connection must be refused");
-    let text = chain(&err);
+    let text = test_support::error_chain(&err);
     assert!(text.contains("PostgreSQL over TLS"), "{text}");
     assert!(text.contains(expected), "expected `{expected}` in: {text}");
 }

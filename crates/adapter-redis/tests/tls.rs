@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use adapter_redis::{RedisCache, RedisConfig};
 use domain::model::ApplicationId;
-use domain::ports::{Cache as _, PortError};
+use domain::ports::Cache as _;
 use secrecy::SecretString;
 use test_support::BuildFixture;
 use test_support::tls::{ServerCert, TestCa, free_port};
@@ -23,18 +23,6 @@ fn config(port: u16, ca: &TestCa) -> RedisConfig {
     config.tls_root_certs_pem = Some(ca.ca_pem().as_bytes().to_vec());
     config.operation_timeout = Duration::from_secs(5);
     config
-}
-
-/// The whole error chain on one line.
-fn chain(err: &PortError) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[tokio::test]
@@ -56,7 +44,7 @@ async fn the_cache_works_over_tls_with_the_right_ca_and_refuses_another() {
     // An eviction is always attempted (reads and writes skip Redis for a while after the
     // connect's failed ping).
     let err = untrusted.evict_build(build.id()).await.expect_err("an untrusted certificate");
-    let text = chain(&err);
+    let text = test_support::error_chain(&err);
     assert!(text.to_lowercase().contains("redis"), "{text}");
     assert!(text.contains("UnknownIssuer"), "{text}");
 }
@@ -67,12 +55,20 @@ async fn root_certificates_with_a_plaintext_url_or_not_in_pem_stop_the_connect()
     let mut plaintext = RedisConfig::new(SecretString::from("redis://127.0.0.1:6379"));
     plaintext.tls_root_certs_pem = Some(ca.ca_pem().as_bytes().to_vec());
     let err = RedisCache::connect(&plaintext).await.expect_err("a CA without TLS");
-    assert!(chain(&err).contains("rediss://"), "{}", chain(&err));
+    assert!(
+        test_support::error_chain(&err).contains("rediss://"),
+        "{}",
+        test_support::error_chain(&err)
+    );
 
     let mut not_pem = RedisConfig::new(SecretString::from("rediss://127.0.0.1:6379"));
     not_pem.tls_root_certs_pem = Some(b"not a certificate".to_vec());
     let err = RedisCache::connect(&not_pem).await.expect_err("no certificate in the CA file");
-    assert!(chain(&err).contains("redis TLS settings"), "{}", chain(&err));
+    assert!(
+        test_support::error_chain(&err).contains("redis TLS settings"),
+        "{}",
+        test_support::error_chain(&err)
+    );
 }
 
 /// `redis-server` with only a TLS port, killed on drop.

@@ -7,7 +7,6 @@
 
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
-use std::error::Error as _;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
@@ -36,18 +35,6 @@ fn config() -> Option<S3Config> {
     config.key_prefix = Some(format!("tests/{}", Uuid::new_v4()));
     config.request_timeout = Duration::from_secs(30);
     Some(config)
-}
-
-/// The whole chain of an error's messages, outermost first.
-fn chain(err: &PortError) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[tokio::test]
@@ -134,7 +121,7 @@ async fn a_wrong_secret_is_refused_at_connect_with_a_message_that_says_so() {
 
     let err = S3BlobStore::connect(&config).await.unwrap_err();
 
-    let text = chain(&err);
+    let text = test_support::error_chain(&err);
     assert!(matches!(err, PortError::Backend(_)), "{text}");
     assert!(text.contains("SignatureDoesNotMatch"), "{text}");
     assert!(text.contains("check the s3 access key, secret key"), "{text}");
@@ -156,8 +143,12 @@ async fn a_closed_port_is_unavailable_at_connect_within_the_timeout() {
     let err = S3BlobStore::connect(&config).await.unwrap_err();
     let took = started.elapsed();
 
-    assert!(matches!(err, PortError::Unavailable(_)), "{}", chain(&err));
-    assert!(chain(&err).contains(&closed.to_string()), "{}", chain(&err));
+    assert!(matches!(err, PortError::Unavailable(_)), "{}", test_support::error_chain(&err));
+    assert!(
+        test_support::error_chain(&err).contains(&closed.to_string()),
+        "{}",
+        test_support::error_chain(&err)
+    );
     assert!(took < Duration::from_secs(4), "connect took {took:?}");
 }
 
@@ -177,7 +168,7 @@ async fn a_server_that_never_answers_is_unavailable_after_the_timeout() {
     let err = S3BlobStore::connect(&config).await.unwrap_err();
     let took = started.elapsed();
 
-    assert!(matches!(err, PortError::Unavailable(_)), "{}", chain(&err));
+    assert!(matches!(err, PortError::Unavailable(_)), "{}", test_support::error_chain(&err));
     assert!(took >= Duration::from_millis(500), "gave up before the timeout: {took:?}");
     assert!(took < Duration::from_secs(3), "connect took {took:?}");
     drop(silent);

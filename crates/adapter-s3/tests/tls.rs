@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use adapter_s3::{S3BlobStore, S3Config};
 use bytes::Bytes;
-use domain::ports::{BlobKey, BlobStore as _, PortError};
+use domain::ports::{BlobKey, BlobStore as _};
 use secrecy::SecretString;
 use test_support::tls::{TestCa, TlsProxy};
 use uuid::Uuid;
@@ -30,17 +30,6 @@ fn config(proxy: &TlsProxy, ca: &TestCa, bucket: &str) -> S3Config {
     config.request_timeout = Duration::from_secs(10);
     config.tls_root_certs_pem = Some(ca.ca_pem().as_bytes().to_vec());
     config
-}
-
-fn chain(err: &PortError) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[tokio::test]
@@ -67,7 +56,7 @@ async fn objects_go_through_https_with_the_right_ca_and_another_ca_is_refused() 
     let other_ca = TestCa::new();
     let err =
         S3BlobStore::connect(&config(&proxy, &other_ca, &bucket)).await.expect_err("another CA");
-    let text = chain(&err);
+    let text = test_support::error_chain(&err);
     assert!(text.contains("s3"), "{text}");
     assert!(text.contains("UnknownIssuer"), "{text}");
 }

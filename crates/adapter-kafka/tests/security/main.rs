@@ -307,7 +307,7 @@ async fn a_broker_certificate_of_another_ca_expired_or_for_another_host_stops_th
         let err = adapter_kafka::ensure_topics(&config)
             .await
             .expect_err(&format!("{case}: the topics cannot be created"));
-        let err = chain(&err);
+        let err = test_support::error_chain(&err);
         let took = started.elapsed();
         assert!(took < START_BOUND, "{case}: refused only after {took:?}");
         assert!(err.contains("Kafka"), "{case}: {err}");
@@ -316,7 +316,7 @@ async fn a_broker_certificate_of_another_ca_expired_or_for_another_host_stops_th
         let err = KafkaEventPublisher::connect(&config)
             .await
             .expect_err(&format!("{case}: the publisher does not connect"));
-        let err = chain(&err);
+        let err = test_support::error_chain(&err);
         assert!(err.contains("Kafka"), "{case}: {err}");
         drop(proxy);
     }
@@ -423,8 +423,9 @@ async fn a_token_the_broker_refuses_stops_the_start_naming_kafka() {
     let config =
         config(&peer.address().to_string(), KafkaSecurity::SaslPlaintext(oauth(&issuer, None)));
     let started = Instant::now();
-    let err =
-        chain(&adapter_kafka::ensure_topics(&config).await.expect_err("the token is refused"));
+    let err = test_support::error_chain(
+        &adapter_kafka::ensure_topics(&config).await.expect_err("the token is refused"),
+    );
     assert!(started.elapsed() < START_BOUND, "refused only after {:?}", started.elapsed());
     assert!(err.contains("Kafka") && err.contains("SASL"), "{err}");
     assert!(peer.presented().iter().all(|p| p.verdict.is_err()));
@@ -444,19 +445,7 @@ async fn the_seeds_oauth_settings_make_a_client_librdkafka_accepts() {
     let config = config(&nowhere, KafkaSecurity::SaslPlaintext(oauth));
     // No broker: connecting is not an error, creating the client is what once failed.
     let publisher = KafkaEventPublisher::connect(&config).await;
-    assert!(publisher.is_ok(), "{:?}", publisher.err().map(|err| chain(&err)));
-}
-
-/// An error and its causes on one line, as rtm's start prints them.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    assert!(publisher.is_ok(), "{:?}", publisher.err().map(|err| test_support::error_chain(&err)));
 }
 
 fn unix_now() -> u64 {
