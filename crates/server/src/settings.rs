@@ -537,6 +537,41 @@ mod tests {
     }
 
     #[test]
+    fn independent_variables_of_one_backend_are_reported_together() {
+        let err = Settings::from_vars(&vars(&[
+            ("SPRING_DATASOURCE_URL", "jdbc:postgresql://db:5432/rtm"),
+            ("SPRING_DATA_MONGODB_URI", "mongodb://mongo:27017/app-runtime"),
+            ("SPRING_KAFKA_BOOTSTRAP_SERVERS", "kafka"),
+            ("SPRING_KAFKA_SECURITY_PROTOCOL", "CARRIER_PIGEON"),
+            ("KAFKA_TOPIC_BUILD_CREATE", "no spaces allowed"),
+            ("APPLICATION_FILE_STORAGE_S3_SERVER_URL", "http://minio:9000"),
+            ("APPLICATION_FILE_STORAGE_S3_ACCESS_KEY", "a"),
+            ("APPLICATION_FILE_STORAGE_S3_SECRET_KEY", "b"),
+            ("SECURITY_OAUTH2_BASE_SERVER_URL", "https://idp"),
+            ("SECURITY_OAUTH2_REALM", "flowx"),
+            ("SPRING_REDIS_HOST", "redis"),
+            ("SPRING_REDIS_PORT", "0"),
+            ("SPRING_REDIS_TTL", "-5"),
+            ("RTM_REDIS_SSL_CA_FILE", "/etc/ssl/redis-ca.pem"),
+        ]))
+        .unwrap_err();
+        let mut named = err.variables();
+        named.sort_unstable();
+        assert_eq!(
+            named,
+            [
+                "KAFKA_TOPIC_BUILD_CREATE",
+                "RTM_REDIS_SSL_CA_FILE",
+                "SPRING_KAFKA_BOOTSTRAP_SERVERS",
+                "SPRING_KAFKA_SECURITY_PROTOCOL",
+                "SPRING_REDIS_PORT",
+                "SPRING_REDIS_TTL",
+            ],
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_backends_report_their_problems_together_with_the_others() {
         let err = Settings::from_vars(&vars(&[
             ("SPRING_DATASOURCE_URL", "jdbc:mysql://db/x"),

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use adapter_engine::EngineConfig;
-use adapter_kafka::{KafkaConfig, OAuthBearer, Topic, TopicNames, TopicNaming};
+use adapter_kafka::{KafkaConfig, KafkaSecurity, OAuthBearer, Topic, TopicNames, TopicNaming};
 use adapter_mongo::MongoConfig;
 use adapter_postgres::PgConfig;
 use adapter_redis::RedisConfig;
@@ -227,73 +227,86 @@ fn mongo(vars: &Vars) -> Result<MongoConfig, SettingsError> {
 }
 
 fn kafka(vars: &Vars) -> Result<KafkaConfig, SettingsError> {
-    const NAME: &str = "SPRING_KAFKA_BOOTSTRAP_SERVERS";
-    let bootstrap_servers = required(vars, NAME)?;
-    for server in bootstrap_servers.split(',') {
-        let valid = server
-            .trim()
-            .rsplit_once(':')
-            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-        if !valid {
-            return Err(SettingsError::new(NAME, format!("`{server}` is not host:port")));
+    // Three independent parts, each read even when another failed (one start names every
+    // problem): the brokers, the security settings, the topic names.
+    let bootstrap_servers = (|| -> Result<String, SettingsError> {
+        const NAME: &str = "SPRING_KAFKA_BOOTSTRAP_SERVERS";
+        let bootstrap_servers = required(vars, NAME)?;
+        for server in bootstrap_servers.split(',') {
+            let valid = server
+                .trim()
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            if !valid {
+                return Err(SettingsError::new(NAME, format!("`{server}` is not host:port")));
+            }
         }
-    }
-    let profiles = vars.get("CONFIG_PROFILE")?.unwrap_or_default();
-    let protocol = kafka_tls::protocol(vars)?;
-    let token_endpoint = vars.get("KAFKA_OAUTH_TOKEN_ENDPOINT_URI")?;
-    let wants_oauth = profiles.split(',').any(|profile| profile.trim() == "kafka-auth")
-        || protocol.is_some_and(kafka_tls::Protocol::is_sasl)
-        || token_endpoint.is_some();
-    let oauth = if wants_oauth {
-        let token_endpoint = token_endpoint.ok_or_else(|| {
+        Ok(bootstrap_servers)
+    })();
+    let security = (|| -> Result<KafkaSecurity, SettingsError> {
+        let profiles = vars.get("CONFIG_PROFILE")?.unwrap_or_default();
+        let protocol = kafka_tls::protocol(vars)?;
+        let token_endpoint = vars.get("KAFKA_OAUTH_TOKEN_ENDPOINT_URI")?;
+        let wants_oauth = profiles.split(',').any(|profile| profile.trim() == "kafka-auth")
+            || protocol.is_some_and(kafka_tls::Protocol::is_sasl)
+            || token_endpoint.is_some();
+        let oauth = if wants_oauth {
+            let token_endpoint = token_endpoint.ok_or_else(|| {
+                SettingsError::new(
+                    "KAFKA_OAUTH_TOKEN_ENDPOINT_URI",
+                    "is required for Kafka SASL OAUTHBEARER",
+                )
+            })?;
+            if !token_endpoint.starts_with("http://") && !token_endpoint.starts_with("https://") {
+                return Err(SettingsError::new(
+                    "KAFKA_OAUTH_TOKEN_ENDPOINT_URI",
+                    "must be an http(s) URL",
+                ));
+            }
+            Some(OAuthBearer {
+                token_endpoint,
+                client_id: vars.get("KAFKA_OAUTH_CLIENT_ID")?.unwrap_or_else(|| "kafka".to_owned()),
+                client_secret: SecretString::from(
+                    vars.get("KAFKA_OAUTH_CLIENT_SECRET")?.ok_or_else(|| {
+                        SettingsError::new(
+                            "KAFKA_OAUTH_CLIENT_SECRET",
+                            "is required for Kafka SASL OAUTHBEARER",
+                        )
+                    })?,
+                ),
+            })
+        } else {
+            None
+        };
+        let security = kafka_tls::security(vars, protocol, oauth)?;
+        Ok(security)
+    })();
+    let topics = (|| -> Result<TopicNames, SettingsError> {
+        let naming = TopicNaming {
+            package: vars
+                .get(TopicNaming::PACKAGE_VARIABLE)?
+                .unwrap_or_else(|| TopicNaming::default().package),
+            environment: vars.get(TopicNaming::ENVIRONMENT_VARIABLE)?.unwrap_or_default(),
+            version: vars
+                .get(TopicNaming::VERSION_VARIABLE)?
+                .unwrap_or_else(|| TopicNaming::default().version),
+        };
+        let mut overrides = Vec::new();
+        for topic in Topic::ALL {
+            if let Some(name) = vars.get(topic.override_variable())? {
+                overrides.push((topic, name));
+            }
+        }
+        let topics = TopicNames::new(&naming, overrides).map_err(|err| {
             SettingsError::new(
-                "KAFKA_OAUTH_TOKEN_ENDPOINT_URI",
-                "is required for Kafka SASL OAUTHBEARER",
+                err.variable,
+                format!("`{}` is not a usable topic name: {}", err.value, err.reason),
             )
         })?;
-        if !token_endpoint.starts_with("http://") && !token_endpoint.starts_with("https://") {
-            return Err(SettingsError::new(
-                "KAFKA_OAUTH_TOKEN_ENDPOINT_URI",
-                "must be an http(s) URL",
-            ));
-        }
-        Some(OAuthBearer {
-            token_endpoint,
-            client_id: vars.get("KAFKA_OAUTH_CLIENT_ID")?.unwrap_or_else(|| "kafka".to_owned()),
-            client_secret: SecretString::from(vars.get("KAFKA_OAUTH_CLIENT_SECRET")?.ok_or_else(
-                || {
-                    SettingsError::new(
-                        "KAFKA_OAUTH_CLIENT_SECRET",
-                        "is required for Kafka SASL OAUTHBEARER",
-                    )
-                },
-            )?),
-        })
-    } else {
-        None
-    };
-    let security = kafka_tls::security(vars, protocol, oauth)?;
-    let naming = TopicNaming {
-        package: vars
-            .get(TopicNaming::PACKAGE_VARIABLE)?
-            .unwrap_or_else(|| TopicNaming::default().package),
-        environment: vars.get(TopicNaming::ENVIRONMENT_VARIABLE)?.unwrap_or_default(),
-        version: vars
-            .get(TopicNaming::VERSION_VARIABLE)?
-            .unwrap_or_else(|| TopicNaming::default().version),
-    };
-    let mut overrides = Vec::new();
-    for topic in Topic::ALL {
-        if let Some(name) = vars.get(topic.override_variable())? {
-            overrides.push((topic, name));
-        }
-    }
-    let topics = TopicNames::new(&naming, overrides).map_err(|err| {
-        SettingsError::new(
-            err.variable,
-            format!("`{}` is not a usable topic name: {}", err.value, err.reason),
-        )
-    })?;
+        Ok(topics)
+    })();
+    let (bootstrap_servers, (security, topics)) =
+        vars.both(bootstrap_servers, vars.both(security, topics))?;
     let mut config = KafkaConfig::new(bootstrap_servers);
     config.security = security;
     config.topics = topics;
@@ -353,24 +366,26 @@ fn redis(vars: &Vars) -> Result<Option<RedisConfig>, SettingsError> {
     let Some((_, host)) = vars.get_any(&["SPRING_DATA_REDIS_HOST", "SPRING_REDIS_HOST"])? else {
         return Ok(None);
     };
-    let port = match vars.get_any(&["SPRING_DATA_REDIS_PORT", "SPRING_REDIS_PORT"])? {
-        None => 6379,
+    // The port, the TTL and the TLS settings are independent: each is read even when
+    // another failed, so that one start names every problem.
+    let port = (|| match vars.get_any(&["SPRING_DATA_REDIS_PORT", "SPRING_REDIS_PORT"])? {
+        None => Ok(6379),
         Some((name, raw)) => raw.parse::<u16>().ok().filter(|port| *port > 0).ok_or_else(|| {
             SettingsError::new(&name, format!("`{raw}` is not a port number (1-65535)"))
-        })?,
-    };
+        }),
+    })();
     let password = vars
         .get_any(&["SPRING_DATA_REDIS_PASSWORD", "SPRING_REDIS_PASSWORD"])?
         .map(|(_, password)| password);
     let credentials =
         password.map(|password| format!(":{}@", percent_encode(&password))).unwrap_or_default();
-    let ttl_ms: u64 = match vars.get_any(&["SPRING_DATA_REDIS_TTL", "SPRING_REDIS_TTL"])? {
-        None => 5_000_000,
-        Some((name, raw)) => raw.parse().ok().filter(|ttl| *ttl > 0).ok_or_else(|| {
+    let ttl_ms = (|| match vars.get_any(&["SPRING_DATA_REDIS_TTL", "SPRING_REDIS_TTL"])? {
+        None => Ok(5_000_000),
+        Some((name, raw)) => raw.parse::<u64>().ok().filter(|ttl| *ttl > 0).ok_or_else(|| {
             SettingsError::new(&name, format!("`{raw}` is not a positive number of milliseconds"))
-        })?,
-    };
-    let tls = tls::redis(vars)?;
+        }),
+    })();
+    let (port, (ttl_ms, tls)) = vars.both(port, vars.both(ttl_ms, tls::redis(vars)))?;
     let scheme = if tls.enabled { "rediss" } else { "redis" };
     let mut config =
         RedisConfig::new(SecretString::from(format!("{scheme}://{credentials}{host}:{port}")));
