@@ -539,7 +539,8 @@ mod tests {
     #[test]
     fn independent_variables_of_one_backend_are_reported_together() {
         let err = Settings::from_vars(&vars(&[
-            ("SPRING_DATASOURCE_URL", "jdbc:postgresql://db:5432/rtm"),
+            ("SPRING_DATASOURCE_URL", "jdbc:postgresql://db:5432/rtm?sslmode=sometimes"),
+            ("RTM_DATASOURCE_MAX_POOL_SIZE", "many"),
             ("SPRING_DATA_MONGODB_URI", "mongodb://mongo:27017/app-runtime"),
             ("SPRING_KAFKA_BOOTSTRAP_SERVERS", "kafka"),
             ("SPRING_KAFKA_SECURITY_PROTOCOL", "CARRIER_PIGEON"),
@@ -561,7 +562,9 @@ mod tests {
             named,
             [
                 "KAFKA_TOPIC_BUILD_CREATE",
+                "RTM_DATASOURCE_MAX_POOL_SIZE",
                 "RTM_REDIS_SSL_CA_FILE",
+                "SPRING_DATASOURCE_URL",
                 "SPRING_KAFKA_BOOTSTRAP_SERVERS",
                 "SPRING_KAFKA_SECURITY_PROTOCOL",
                 "SPRING_REDIS_PORT",

@@ -139,6 +139,18 @@ fn percent_encode(raw: &str) -> String {
 /// `connectTimeout`, and the TLS ones: see `tls::postgres`); others are dropped, since the
 /// JDBC driver's options mean nothing here.
 fn postgres(vars: &Vars) -> Result<PgConfig, SettingsError> {
+    // The pool size is independent of the connection settings: both are read, so that one
+    // start names every problem.
+    let (mut config, max_pool_size) = vars.both(
+        postgres_connection(vars),
+        number(vars, "RTM_DATASOURCE_MAX_POOL_SIZE", PgConfig::DEFAULT_MAX_POOL_SIZE),
+    )?;
+    config.max_pool_size = max_pool_size;
+    Ok(config)
+}
+
+/// The JDBC URL (with its TLS parameters) and the credentials.
+fn postgres_connection(vars: &Vars) -> Result<PgConfig, SettingsError> {
     const NAME: &str = "SPRING_DATASOURCE_URL";
     let jdbc = required(vars, NAME)?;
     let rest = jdbc
@@ -200,7 +212,6 @@ fn postgres(vars: &Vars) -> Result<PgConfig, SettingsError> {
     )));
     config.schema = schema;
     config.tls = tls::postgres(NAME, &tls_params)?;
-    config.max_pool_size = number(vars, "RTM_DATASOURCE_MAX_POOL_SIZE", config.max_pool_size)?;
     Ok(config)
 }
 
