@@ -74,6 +74,9 @@ async fn a_replica_killed_mid_stream_loses_no_request_and_none_is_answered_twice
     })
     .await;
     let mut doomed = Rtm::start(&env).await;
+    // The stream starts once the second replica holds a partition: on a loaded machine the
+    // rebalance can outlast the whole stream, which would leave it nothing to answer.
+    wait_until(&Mutex::new(Vec::new()), &doomed, |_| partition_changes(&doomed) >= 1).await;
     let admin = operator(&stack).await;
     import_examples(&survivor, &admin).await;
     set_policy(&survivor, &admin, LOAN_BUILD_1).await;
