@@ -60,3 +60,22 @@ async fn builds_are_stored_over_tls_with_the_right_ca_and_another_ca_is_refused(
     assert!(text.contains("mongodb"), "{text}");
     assert!(text.contains("UnknownIssuer"), "{text}");
 }
+
+#[tokio::test]
+async fn an_expired_certificate_or_one_for_another_host_is_refused() {
+    test_support::init_tracing();
+    let Some(url) = test_support::backend_url("APP_TEST_MONGO_URL") else { return };
+    let ca = TestCa::new();
+    for (cert, why) in [
+        (ca.issue_expired(&["localhost", "127.0.0.1"]), "certificate expired"),
+        (ca.issue_for_another_host(), "not valid for name"),
+    ] {
+        let proxy = TlsProxy::start(&cert, &address(&url));
+        let mut config = config(&proxy, ca.ca_file());
+        config.server_selection_timeout = Duration::from_millis(500);
+        let err = MongoRuntimeDataStore::connect(&config).await.expect_err(why);
+        let text = test_support::error_chain(&err);
+        assert!(text.contains("mongodb"), "{text}");
+        assert!(text.contains(why), "{why}: {text}");
+    }
+}

@@ -50,6 +50,24 @@ async fn the_cache_works_over_tls_with_the_right_ca_and_refuses_another() {
 }
 
 #[tokio::test]
+async fn an_expired_certificate_or_one_for_another_host_is_refused() {
+    test_support::init_tracing();
+    let ca = TestCa::new();
+    for (cert, why) in [
+        (ca.issue_expired(&["localhost", "127.0.0.1"]), "certificate expired"),
+        (ca.issue_for_another_host(), "not valid for name"),
+    ] {
+        let server = TlsRedis::start(&cert);
+        let cache =
+            RedisCache::connect(&config(server.port, &ca)).await.expect("redis is optional");
+        let err = cache.evict_build(domain::model::BuildId::random()).await.expect_err(why);
+        let text = test_support::error_chain(&err);
+        assert!(text.to_lowercase().contains("redis"), "{text}");
+        assert!(text.contains(why), "{why}: {text}");
+    }
+}
+
+#[tokio::test]
 async fn root_certificates_with_a_plaintext_url_or_not_in_pem_stop_the_connect() {
     let ca = TestCa::new();
     let mut plaintext = RedisConfig::new(SecretString::from("redis://127.0.0.1:6379"));

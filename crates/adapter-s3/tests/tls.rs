@@ -60,3 +60,22 @@ async fn objects_go_through_https_with_the_right_ca_and_another_ca_is_refused() 
     assert!(text.contains("s3"), "{text}");
     assert!(text.contains("UnknownIssuer"), "{text}");
 }
+
+#[tokio::test]
+async fn an_expired_certificate_or_one_for_another_host_is_refused() {
+    test_support::init_tracing();
+    let Some(url) = test_support::backend_url("APP_TEST_S3_URL") else { return };
+    let target = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let ca = TestCa::new();
+    let bucket = format!("rtm-tls-{}", Uuid::new_v4().simple());
+    for (cert, why) in [
+        (ca.issue_expired(&["localhost", "127.0.0.1"]), "certificate expired"),
+        (ca.issue_for_another_host(), "not valid for name"),
+    ] {
+        let proxy = TlsProxy::start(&cert, &target);
+        let err = S3BlobStore::connect(&config(&proxy, &ca, &bucket)).await.expect_err(why);
+        let text = test_support::error_chain(&err);
+        assert!(text.contains("s3"), "{text}");
+        assert!(text.contains(why), "{why}: {text}");
+    }
+}
