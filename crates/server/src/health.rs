@@ -81,23 +81,20 @@ pub(crate) async fn check_once(health: &Health, ports: &Ports) {
         (name, outcome)
     });
     for (name, outcome) in futures_util::future::join_all(checks).await {
+        let outcome = match outcome {
+            Ok(answer) => answer.map_err(|err| describe(&err)),
+            Err(_) => Err(format!("no answer within {CHECK_TIMEOUT:?}")),
+        };
+        let was_down = health.status(name) == Some(http_api::ComponentStatus::Down);
         match outcome {
-            Ok(Ok(())) => {
-                if health.status(name) == Some(http_api::ComponentStatus::Down) {
+            Ok(()) => {
+                if was_down {
                     tracing::info!(component = name, "health check: reachable again");
                 }
                 health.set_up(name);
             }
-            Ok(Err(err)) => {
-                let error = describe(&err);
-                if health.status(name) != Some(http_api::ComponentStatus::Down) {
-                    tracing::warn!(component = name, error = %error, "health check: not reachable");
-                }
-                health.set_down(name, error);
-            }
-            Err(_) => {
-                let error = format!("no answer within {CHECK_TIMEOUT:?}");
-                if health.status(name) != Some(http_api::ComponentStatus::Down) {
+            Err(error) => {
+                if !was_down {
                     tracing::warn!(component = name, error = %error, "health check: not reachable");
                 }
                 health.set_down(name, error);
@@ -106,9 +103,10 @@ pub(crate) async fn check_once(health: &Health, ports: &Ports) {
     }
 }
 
-/// Runs [`check_once`] every [`CHECK_INTERVAL`] until `cancel`.
 pub(crate) async fn check_periodically(health: Health, ports: Ports, cancel: CancellationToken) {
-    let mut interval = tokio::time::interval(CHECK_INTERVAL);
+    // The first round is the caller's (`check_once` before readiness): start one interval on.
+    let mut interval =
+        tokio::time::interval_at(tokio::time::Instant::now() + CHECK_INTERVAL, CHECK_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

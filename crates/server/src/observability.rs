@@ -103,32 +103,54 @@ impl Metrics {
     }
 }
 
-#[allow(clippy::cast_precision_loss, reason = "gauge values: pool sizes are small")]
 fn record_pools(pools: &Pools) {
     if let Some(postgres) = &pools.postgres {
         let status = postgres.pool_status();
         let pool = names::POSTGRES_POOL;
-        metrics::gauge!(names::HIKARI_ACTIVE, names::POOL => pool)
-            .set(status.size.saturating_sub(status.idle) as f64);
-        metrics::gauge!(names::HIKARI_IDLE, names::POOL => pool).set(status.idle as f64);
-        metrics::gauge!(names::HIKARI_PENDING, names::POOL => pool).set(status.waiting as f64);
-        metrics::gauge!(names::HIKARI_MAX, names::POOL => pool).set(status.max_size as f64);
-        metrics::gauge!(names::HIKARI_TOTAL, names::POOL => pool).set(status.size as f64);
+        let hikari =
+            [names::HIKARI_ACTIVE, names::HIKARI_IDLE, names::HIKARI_PENDING, names::HIKARI_MAX];
+        record_pool(hikari, pool, status.size, status.idle, status.waiting, status.max_size);
+        metrics::gauge!(names::HIKARI_TOTAL, names::POOL => pool).set(gauge(status.size));
     }
     if let Some(redis) = &pools.redis {
         let status = redis.pool_status();
-        let pool = names::REDIS_POOL;
-        metrics::gauge!(names::REDIS_ACTIVE, names::POOL => pool)
-            .set(status.size.saturating_sub(status.idle) as f64);
-        metrics::gauge!(names::REDIS_IDLE, names::POOL => pool).set(status.idle as f64);
-        metrics::gauge!(names::REDIS_PENDING, names::POOL => pool).set(status.waiting as f64);
-        metrics::gauge!(names::REDIS_MAX, names::POOL => pool).set(status.max_size as f64);
+        let gauges =
+            [names::REDIS_ACTIVE, names::REDIS_IDLE, names::REDIS_PENDING, names::REDIS_MAX];
+        record_pool(
+            gauges,
+            names::REDIS_POOL,
+            status.size,
+            status.idle,
+            status.waiting,
+            status.max_size,
+        );
         metrics::gauge!(names::REDIS_BREAKER_OPEN).set(if redis.breaker_open() {
             1.0
         } else {
             0.0
         });
     }
+}
+
+/// One pool's active, idle, pending and maximum gauges (each adapter reports its own
+/// deadpool status type, hence the plain numbers).
+fn record_pool(
+    [active, idle_name, pending, max]: [&'static str; 4],
+    pool: &'static str,
+    size: usize,
+    idle: usize,
+    waiting: usize,
+    max_size: usize,
+) {
+    metrics::gauge!(active, names::POOL => pool).set(gauge(size.saturating_sub(idle)));
+    metrics::gauge!(idle_name, names::POOL => pool).set(gauge(idle));
+    metrics::gauge!(pending, names::POOL => pool).set(gauge(waiting));
+    metrics::gauge!(max, names::POOL => pool).set(gauge(max_size));
+}
+
+#[allow(clippy::cast_precision_loss, reason = "gauge values: pool sizes are small")]
+fn gauge(count: usize) -> f64 {
+    count as f64
 }
 
 fn describe() {
