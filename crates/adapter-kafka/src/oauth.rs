@@ -153,7 +153,7 @@ async fn fetch(
         .exchange_client_credentials()
         .request_async(http)
         .await
-        .map_err(|err| error_chain(&err))?;
+        .map_err(|err| domain::ports::error_chain(&err))?;
     let lifetime = response.expires_in().unwrap_or(ASSUMED_LIFETIME);
     // Counted from the request, not the answer, so the cached expiry is never late.
     let token = CachedToken {
@@ -161,19 +161,6 @@ async fn fetch(
         expires_at: requested_at + lifetime,
     };
     Ok((token, lifetime))
-}
-
-/// The error and its causes on one line (the token endpoint's error description included,
-/// never the credentials, which are not part of any of them).
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

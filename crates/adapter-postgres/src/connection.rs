@@ -119,8 +119,9 @@ async fn establish(
 /// which only speaks plaintext.
 async fn open(url: &str, transport: &Transport) -> Result<AsyncPgConnection, ConnectionError> {
     use tokio_postgres::config::SslMode;
-    let mut config: tokio_postgres::Config =
-        url.parse().map_err(|err| ConnectionError::InvalidConnectionUrl(chain(&err)))?;
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|err| ConnectionError::InvalidConnectionUrl(domain::ports::error_chain(&err)))?;
     match transport {
         Transport::Plain => {
             // tokio-postgres's own `sslmode=require` cannot be met without a TLS connector:
@@ -133,7 +134,10 @@ async fn open(url: &str, transport: &Transport) -> Result<AsyncPgConnection, Con
             config.ssl_mode(SslMode::Disable);
             let (client, connection) =
                 config.connect(tokio_postgres::NoTls).await.map_err(|err| {
-                    ConnectionError::BadConnection(format!("PostgreSQL: {}", chain(&err)))
+                    ConnectionError::BadConnection(format!(
+                        "PostgreSQL: {}",
+                        domain::ports::error_chain(&err)
+                    ))
                 })?;
             AsyncPgConnection::try_from_client_and_connection(client, connection).await
         }
@@ -143,25 +147,12 @@ async fn open(url: &str, transport: &Transport) -> Result<AsyncPgConnection, Con
             let (client, connection) = config.connect(connector).await.map_err(|err| {
                 ConnectionError::BadConnection(format!(
                     "PostgreSQL over TLS (sslmode={label}): {}",
-                    chain(&err)
+                    domain::ports::error_chain(&err)
                 ))
             })?;
             AsyncPgConnection::try_from_client_and_connection(client, connection).await
         }
     }
-}
-
-/// An error and its causes, as one line (tokio-postgres's `Display` leaves the cause out:
-/// "error performing TLS handshake").
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// A schema name as a quoted SQL identifier.

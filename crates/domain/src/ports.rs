@@ -35,6 +35,19 @@ pub use crate::ports::token_verifier::{TokenError, TokenVerifier};
 /// Boxed source error carried by [`PortError`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// An error and every source under it on one line (`outer: cause: root cause`): drivers'
+/// own messages ("error performing TLS handshake") often leave the cause to their sources.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Result type of every port method.
 pub type PortResult<T> = Result<T, PortError>;
 

@@ -119,14 +119,8 @@ pub(crate) async fn check_periodically(health: Health, ports: Ports, cancel: Can
 /// The error and its causes, with the password of any URL in them hidden: a driver may
 /// quote the address it failed to reach.
 fn describe(err: &PortError) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text.split(' ')
+    domain::ports::error_chain(err)
+        .split(' ')
         .map(|word| {
             if word.contains("://") && word.contains('@') {
                 crate::config_check::redact_url(word)

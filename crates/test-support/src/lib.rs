@@ -55,18 +55,9 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
     drop(installed);
 });
 
-/// An error and every source under it on one line (`outer: cause: root cause`), for
-/// assertions on what an error says all the way down.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+/// An error and every source under it on one line, for assertions on what an error says
+/// all the way down.
+pub use domain::ports::error_chain;
 
 /// Installs the tracing subscriber of the tests once per test binary; call it first in every
 /// test that wants logs. Silent unless `TEST_LOG=1`; the level follows `RUST_LOG`

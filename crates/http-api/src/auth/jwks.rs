@@ -209,7 +209,7 @@ impl JwksKeySource {
     async fn download(&self) -> Result<JwkSet, String> {
         let metadata = CoreProviderMetadata::discover_async(self.issuer.clone(), &self.client)
             .await
-            .map_err(|err| error_chain(&err))?;
+            .map_err(|err| domain::ports::error_chain(&err))?;
         Ok(signing_keys(metadata.jwks().keys()))
     }
 
@@ -290,19 +290,6 @@ fn signing_keys(keys: &[CoreJsonWebKey]) -> JwkSet {
 
 fn key_ids(keys: &JwkSet) -> Vec<String> {
     keys.keys.iter().map(|key| key.common.key_id.clone().unwrap_or_default()).collect()
-}
-
-/// `err` and its causes on one line: openidconnect's own messages ("Request failed") say
-/// little without them.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }
 
 #[async_trait]
