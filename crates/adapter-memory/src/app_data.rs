@@ -24,7 +24,7 @@ use domain::design::model::{Application, Branch, IdempotencyKey, ResourceVersion
 use domain::model::{
     ActivePolicy, ApplicationId, BranchName, BuildHeader, BuildId, BuildTimer, ConfigKey,
     ConfigOverride, ConfigParam, DomainEvent, OutboxRecord, PolicyOverride, PolicyOverrideId,
-    PolicyTarget, ResourceDefinitionId, ResourceType, ResourceVersionId, ScheduleMove,
+    PolicyTarget, ResourceDefinitionId, ResourceType, ResourceVersionId, ScheduleMove, SubjectType,
     TimerSchedule, VersionId,
 };
 use domain::ports::{ImportClaim, PortError, PortResult};
@@ -69,6 +69,9 @@ struct State {
     claims: BTreeMap<BuildId, ImportClaim>,
     policies: BTreeMap<ApplicationId, ActivePolicy>,
     overrides: BTreeMap<PolicyOverrideId, PolicyOverride>,
+    /// The unique key of overrides, in the order the port lists them (`SubjectType` orders
+    /// USER, GROUP, ROLE; subject ids byte-wise): an application's overrides are one range.
+    override_subjects: BTreeMap<(ApplicationId, SubjectType, String), PolicyOverrideId>,
     config_overrides: BTreeMap<(ApplicationId, ConfigKey), ConfigOverride>,
     applications: BTreeMap<ApplicationId, Application>,
     branches: BTreeMap<(ApplicationId, BranchName), Branch>,

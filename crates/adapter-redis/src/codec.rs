@@ -57,7 +57,7 @@ impl SnapshotDoc {
     fn from_domain(snapshot: &PolicySnapshot) -> Self {
         Self {
             global: snapshot.global.as_ref().map(PolicyDoc::from_domain),
-            overrides: snapshot.overrides.iter().map(OverrideDoc::from_domain).collect(),
+            overrides: snapshot.overrides().iter().map(OverrideDoc::from_domain).collect(),
             latest_by_branch: snapshot
                 .latest_by_branch
                 .iter()
@@ -67,19 +67,15 @@ impl SnapshotDoc {
     }
 
     fn into_domain(self) -> Result<PolicySnapshot, CacheError> {
-        Ok(PolicySnapshot {
-            global: self.global.map(PolicyDoc::into_domain).transpose()?,
-            overrides: self
-                .overrides
-                .into_iter()
-                .map(OverrideDoc::into_domain)
-                .collect::<Result<_, _>>()?,
-            latest_by_branch: self
-                .latest_by_branch
+        Ok(PolicySnapshot::new(
+            0,
+            self.global.map(PolicyDoc::into_domain).transpose()?,
+            self.overrides.into_iter().map(OverrideDoc::into_domain).collect::<Result<_, _>>()?,
+            self.latest_by_branch
                 .into_iter()
                 .map(|(branch, build)| Ok((BranchName::parse(&branch)?, BuildId::from_uuid(build))))
                 .collect::<Result<_, ValidationError>>()?,
-        })
+        ))
     }
 }
 
@@ -452,14 +448,15 @@ mod tests {
 
     fn snapshot() -> PolicySnapshot {
         let application_id = ApplicationId::random();
-        PolicySnapshot {
-            global: Some(ActivePolicy {
+        PolicySnapshot::new(
+            0,
+            Some(ActivePolicy {
                 application_id,
                 target: PolicyTarget::LatestOnBranch(BranchName::parse("main").unwrap()),
                 updated_by: "alice".to_owned(),
                 updated_at: datetime!(2026-11-24 10:15:30.123 +02:00),
             }),
-            overrides: vec![
+            vec![
                 PolicyOverride {
                     id: PolicyOverrideId::random(),
                     application_id,
@@ -479,11 +476,11 @@ mod tests {
                     updated_at: datetime!(2026-11-24 10:15:30 UTC),
                 },
             ],
-            latest_by_branch: BTreeMap::from([
+            BTreeMap::from([
                 (BranchName::parse("main").unwrap(), BuildId::random()),
                 (BranchName::parse("dev").unwrap(), BuildId::random()),
             ]),
-        }
+        )
     }
 
     #[test]
@@ -500,8 +497,7 @@ mod tests {
 
     #[test]
     fn an_empty_snapshot_survives_the_round_trip() {
-        let snapshot =
-            PolicySnapshot { global: None, overrides: vec![], latest_by_branch: BTreeMap::new() };
+        let snapshot = PolicySnapshot::new(0, None, vec![], BTreeMap::new());
 
         let decoded = decode_snapshot(&encode_snapshot(&snapshot).unwrap()).unwrap();
 

@@ -57,14 +57,15 @@ fn snapshot() -> PolicySnapshot {
         updated_by: "admin".to_owned(),
         updated_at: datetime!(2026-11-20 08:00:00.250 UTC),
     };
-    PolicySnapshot {
-        global: Some(ActivePolicy {
+    PolicySnapshot::new(
+        0,
+        Some(ActivePolicy {
             application_id,
             target: PolicyTarget::LatestOnBranch(main.clone()),
             updated_by: "alice".to_owned(),
             updated_at: datetime!(2026-11-24 10:15:30.123 +01:00),
         }),
-        overrides: vec![
+        vec![
             policy_override(SubjectType::User, "bob", PolicyTarget::Build(BuildId::random())),
             policy_override(
                 SubjectType::Group,
@@ -73,8 +74,8 @@ fn snapshot() -> PolicySnapshot {
             ),
             policy_override(SubjectType::Role, "ROLE_OLD", PolicyTarget::Build(BuildId::random())),
         ],
-        latest_by_branch: BTreeMap::from([(main, BuildId::random()), (hotfix, BuildId::random())]),
-    }
+        BTreeMap::from([(main, BuildId::random()), (hotfix, BuildId::random())]),
+    )
 }
 
 /// A build with every part a codec could get wrong: offsets, fractions of a second, quotes

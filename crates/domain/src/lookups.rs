@@ -110,7 +110,9 @@ pub(crate) async fn policy_snapshot(
             latest_by_branch.insert(branch, header.id);
         }
     }
-    let snapshot = PolicySnapshot { global, overrides, latest_by_branch };
+    // Revision 0: the snapshot carries a generation for the caches that compare them; the
+    // store read here has none to give.
+    let snapshot = PolicySnapshot::new(0, global, overrides, latest_by_branch);
     if let Err(err) = ports.cache.put_policy_snapshot(application_id, &snapshot).await {
         tracing::warn!(error = %err, app.id = %application_id, "cache write failed");
     }

@@ -24,19 +24,20 @@ pub async fn run_all(cache: &dyn Cache) {
 
 fn snapshot(application_id: ApplicationId) -> PolicySnapshot {
     let build_id = BuildId::random();
-    PolicySnapshot {
-        global: Some(fixtures::policy(
+    PolicySnapshot::new(
+        0,
+        Some(fixtures::policy(
             application_id,
             PolicyTarget::LatestOnBranch(fixtures::branch("main")),
         )),
-        overrides: vec![fixtures::policy_override(
+        vec![fixtures::policy_override(
             application_id,
             SubjectType::Group,
             "/team",
             PolicyTarget::Build(build_id),
         )],
-        latest_by_branch: BTreeMap::from([(fixtures::branch("main"), BuildId::random())]),
-    }
+        BTreeMap::from([(fixtures::branch("main"), BuildId::random())]),
+    )
 }
 
 fn build() -> Build {

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use domain::model::{
     ActivePolicy, ApplicationId, DomainEvent, PolicyOverride, PolicyOverrideId, ScheduleMove,
+    SubjectType,
 };
 use domain::ports::{PortError, PortResult};
 use domain::runtime::ports::PolicyRepository;
@@ -37,16 +38,14 @@ impl PolicyRepository for InMemoryAppDataRepository {
         &self,
         application_id: ApplicationId,
     ) -> PortResult<Vec<PolicyOverride>> {
-        let mut overrides: Vec<PolicyOverride> = self
-            .state()?
-            .overrides
-            .values()
-            .filter(|candidate| candidate.application_id == application_id)
-            .cloned()
-            .collect();
-        overrides
-            .sort_by(|a, b| (a.subject_type, &a.subject_id).cmp(&(b.subject_type, &b.subject_id)));
-        Ok(overrides)
+        let state = self.state()?;
+        let first = (application_id, SubjectType::User, String::new());
+        Ok(state
+            .override_subjects
+            .range(first..)
+            .take_while(|((owner, _, _), _)| *owner == application_id)
+            .map(|(_, id)| state.overrides[id].clone())
+            .collect())
     }
 
     async fn find_policy_override(
@@ -76,6 +75,7 @@ impl PolicyRepository for InMemoryAppDataRepository {
         }
         check_subject_free(&state, policy_override)?;
         state.check_target(policy_override.application_id, &policy_override.target)?;
+        state.override_subjects.insert(subject_key(policy_override), policy_override.id);
         state.overrides.insert(policy_override.id, policy_override.clone());
         state.record(events);
         Ok(())
@@ -96,7 +96,11 @@ impl PolicyRepository for InMemoryAppDataRepository {
         }
         check_subject_free(&state, policy_override)?;
         state.check_target(policy_override.application_id, &policy_override.target)?;
-        state.overrides.insert(policy_override.id, policy_override.clone());
+        if let Some(previous) = state.overrides.insert(policy_override.id, policy_override.clone())
+        {
+            state.override_subjects.remove(&subject_key(&previous));
+        }
+        state.override_subjects.insert(subject_key(policy_override), policy_override.id);
         state.record(events);
         Ok(true)
     }
@@ -113,20 +117,29 @@ impl PolicyRepository for InMemoryAppDataRepository {
         if !exists {
             return Ok(false);
         }
-        state.overrides.remove(&id);
+        if let Some(deleted) = state.overrides.remove(&id) {
+            state.override_subjects.remove(&subject_key(&deleted));
+        }
         state.record(events);
         Ok(true)
     }
 }
 
 /// The unique key of overrides: one per application, subject type and subject id.
+fn subject_key(policy_override: &PolicyOverride) -> (ApplicationId, SubjectType, String) {
+    (
+        policy_override.application_id,
+        policy_override.subject_type,
+        policy_override.subject_id.clone(),
+    )
+}
+
+/// Refuses a second override for a subject (the unique key).
 fn check_subject_free(state: &State, policy_override: &PolicyOverride) -> PortResult<()> {
-    let taken = state.overrides.values().any(|other| {
-        other.id != policy_override.id
-            && other.application_id == policy_override.application_id
-            && other.subject_type == policy_override.subject_type
-            && other.subject_id == policy_override.subject_id
-    });
+    let taken = state
+        .override_subjects
+        .get(&subject_key(policy_override))
+        .is_some_and(|holder| *holder != policy_override.id);
     if taken {
         return Err(PortError::Conflict(format!(
             "{:?} `{}` has an override already",

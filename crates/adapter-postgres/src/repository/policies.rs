@@ -11,6 +11,7 @@ use domain::model::{
 };
 use domain::ports::{PortError, PortResult};
 use domain::runtime::ports::PolicyRepository;
+use futures_util::TryStreamExt as _;
 
 use crate::error::{PgError, Violation};
 use crate::repository::timers::move_schedule;
@@ -102,18 +103,25 @@ impl PolicyRepository for PgAppDataRepository {
         application_id: ApplicationId,
     ) -> PortResult<Vec<PolicyOverride>> {
         let mut connection = self.connection().await?;
-        let rows: Vec<PolicyOverrideRow> = policy_overrides::table
+        // An application may have a hundred thousand overrides: one query, in the order of
+        // the unique key (application, type, subject) so that its index serves it without a
+        // sort, each row converted as it arrives rather than kept as a row beside its model.
+        let mut rows = policy_overrides::table
             .filter(policy_overrides::application_id.eq(application_id.as_uuid()))
-            .order(policy_overrides::subject_id.asc())
+            .order((policy_overrides::subject_type.asc(), policy_overrides::subject_id.asc()))
             .select(PolicyOverrideRow::as_select())
-            .load(&mut *connection)
+            .load_stream::<PolicyOverrideRow>(&mut *connection)
             .await
             .map_err(PgError::from)?;
-        let mut overrides =
-            rows.into_iter().map(PolicyOverride::try_from).collect::<Result<Vec<_>, PgError>>()?;
-        // USER, GROUP, ROLE is the model's order, not the text's; the sort is stable, so
-        // subject ids stay in the (byte) order the query returned.
-        overrides.sort_by_key(|policy_override| policy_override.subject_type);
+        let mut overrides = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(PgError::from)? {
+            overrides.push(PolicyOverride::try_from(row)?);
+        }
+        // USER, GROUP, ROLE is the model's order, not the text's. Type and subject are unique
+        // per application, so an unstable sort is exact, and it sorts in place.
+        overrides.sort_unstable_by(|a, b| {
+            (a.subject_type, &a.subject_id).cmp(&(b.subject_type, &b.subject_id))
+        });
         Ok(overrides)
     }
 

@@ -19,7 +19,8 @@ async fn plan(connection: &mut diesel_async::AsyncPgConnection, query: &str) -> 
 }
 
 #[tokio::test]
-async fn builds_pending_events_and_the_newest_of_a_branch_are_read_through_their_indexes() {
+async fn builds_pending_events_the_newest_of_a_branch_and_overrides_are_read_through_their_indexes()
+{
     let Some(schema) = TestSchema::migrated().await else { return };
     let mut connection = schema.admin_connection().await;
     // An empty table is cheapest to scan; forbid that to see whether an index serves the
@@ -52,6 +53,15 @@ async fn builds_pending_events_and_the_newest_of_a_branch_are_read_through_their
          ORDER BY sequence LIMIT 100",
     )
     .await;
+    // Every override of an application, for its resolution snapshot: possibly 100 000.
+    let overrides = plan(
+        &mut connection,
+        &format!(
+            "SELECT * FROM policy_overrides WHERE application_id = {application} \
+             ORDER BY subject_type, subject_id"
+        ),
+    )
+    .await;
 
     assert!(
         listing.contains("build_headers_newest_first") && !listing.contains("Sort"),
@@ -62,6 +72,10 @@ async fn builds_pending_events_and_the_newest_of_a_branch_are_read_through_their
         "{latest}"
     );
     assert!(pending.contains("outbox_events_pending") && !pending.contains("Sort"), "{pending}");
+    assert!(
+        overrides.contains("policy_overrides_subject_key") && !overrides.contains("Sort"),
+        "{overrides}"
+    );
     drop(connection);
     schema.drop().await;
 }

@@ -1,6 +1,6 @@
 //! What the port contract cannot see of the PostgreSQL repository: migrations under
 //! concurrency, claims racing, design-time races (commits, WIP starts, resource names) and
-//! all-or-nothing writes, relay leadership across replicas, timeouts and indexes.
+//! all-or-nothing writes, relay leadership across replicas, timeouts, indexes and a hundred thousand overrides.
 //!
 //! Tests that need PostgreSQL read `APP_TEST_POSTGRES_URL` (e.g.
 //! `postgres://root@127.0.0.1:5432/test`) and each work in a fresh schema; the tests of an
@@ -15,6 +15,7 @@ mod claims;
 mod design;
 mod indexes;
 mod migrations;
+mod overrides;
 mod references;
 mod relay;
 mod support;

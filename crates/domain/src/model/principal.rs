@@ -47,7 +47,13 @@ impl Principal {
     /// Whether the caller is in `group`. Keycloak writes groups as paths (`/ops/team`) or
     /// bare names depending on the mapper, so both spellings match.
     pub fn in_group(&self, group: &str) -> bool {
-        let bare = group.trim_start_matches('/');
-        self.groups.iter().any(|mine| mine == group || mine.trim_start_matches('/') == bare)
+        let bare = Self::group_name(group);
+        self.groups.iter().any(|mine| Self::group_name(mine) == bare)
+    }
+
+    /// A group as [`Principal::in_group`] compares it: without its leading slashes, so that
+    /// `/ops`, `ops` and `//ops` are one group (and `/ops/team` is `ops/team`). Case matters.
+    pub fn group_name(group: &str) -> &str {
+        group.trim_start_matches('/')
     }
 }
