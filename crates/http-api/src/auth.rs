@@ -1,13 +1,17 @@
 //! Bearer-token authentication: validation of signed JWTs against a key set (the same code
-//! path for the embedded issuer and for a realm's JWKS; only the key source differs), the
-//! embedded issuer itself, and the [`Caller`] extractor.
+//! path for the embedded issuer and for a realm's JWKS; only the key source differs), with the
+//! keys parsed once and a cache of verified tokens, the embedded issuer itself, and the
+//! [`Caller`] extractor.
 
 mod issuer;
 mod jwks;
+mod keys;
+mod token_cache;
 mod validator;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -17,7 +21,8 @@ use domain::model::Principal;
 
 pub use crate::auth::issuer::{IssuerError, LocalIssuer, TokenRequest};
 pub use crate::auth::jwks::{JwksKeySource, JwksSettings, JwksSetupError};
-pub use crate::auth::validator::{KeySource, StaticKeys, TokenPolicy, TokenValidator};
+pub use crate::auth::keys::{KeySource, StaticKeys, VerifyingKey};
+pub use crate::auth::validator::{TokenPolicy, TokenValidator};
 use crate::error::ApiError;
 use crate::observe::RequestUser;
 
@@ -85,7 +90,8 @@ impl Authenticator {
 /// that takes a `Caller` can only run for a valid token.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    principal: Principal,
+    /// Shared with the token cache: a cached token's request copies nothing.
+    principal: Arc<Principal>,
     authenticator: web::Data<Authenticator>,
 }
 
@@ -131,7 +137,7 @@ impl FromRequest for Caller {
                     "the API is mounted without an authenticator",
                 )));
             };
-            let principal = authenticator.tokens.validate(&token?).await?;
+            let principal = authenticator.tokens.validate_shared(&token?).await?;
             // For the request's log line: who called, by name (never the token).
             request.extensions_mut().insert(RequestUser(principal.name().to_owned()));
             Ok(Self { principal, authenticator })

@@ -92,6 +92,8 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
         connected = connect => connected?,
         result = &mut management => return stopped_unexpectedly("the management server", result),
     };
+    // One cache of verified tokens, shared by the REST API and Kafka start-by-name (clones).
+    let tokens = tokens.with_token_cache(settings.token_cache);
     // One engine client for the REST starts and the Kafka ones (one connection pool).
     let engine = roles::process_engine(&settings)?;
     // Start-by-name is the runtime role's Kafka channel; embedded mode has no Kafka.

@@ -14,6 +14,7 @@ pub(crate) mod vars;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use adapter_engine::EngineConfig;
 use build_archive::ArchiveLimits;
@@ -56,6 +57,9 @@ pub(crate) struct Settings {
     pub(crate) shutdown_timeout_seconds: u64,
     /// How long an import holds its claim on a build id (`RTM_IMPORT_LEASE_SECONDS`).
     pub(crate) import_lease_seconds: u64,
+    /// How long a verified token is kept before it is verified again
+    /// (`RTM_TOKEN_CACHE_SECONDS`); zero: never kept.
+    pub(crate) token_cache: Duration,
     /// Where process starts are forwarded (`RTM_PROCESS_ENGINE_URL`), in either mode;
     /// `None`: starts are refused with `process_engine_not_configured`.
     pub(crate) process_engine: Option<EngineConfig>,
@@ -168,6 +172,7 @@ impl Settings {
         let shutdown_timeout_seconds =
             vars.check(number(&vars, "RTM_SHUTDOWN_TIMEOUT_SECONDS", 30));
         let import_lease_seconds = vars.check(number(&vars, "RTM_IMPORT_LEASE_SECONDS", 900));
+        let token_cache = vars.check(token_cache(&vars));
         let process_engine = vars.check(backends::process_engine(&vars));
         let cors = vars.check(cors_origins(&vars));
         let settings = (|| {
@@ -182,6 +187,7 @@ impl Settings {
                 logging: logging?,
                 shutdown_timeout_seconds: shutdown_timeout_seconds?,
                 import_lease_seconds: import_lease_seconds?,
+                token_cache: token_cache?,
                 process_engine: process_engine?,
                 cors: cors?,
                 backends: backends?,
@@ -230,6 +236,18 @@ fn archive_limits(vars: &Vars) -> Option<ArchiveLimits> {
         max_inflated_bytes: max_inflated_bytes?,
         max_compression_ratio: max_compression_ratio?,
     })
+}
+
+/// `RTM_TOKEN_CACHE_SECONDS`: how long a verified token is kept (never past its `exp`);
+/// `0` turns the cache off, so unlike most durations zero is allowed.
+fn token_cache(vars: &Vars) -> Result<Duration, SettingsError> {
+    const NAME: &str = "RTM_TOKEN_CACHE_SECONDS";
+    match vars.get(NAME)? {
+        None => Ok(Duration::from_secs(60)),
+        Some(raw) => raw.trim().parse::<u64>().map(Duration::from_secs).map_err(|_| {
+            SettingsError::new(NAME, format!("`{raw}` is not a whole number of seconds (0: off)"))
+        }),
+    }
 }
 
 /// `RTM_CORS_ALLOWED_ORIGINS`: comma-separated origins allowed cross-origin; unset: none.
@@ -447,6 +465,21 @@ mod tests {
                 .variable,
             "LOGGING_LEVEL_ROOT"
         );
+    }
+
+    #[test]
+    fn the_token_cache_keeps_tokens_a_minute_and_zero_turns_it_off() {
+        let seconds = |raw: &str| {
+            Settings::from_vars(&vars(&[("RTM_TOKEN_CACHE_SECONDS", raw)])).map(|s| s.token_cache)
+        };
+        assert_eq!(Settings::from_vars(&vars(&[])).unwrap().token_cache, Duration::from_secs(60));
+        assert_eq!(seconds("300").unwrap(), Duration::from_secs(300));
+        assert_eq!(seconds("0").unwrap(), Duration::ZERO);
+        for invalid in ["-1", "1.5", "soon"] {
+            let err = seconds(invalid).unwrap_err().only();
+            assert_eq!(err.variable, "RTM_TOKEN_CACHE_SECONDS");
+            assert!(err.problem.contains(invalid), "{err}");
+        }
     }
 
     #[test]

@@ -13,11 +13,17 @@
 //! forged key ids cannot hammer the identity provider; timed refreshes do not count). When
 //! the provider is down, the last good keys keep working, and one warning is logged per
 //! outage, not one per attempt.
+//!
+//! Each fetch parses the keys once into an immutable [`KeySet`] (keeping the keys that did
+//! not change, see [`crate::auth::keys`]), swapped in whole with `arc-swap`: a request naming
+//! a known key reads it without a lock and never waits on a fetch.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwapOption;
 use async_trait::async_trait;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeyType, CoreProviderMetadata};
@@ -25,10 +31,11 @@ use openidconnect::{
     AsyncHttpClient, HttpRequest, HttpResponse, IssuerUrl, JsonWebKey as _, JsonWebKeyAlgorithm,
     JsonWebKeyUse as _,
 };
-use tokio::sync::{Mutex, RwLock};
+use tokio::sync::Mutex;
 use tokio::time::MissedTickBehavior;
 
-use crate::auth::{AuthError, KeySource};
+use crate::auth::AuthError;
+use crate::auth::keys::{KeySet, KeySource, VerifyingKey};
 
 /// Largest discovery document or key set accepted: Keycloak's are a few kilobytes, and a
 /// misbehaving endpoint must not make every replica buffer without end.
@@ -67,9 +74,9 @@ pub enum JwksSetupError {
     HttpClient(String),
 }
 
+/// What the fetches remember between them; only read and written by the one fetch under way.
 #[derive(Debug, Default)]
-struct Cached {
-    keys: Option<JwkSet>,
+struct FetchState {
     /// The last fetch caused by an unknown key id. Timed refreshes do not count: a refresh
     /// just before the realm adds a key must not delay trusting it by `min_refetch_interval`.
     last_on_demand: Option<Instant>,
@@ -83,9 +90,10 @@ pub struct JwksKeySource {
     settings: JwksSettings,
     issuer: IssuerUrl,
     client: IdpClient,
-    cached: RwLock<Cached>,
+    /// The keys of the last good fetch; `None` before the first one.
+    keys: ArcSwapOption<KeySet>,
     /// One fetch at a time; waiters then read what it fetched.
-    fetching: Mutex<()>,
+    fetching: Mutex<FetchState>,
 }
 
 /// A failed request to the identity provider, below what `openidconnect` checks.
@@ -128,8 +136,8 @@ impl JwksKeySource {
             settings,
             issuer,
             client: IdpClient(client),
-            cached: RwLock::default(),
-            fetching: Mutex::new(()),
+            keys: ArcSwapOption::empty(),
+            fetching: Mutex::default(),
         })
     }
 
@@ -142,8 +150,8 @@ impl JwksKeySource {
     /// last good keys stay, and the source fetches again on its next tick or when a token
     /// needs it.
     pub async fn refresh(&self) -> Result<usize, AuthError> {
-        let _one_at_a_time = self.fetching.lock().await;
-        self.fetch().await
+        let mut state = self.fetching.lock().await;
+        self.fetch(&mut state).await
     }
 
     /// Refetches the keys every `refresh_interval` until `stop` completes (the server passes
@@ -170,32 +178,35 @@ impl JwksKeySource {
         }
     }
 
-    async fn fetch(&self) -> Result<usize, AuthError> {
+    /// One fetch; the caller holds `fetching` (its `state`).
+    async fn fetch(&self, state: &mut FetchState) -> Result<usize, AuthError> {
         let issuer = self.issuer.as_str();
-        let result = self.download().await;
-        let mut cached = self.cached.write().await;
-        match result {
-            Ok(keys) => {
-                let n_keys = keys.keys.len();
-                let ids = key_ids(&keys);
-                let recovered = std::mem::take(&mut cached.failing);
-                let changed = cached.keys.as_ref().map(key_ids).as_ref() != Some(&ids);
+        match self.download().await {
+            Ok(set) => {
+                let previous = self.keys.load_full();
+                // Parsed once here, not per request; unchanged keys keep their identity.
+                let keys = KeySet::parse(&set, previous.as_deref());
+                let n_keys = keys.len();
+                let ids = keys.ids();
+                let recovered = std::mem::take(&mut state.failing);
+                let changed =
+                    previous.as_ref().map(|previous| previous.ids()).as_ref() != Some(&ids);
                 if changed || recovered {
                     tracing::info!(issuer, n_keys, key_ids = ?ids, recovered, "signing keys fetched");
                 } else {
                     tracing::debug!(issuer, n_keys, "signing keys fetched, unchanged");
                 }
-                cached.keys = Some(keys);
+                self.keys.store(Some(Arc::new(keys)));
                 Ok(n_keys)
             }
             Err(reason) => {
-                if std::mem::replace(&mut cached.failing, true) {
+                if std::mem::replace(&mut state.failing, true) {
                     tracing::debug!(issuer, error = %reason, "signing keys still unavailable");
                 } else {
                     tracing::warn!(
                         issuer,
                         error = %reason,
-                        keeping_last_good_keys = cached.keys.is_some(),
+                        keeping_last_good_keys = self.keys.load().is_some(),
                         "could not fetch the realm's signing keys; trying again on the next refresh \
                          (not warned again until they are fetched)"
                     );
@@ -211,14 +222,6 @@ impl JwksKeySource {
             .await
             .map_err(|err| domain::ports::error_chain(&err))?;
         Ok(signing_keys(metadata.jwks().keys()))
-    }
-
-    fn find(keys: &JwkSet, kid: Option<&str>) -> Option<Jwk> {
-        match kid {
-            Some(kid) => keys.find(kid).cloned(),
-            None if keys.keys.len() == 1 => keys.keys.first().cloned(),
-            None => None,
-        }
     }
 }
 
@@ -288,34 +291,28 @@ fn signing_keys(keys: &[CoreJsonWebKey]) -> JwkSet {
     JwkSet { keys }
 }
 
-fn key_ids(keys: &JwkSet) -> Vec<String> {
-    keys.keys.iter().map(|key| key.common.key_id.clone().unwrap_or_default()).collect()
-}
-
 #[async_trait]
 impl KeySource for JwksKeySource {
-    async fn key(&self, kid: Option<&str>) -> Result<Option<Jwk>, AuthError> {
-        {
-            let cached = self.cached.read().await;
-            if let Some(key) = cached.keys.as_ref().and_then(|keys| Self::find(keys, kid)) {
-                return Ok(Some(key));
-            }
+    fn held(&self, kid: Option<&str>) -> Option<Arc<VerifyingKey>> {
+        self.keys.load().as_ref().and_then(|keys| keys.find(kid).cloned())
+    }
+
+    async fn key(&self, kid: Option<&str>) -> Result<Option<Arc<VerifyingKey>>, AuthError> {
+        if let Some(key) = self.held(kid) {
+            return Ok(Some(key));
         }
-        let _one_at_a_time = self.fetching.lock().await;
+        let mut state = self.fetching.lock().await;
         // Another request, or the timer, may have fetched while this one waited.
-        let (have_keys, may_fetch) = {
-            let cached = self.cached.read().await;
-            if let Some(key) = cached.keys.as_ref().and_then(|keys| Self::find(keys, kid)) {
-                return Ok(Some(key));
-            }
-            let may_fetch = cached
-                .last_on_demand
-                .is_none_or(|at| at.elapsed() >= self.settings.min_refetch_interval);
-            (cached.keys.is_some(), may_fetch)
-        };
+        if let Some(key) = self.held(kid) {
+            return Ok(Some(key));
+        }
+        let have_keys = self.keys.load().is_some();
+        let may_fetch = state
+            .last_on_demand
+            .is_none_or(|at| at.elapsed() >= self.settings.min_refetch_interval);
         if may_fetch {
-            self.cached.write().await.last_on_demand = Some(Instant::now());
-            if let Err(err) = self.fetch().await
+            state.last_on_demand = Some(Instant::now());
+            if let Err(err) = self.fetch(&mut state).await
                 && !have_keys
             {
                 return Err(err);
@@ -323,8 +320,7 @@ impl KeySource for JwksKeySource {
         } else if !have_keys {
             return Err(AuthError::KeysUnavailable);
         }
-        let cached = self.cached.read().await;
-        Ok(cached.keys.as_ref().and_then(|keys| Self::find(keys, kid)))
+        Ok(self.held(kid))
     }
 }
 
@@ -333,6 +329,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn key_ids(keys: &JwkSet) -> Vec<String> {
+        keys.keys.iter().map(|key| key.common.key_id.clone().unwrap_or_default()).collect()
+    }
 
     fn core_keys(keys: serde_json::Value) -> Vec<CoreJsonWebKey> {
         serde_json::from_value::<openidconnect::core::CoreJsonWebKeySet>(json!({ "keys": keys }))

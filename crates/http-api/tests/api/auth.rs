@@ -98,6 +98,21 @@ async fn a_token_signed_with_hs256_and_the_public_key_as_secret_is_a_401() {
 }
 
 #[actix_web::test]
+async fn a_token_accepted_before_with_one_signature_byte_changed_is_a_401() {
+    let app = TestApp::new();
+    let service = app.service().await;
+    let token = app.token("alice", &[], &[]);
+    send(&service, get(&build_info(), &token)).await.assert_error(404, "no_active_policy");
+    let (message, signature) = token.rsplit_once('.').unwrap();
+    let mut signature = signature.to_owned().into_bytes();
+    signature[10] = if signature[10] == b'A' { b'B' } else { b'A' };
+    let forged = format!("{message}.{}", String::from_utf8(signature).unwrap());
+    send(&service, get(&build_info(), &forged)).await.assert_error(401, "invalid_token");
+    // The genuine token stays accepted.
+    send(&service, get(&build_info(), &token)).await.assert_error(404, "no_active_policy");
+}
+
+#[actix_web::test]
 async fn a_token_from_an_untrusted_issuer_is_a_401() {
     let app = TestApp::with(
         ArchiveLimits::default(),

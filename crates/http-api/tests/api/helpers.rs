@@ -89,10 +89,12 @@ impl TestApp {
         test_support::init_tracing();
         let fakes = Fakes::new();
         let issuer = shared_issuer();
+        // As the server makes it: every test of the API runs with the token cache on.
         let validator = TokenValidator::new(
             Arc::new(StaticKeys::new(issuer.key_set())),
             TokenPolicy { issuers, audience: None, leeway_seconds: 0 },
-        );
+        )
+        .with_token_cache(std::time::Duration::from_secs(60));
         let ports = fakes.ports();
         let engine = Arc::new(InMemoryProcessEngine::new());
         let builds = BuildService::new(ports.clone());

@@ -202,6 +202,8 @@ impl FakeRealm {
         self.validator_of(self.source(min_refetch_interval, NO_REFETCH))
     }
 
+    /// A validator of the realm's tokens, with the token cache on as in the server: every
+    /// rotation test below also shows that a cached token follows the keys.
     fn validator_of(&self, source: Arc<JwksKeySource>) -> TokenValidator {
         TokenValidator::new(
             source,
@@ -211,6 +213,7 @@ impl FakeRealm {
                 leeway_seconds: 0,
             },
         )
+        .with_token_cache(Duration::from_secs(60))
     }
 }
 
@@ -407,6 +410,52 @@ async fn a_key_the_realm_removed_stops_being_trusted_after_the_timed_refresh() {
     );
     assert_eq!(validator.validate(&token(&kept, "bob")).await.unwrap().subject, "bob");
     refresher.stop().await;
+}
+
+#[actix_web::test]
+async fn a_cached_token_of_a_key_rotated_away_is_refused_after_the_refresh() {
+    let (kept, removed) = (LocalIssuer::generate().unwrap(), LocalIssuer::generate().unwrap());
+    let realm = FakeRealm::start(key_set(&[&kept, &removed]));
+    let source = realm.source(NO_REFETCH, NO_REFETCH);
+    source.refresh().await.unwrap();
+    let validator = realm.validator_of(source.clone());
+    let cached = token(&removed, "alice");
+    let other = token(&kept, "bob");
+    for _ in 0..2 {
+        validator.validate(&cached).await.unwrap();
+        validator.validate(&other).await.unwrap();
+    }
+
+    realm.serve(key_set(&[&kept]));
+    source.refresh().await.unwrap();
+    let err = validator.validate(&cached).await.unwrap_err();
+    assert!(matches!(err, AuthError::InvalidToken(_)), "signed with an unknown key: {err:?}");
+    assert!(validator.validate(&cached).await.is_err(), "and stays refused");
+    assert_eq!(
+        validator.validate(&other).await.unwrap().subject,
+        "bob",
+        "the kept key still works"
+    );
+}
+
+#[actix_web::test]
+async fn a_cached_token_is_refused_once_its_kid_names_another_key() {
+    let (first, impostor) = (LocalIssuer::generate().unwrap(), LocalIssuer::generate().unwrap());
+    let realm = FakeRealm::start(key_set(&[&first]));
+    let source = realm.source(NO_REFETCH, NO_REFETCH);
+    source.refresh().await.unwrap();
+    let validator = realm.validator_of(source.clone());
+    let cached = token(&first, "alice");
+    validator.validate(&cached).await.unwrap();
+    validator.validate(&cached).await.unwrap();
+
+    // The realm now publishes another key under the same kid.
+    let mut replaced = key_set(&[&impostor]);
+    replaced["keys"][0]["kid"] = key_set(&[&first])["keys"][0]["kid"].clone();
+    realm.serve(replaced);
+    source.refresh().await.unwrap();
+    let err = validator.validate(&cached).await.unwrap_err();
+    assert!(matches!(err, AuthError::InvalidToken(_)), "verified again, and refused: {err:?}");
 }
 
 #[actix_web::test]

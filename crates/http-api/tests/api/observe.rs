@@ -123,6 +123,34 @@ async fn an_unmatched_path_is_counted_as_unknown_and_a_success_as_none() {
     );
 }
 
+/// The value of the one series `name{labels}` in `text`, 0 when absent.
+fn value(text: &str, name: &str, labels: &[&str]) -> f64 {
+    series(text, name, labels)
+        .first()
+        .map_or(0.0, |line| line.rsplit(' ').next().unwrap().parse().unwrap())
+}
+
+#[actix_web::test]
+async fn a_repeated_token_is_counted_as_a_token_cache_hit() {
+    let handle = recorder();
+    let app = TestApp::new();
+    let service = app.service().await;
+    let gets = "rtm_cache_gets_total";
+    let hits = [r#"cache="token""#, r#"result="hit""#];
+    let misses = [r#"cache="token""#, r#"result="miss""#];
+    let before = scrape(handle.clone()).await;
+    let token = app.token(&format!("user-{}", uuid::Uuid::new_v4()), &[], &[]);
+    let path = format!("/api/runtime/app/{LOAN_APP}/build/info");
+    for _ in 0..3 {
+        send(&service, get(&path, &token)).await.assert_error(404, "no_active_policy");
+    }
+
+    // Other tests of this binary may count too: at least this test's reads are there.
+    let after = scrape(handle).await;
+    assert!(value(&after, gets, &hits) >= value(&before, gets, &hits) + 2.0, "{after}");
+    assert!(value(&after, gets, &misses) >= value(&before, gets, &misses) + 1.0, "{after}");
+}
+
 /// A `tracing` writer into a shared buffer.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);

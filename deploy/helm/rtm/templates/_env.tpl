@@ -72,6 +72,7 @@ Deployment and the migration Job. Called with (dict "root" $ "migrateOnStart" bo
 {{- include "rtm.envEntry" (list "SECURITY_OAUTH2_CLIENT_CLIENT_ID" $c.oauth2.clientId) }}
 {{- include "rtm.envEntry" (list "RTM_OAUTH2_AUDIENCE" $c.oauth2.audience) }}
 {{- include "rtm.envEntry" (list "RTM_JWKS_REFRESH_SECONDS" $c.oauth2.jwksRefreshSeconds) }}
+{{- include "rtm.envEntry" (list "RTM_TOKEN_CACHE_SECONDS" $c.oauth2.tokenCacheSeconds) }}
 {{- include "rtm.envEntry" (list "RTM_SERVICE_ACCOUNT_CLIENTS" $c.oauth2.serviceAccountClients) }}
 {{- include "rtm.envEntry" (list "SPRING_REDIS_HOST" $c.redis.host) }}
 {{- include "rtm.envEntry" (list "SPRING_REDIS_PORT" $c.redis.port) }}
