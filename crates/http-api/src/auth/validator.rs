@@ -169,11 +169,18 @@ impl TokenValidator {
         }
         let mut validation = Validation::new(header.alg);
         validation.leeway = self.policy.leeway_seconds;
-        validation.set_required_spec_claims(&["exp", "sub", "iss"]);
         validation.set_issuer(&self.policy.issuers);
         match &self.policy.audience {
-            Some(audience) => validation.set_audience(&[audience]),
-            None => validation.validate_aud = false,
+            // jsonwebtoken checks `aud` only when the token has one: a configured audience
+            // must also make the claim required, or a token without any `aud` would pass.
+            Some(audience) => {
+                validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+                validation.set_audience(&[audience]);
+            }
+            None => {
+                validation.set_required_spec_claims(&["exp", "sub", "iss"]);
+                validation.validate_aud = false;
+            }
         }
         #[cfg(test)]
         self.verifications.fetch_add(1, Ordering::SeqCst);
@@ -184,6 +191,9 @@ impl TokenValidator {
                     ErrorKind::ExpiredSignature => AuthError::Expired,
                     ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
                     ErrorKind::InvalidAudience => AuthError::WrongAudience,
+                    ErrorKind::MissingRequiredClaim(claim) if claim == "aud" => {
+                        AuthError::WrongAudience
+                    }
                     other => AuthError::InvalidToken(format!("{other:?}")),
                 }
             })?;
@@ -402,20 +412,29 @@ mod tests {
         let claims = |iss: &str, aud: &str| serde_json::json!({ "sub": "olga", "iss": iss, "aud": aud, "exp": now() + 600 });
         let elsewhere = signed(&issuer, &claims("https://idp.example.com/realms/other", "rtm"));
         let not_for_us = signed(&issuer, &claims(LocalIssuer::ISSUER, "another-service"));
+        let for_nobody = signed(
+            &issuer,
+            &serde_json::json!({ "sub": "olga", "iss": LocalIssuer::ISSUER, "exp": now() + 600 }),
+        );
         for _ in 0..2 {
+            assert_eq!(
+                validator.validate(&for_nobody).await.unwrap_err(),
+                AuthError::WrongAudience,
+                "a token without `aud` when an audience is configured"
+            );
             assert_eq!(validator.validate(&elsewhere).await.unwrap_err(), AuthError::WrongIssuer);
             assert_eq!(
                 validator.validate(&not_for_us).await.unwrap_err(),
                 AuthError::WrongAudience
             );
         }
-        assert_eq!(validator.verifications(), 4, "each presentation checked in full");
+        assert_eq!(validator.verifications(), 6, "each presentation checked in full");
         assert_eq!(validator.cached_tokens(), 0);
 
         let for_us = signed(&issuer, &claims(LocalIssuer::ISSUER, "rtm"));
         validator.validate(&for_us).await.unwrap();
         validator.validate(&for_us).await.unwrap();
-        assert_eq!(validator.verifications(), 5);
+        assert_eq!(validator.verifications(), 7);
         assert_eq!(validator.cached_tokens(), 1);
     }
 
