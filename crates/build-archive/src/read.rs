@@ -315,7 +315,7 @@ fn inflate_all<R: Read + Seek>(
             }
             size += read as u64;
         }
-        drop(limited);
+        // The entry borrows the zip: done with it before the next one.
         drop(entry);
         if size > by_entry_ratio {
             return Err(ArchiveError::CompressionRatioExceeded {
