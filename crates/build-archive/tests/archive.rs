@@ -8,7 +8,7 @@ use build_archive::{
     ArchiveError, ArchiveLimits, PackError, pack_directory, read_archive, strip_binaries,
 };
 use bytes::Bytes;
-use domain::builds::{ImportContent as _, ImportRequest};
+use domain::builds::ImportRequest;
 use domain::model::{ApplicationKind, BuildOrigin, ConfigParamType, TimerType};
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
