@@ -3,17 +3,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use bytes::Bytes;
-use domain::builds::{ImportRequest, ImportedBinary};
 use domain::model::{
     ApplicationId, BranchName, Build, BuildDependency, BuildHeader, BuildId, BuildOrigin,
-    BuildResource, BuildSettings, Checksum, ConfigKey, ConfigParam, ManifestEntry, NumberFormat,
-    RawJson, ResourceDefinitionId, ResourceName, ResourceType, ResourceVersionId, ValidationError,
-    VersionId, WorkspaceId,
+    BuildResource, BuildSettings, BuildTimer, Checksum, ConfigKey, ConfigParam, ManifestEntry,
+    NumberFormat, RawJson, ResourceDefinitionId, ResourceName, ResourceType, ResourceVersionId,
+    ValidationError, VersionId, WorkspaceId,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::content::ArchiveContent;
 use crate::error::ArchiveError;
 use crate::layout::{
     self, BUILD_JSON, CONFIG_PARAMS_JSON, EntryKind, MANIFEST_JSON, SCHEDULE_JSON,
@@ -22,17 +21,19 @@ use crate::read::check_format_version;
 use crate::timers;
 use crate::wire::{self, BuildJson, ConfigParamJson, ResourceJson, SettingsJson};
 
-/// Decodes the entries of an archive whose container checks passed.
-pub(crate) fn import_request(
-    mut contents: BTreeMap<String, Vec<u8>>,
+/// Decodes the entries of an archive whose container checks passed: the documents in
+/// memory, the resources one at a time from `content`, each dropped once checked. Returns the
+/// build (its manifest sorted by type and definition id) and its timers, switches applied.
+pub(crate) fn checked_build(
+    documents: &BTreeMap<String, Vec<u8>>,
     checksum: &str,
-    archive: Bytes,
-) -> Result<ImportRequest, ArchiveError> {
+    content: &mut ArchiveContent,
+) -> Result<(Build, Vec<BuildTimer>), ArchiveError> {
     let build_json =
-        contents.get(BUILD_JSON).ok_or(ArchiveError::MissingEntry { entry: BUILD_JSON })?;
+        documents.get(BUILD_JSON).ok_or(ArchiveError::MissingEntry { entry: BUILD_JSON })?;
     check_format_version(BUILD_JSON, build_json)?;
     let build_json: BuildJson = wire::parse_object(BUILD_JSON, build_json)?;
-    let config_params = match contents.get(CONFIG_PARAMS_JSON) {
+    let config_params = match documents.get(CONFIG_PARAMS_JSON) {
         Some(json) => config_params(json)?,
         None => Vec::new(),
     };
@@ -40,34 +41,31 @@ pub(crate) fn import_request(
         Checksum::parse(checksum).map_err(|err| ArchiveError::invalid_build(MANIFEST_JSON, err))?;
     let (header, settings, dependencies) =
         header(build_json, checksum).map_err(|err| ArchiveError::invalid_build(BUILD_JSON, err))?;
-    let resources = resources(&contents, header.id)?;
-    let build = Build {
-        header,
-        settings,
-        dependencies,
-        config_params,
-        manifest: resources.iter().map(|resource| resource.entry.clone()).collect(),
-    };
+    let Resources { manifest, timers } = resources(content, header.id)?;
+    let build = Build { header, settings, dependencies, config_params, manifest };
     build.validate().map_err(|err| {
         let entry =
             if matches!(err.field, "key" | "value") { CONFIG_PARAMS_JSON } else { BUILD_JSON };
         ArchiveError::invalid_build(entry, err)
     })?;
-    let binary_names: Vec<String> =
-        contents.keys().filter(|name| layout::is_binary(name)).cloned().collect();
-    let binaries = binary_names
-        .into_iter()
-        .filter_map(|name| {
-            let bytes = contents.remove(&name)?;
-            let sha256 = name.strip_prefix(layout::BINARIES_PREFIX)?.to_owned();
-            Some(ImportedBinary { sha256, bytes: Bytes::from(bytes) })
-        })
-        .collect();
-    let mut timers = timers::timers_of(&resources)?;
-    if let Some(json) = contents.get(SCHEDULE_JSON) {
+    // A process's timers are refused after the build's own rules, in resource order.
+    let mut found = Vec::new();
+    for timers in timers.into_values() {
+        found.extend(timers?);
+    }
+    let mut timers = found;
+    if let Some(json) = documents.get(SCHEDULE_JSON) {
         timers::apply_schedule(json, &mut timers)?;
     }
-    Ok(ImportRequest { build, resources, binaries, timers, archive, expected_application: None })
+    Ok((build, timers))
+}
+
+/// What the resources contribute to the build's metadata.
+struct Resources {
+    /// Every resource's entry, sorted by type and definition id.
+    manifest: Vec<ManifestEntry>,
+    /// The timers of each PROCESS (or why they are refused), by type and definition id.
+    timers: BTreeMap<(ResourceType, ResourceDefinitionId), Result<Vec<BuildTimer>, ArchiveError>>,
 }
 
 fn header(
@@ -149,48 +147,56 @@ fn config_params(json: &[u8]) -> Result<Vec<ConfigParam>, ArchiveError> {
         .map_err(|err| ArchiveError::invalid_build(CONFIG_PARAMS_JSON, err))
 }
 
-/// Every resource entry, sorted by type and definition id, checked against its path and for
-/// ids and names unique per type.
-fn resources(
-    contents: &BTreeMap<String, Vec<u8>>,
-    build_id: BuildId,
-) -> Result<Vec<BuildResource>, ArchiveError> {
-    let mut by_id: HashMap<(ResourceType, ResourceDefinitionId), &str> = HashMap::new();
-    let mut by_name: HashMap<(ResourceType, ResourceName), &str> = HashMap::new();
-    let mut resources = Vec::new();
-    for (path, json) in contents {
+/// Every resource entry, decoded, checked against its path and for ids and names unique per
+/// type, and dropped: only its manifest entry and its timers are kept.
+fn resources(content: &mut ArchiveContent, build_id: BuildId) -> Result<Resources, ArchiveError> {
+    let mut by_id: HashMap<(ResourceType, ResourceDefinitionId), String> = HashMap::new();
+    let mut by_name: HashMap<(ResourceType, ResourceName), String> = HashMap::new();
+    let mut manifest = Vec::new();
+    let mut timers = BTreeMap::new();
+    content.for_each(|path, json| {
         let Some(EntryKind::Resource { resource_type, definition_id }) = layout::classify(path)
         else {
-            continue;
+            return Ok(());
         };
         let resource = resource(path, json, resource_type, definition_id, build_id)?;
         let ManifestEntry { resource_type, definition_id, name, .. } = &resource.entry;
-        if let Some(first) = by_id.insert((resource_type.clone(), definition_id.clone()), path) {
+        if let Some(first) =
+            by_id.insert((resource_type.clone(), definition_id.clone()), path.to_owned())
+        {
             return Err(ArchiveError::DuplicateResource {
                 resource_type: resource_type.to_string(),
                 definition_id: definition_id.to_string(),
-                first: first.to_owned(),
-                second: path.clone(),
+                first,
+                second: path.to_owned(),
             });
         }
-        if let Some(first) = by_name.insert((resource_type.clone(), name.clone()), path) {
+        if let Some(first) = by_name.insert((resource_type.clone(), name.clone()), path.to_owned())
+        {
             return Err(ArchiveError::DuplicateResourceName {
                 resource_type: resource_type.to_string(),
                 name: name.to_string(),
-                first: first.to_owned(),
-                second: path.clone(),
+                first,
+                second: path.to_owned(),
             });
         }
-        resources.push(resource);
-    }
-    resources.sort_by(|a, b| {
-        (&a.entry.resource_type, &a.entry.definition_id)
-            .cmp(&(&b.entry.resource_type, &b.entry.definition_id))
+        if resource_type.as_str() == domain::runtime::PROCESS {
+            let found = timers::timers_of(std::slice::from_ref(&resource));
+            if !matches!(&found, Ok(found) if found.is_empty()) {
+                timers.insert((resource_type.clone(), definition_id.clone()), found);
+            }
+        }
+        manifest.push(resource.entry);
+        Ok(())
+    })?;
+    manifest.sort_by(|a, b| {
+        (&a.resource_type, &a.definition_id).cmp(&(&b.resource_type, &b.definition_id))
     });
-    Ok(resources)
+    Ok(Resources { manifest, timers })
 }
 
-fn resource(
+/// One resource entry, decoded and checked against its path.
+pub(crate) fn resource(
     path: &str,
     json: &[u8],
     type_of_path: &str,

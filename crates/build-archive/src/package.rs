@@ -1,14 +1,18 @@
 //! [`ArchivePackager`]: the archive of a build made from a committed version, written in
 //! the layout an operator would pack by hand and read back with every check of an import,
 //! so that a created build is byte for byte what its exported archive imports as elsewhere.
+//! The archive is written to a temporary file as the version's resources are read, a page
+//! at a time, and read back through the import's bounded path.
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
+use std::fmt;
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
 
 use async_trait::async_trait;
-use bytes::Bytes;
-use domain::builds::ImportRequest;
-use domain::model::ValidationError;
-use domain::ports::{BuildDraft, BuildPackager, PortError};
+use domain::builds::{BuildImport, ImportedBinary};
+use domain::model::{BuildResource, ValidationError};
+use domain::ports::{ArchiveWriter, BuildDraft, BuildPackager, PortError};
 use domain::{DomainError, DomainResult};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -19,8 +23,10 @@ use crate::error::ArchiveError;
 use crate::layout::{BINARIES_PREFIX, BUILD_JSON, CONFIG_PARAMS_JSON, MANIFEST_JSON};
 use crate::limits::ArchiveLimits;
 use crate::manifest::{FORMAT_VERSION, Manifest, ManifestFile};
-use crate::pack::{entry_options, write_zip};
-use crate::read::read_archive;
+use crate::pack::entry_options;
+use crate::read::check_archive;
+use crate::spool::SpooledArchive;
+use zip::ZipWriter;
 
 /// `resources/<TYPE>/<resourceDefinitionId>.json`. A struct, not a `json!` value: the
 /// content must stay a raw fragment, written byte for byte.
@@ -49,19 +55,178 @@ impl ArchivePackager {
 
 #[async_trait]
 impl BuildPackager for ArchivePackager {
-    async fn package(&self, draft: BuildDraft) -> DomainResult<ImportRequest> {
+    async fn start(&self, draft: BuildDraft) -> DomainResult<Box<dyn ArchiveWriter>> {
         let limits = self.limits;
-        // Deflating and hashing thousands of resources is CPU work: off the async workers.
-        tokio::task::spawn_blocking(move || package(&draft, &limits))
+        // The archive goes to an unlinked temporary file (in `TMPDIR`), never whole in memory.
+        let file = tokio::task::spawn_blocking(tempfile::tempfile)
             .await
             .map_err(|err| internal(format!("the packing task failed: {err}")))?
+            .map_err(|err| internal(format!("no temporary file for the archive: {err}")))?;
+        let zip = ZipWriter::new(BufWriter::new(file));
+        Ok(Box::new(PackageWriter {
+            draft,
+            limits,
+            state: Some(Writing { zip, listed: Vec::new() }),
+            binaries: HashSet::new(),
+        }))
     }
 }
 
-/// The archive of `draft`, read back as an import reads it.
-pub(crate) fn package(draft: &BuildDraft, limits: &ArchiveLimits) -> DomainResult<ImportRequest> {
-    let mut files = BTreeMap::new();
-    files.insert(BUILD_JSON.to_owned(), pretty(&build_json(draft)?)?);
+/// The archive of one build, being written to its temporary file.
+struct PackageWriter {
+    draft: BuildDraft,
+    limits: ArchiveLimits,
+    /// `None` only while a blocking task writes, or after a failure.
+    state: Option<Writing>,
+    binaries: HashSet<String>,
+}
+
+/// What a blocking task writes with: moved into the task and back.
+struct Writing {
+    zip: ZipWriter<BufWriter<File>>,
+    /// The manifest line of every entry written so far.
+    listed: Vec<ManifestFile>,
+}
+
+impl Writing {
+    /// Writes one entry, deflated at the fastest level: packing is on the request path of a
+    /// build creation (tens of megabytes of JSON for a large version), and level 1
+    /// compresses JSON nearly as well as the default at a fraction of its CPU. The archive
+    /// stays deterministic for its content.
+    fn add(&mut self, name: String, bytes: &[u8]) -> DomainResult<()> {
+        let options = entry_options().compression_level(Some(1));
+        self.zip
+            .start_file(name.as_str(), options)
+            .map_err(|err| internal(format!("zip: {err}")))?;
+        self.zip.write_all(bytes).map_err(|err| internal(format!("zip: {err}")))?;
+        self.listed.push(ManifestFile::of(&name, bytes));
+        Ok(())
+    }
+}
+
+impl fmt::Debug for PackageWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PackageWriter").field("build", &self.draft.build_id).finish_non_exhaustive()
+    }
+}
+
+impl PackageWriter {
+    /// Runs `write` on the archive in a blocking task (deflating and hashing is CPU work,
+    /// and the archive is a file).
+    async fn write<T: Send + 'static>(
+        &mut self,
+        write: impl FnOnce(&mut Writing) -> DomainResult<T> + Send + 'static,
+    ) -> DomainResult<T> {
+        let mut state = self
+            .state
+            .take()
+            .ok_or_else(|| internal("an earlier write of the archive failed".to_owned()))?;
+        let (state, written) = tokio::task::spawn_blocking(move || {
+            let written = write(&mut state);
+            (state, written)
+        })
+        .await
+        .map_err(|err| internal(format!("the packing task failed: {err}")))?;
+        if written.is_ok() {
+            self.state = Some(state);
+        }
+        written
+    }
+}
+
+#[async_trait]
+impl ArchiveWriter for PackageWriter {
+    async fn add_resources(&mut self, resources: Vec<BuildResource>) -> DomainResult<()> {
+        self.write(move |state| {
+            for resource in &resources {
+                let (name, text) = resource_file(resource)?;
+                state.add(name, &text)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn add_binary(&mut self, binary: ImportedBinary) -> DomainResult<()> {
+        if !self.binaries.insert(binary.sha256.clone()) {
+            return Ok(());
+        }
+        self.write(move |state| {
+            state.add(format!("{BINARIES_PREFIX}{}", binary.sha256), &binary.bytes)
+        })
+        .await
+    }
+
+    fn has_binary(&self, sha256: &str) -> bool {
+        self.binaries.contains(sha256)
+    }
+
+    async fn finish(mut self: Box<Self>) -> DomainResult<BuildImport> {
+        let build = pretty(&build_json(&self.draft)?)?;
+        let params = pretty(&config_params_json(&self.draft))?;
+        let application_id = self.draft.application_id;
+        let limits = self.limits;
+        let mut state = self
+            .state
+            .take()
+            .ok_or_else(|| internal("an earlier write of the archive failed".to_owned()))?;
+        tokio::task::spawn_blocking(move || {
+            state.add(BUILD_JSON.to_owned(), &build)?;
+            state.add(CONFIG_PARAMS_JSON.to_owned(), &params)?;
+            let Writing { mut zip, listed } = state;
+            let manifest = Manifest::new(listed);
+            zip.start_file(MANIFEST_JSON, entry_options().compression_level(Some(1)))
+                .map_err(|err| internal(format!("zip: {err}")))?;
+            zip.write_all(&manifest.to_json()).map_err(|err| internal(format!("zip: {err}")))?;
+            drop(manifest);
+            let file = zip
+                .finish()
+                .map_err(|err| internal(format!("zip: {err}")))?
+                .into_inner()
+                .map_err(|err| internal(format!("the archive cannot be written: {err}")))?;
+            let archive = SpooledArchive::file(file)
+                .map_err(|err| internal(format!("the archive cannot be read back: {err}")))?;
+            let checked = check_archive(archive, &limits).map_err(refused)?;
+            Ok(checked.into_import(Some(application_id)))
+        })
+        .await
+        .map_err(|err| internal(format!("the packing task failed: {err}")))?
+    }
+}
+
+/// How a created build's archive refused by the import's checks is reported.
+fn refused(err: ArchiveError) -> DomainError {
+    match err {
+        // A refused timer keeps its own code: the designer fixes the process it names.
+        ArchiveError::InvalidTimer { entry, mut error } => {
+            error.reason = format!("{entry}: {}", error.reason);
+            DomainError::Invalid(error)
+        }
+        err => DomainError::Invalid(ValidationError::new(
+            "build",
+            format!("the build cannot be packed: {err}"),
+        )),
+    }
+}
+
+/// `resources/<TYPE>/<resourceDefinitionId>.json` of a resource, and its text.
+fn resource_file(resource: &BuildResource) -> DomainResult<(String, Vec<u8>)> {
+    let entry = &resource.entry;
+    // The content goes in as the designer stored it, byte for byte.
+    let content: &RawValue = serde_json::from_str(resource.content.as_str())
+        .map_err(|err| internal(format!("stored content is not JSON: {err}")))?;
+    let file = ResourceFile {
+        resource_definition_id: entry.definition_id.as_str(),
+        resource_version_id: entry.version_id.as_str(),
+        name: entry.name.as_str(),
+        content,
+    };
+    let mut text = serde_json::to_vec_pretty(&file).map_err(|err| internal(err.to_string()))?;
+    text.push(b'\n');
+    Ok((format!("resources/{}/{}.json", entry.resource_type, entry.definition_id), text))
+}
+
+fn config_params_json(draft: &BuildDraft) -> Value {
     let params: Vec<Value> = draft
         .config_params
         .iter()
@@ -77,47 +242,7 @@ pub(crate) fn package(draft: &BuildDraft, limits: &ArchiveLimits) -> DomainResul
             json
         })
         .collect();
-    files.insert(CONFIG_PARAMS_JSON.to_owned(), pretty(&Value::Array(params))?);
-    for resource in &draft.resources {
-        let entry = &resource.entry;
-        // The content goes in as the designer stored it, byte for byte.
-        let content = RawValue::from_string(resource.content.as_str().to_owned())
-            .map_err(|err| internal(format!("stored content is not JSON: {err}")))?;
-        let file = ResourceFile {
-            resource_definition_id: entry.definition_id.as_str(),
-            resource_version_id: entry.version_id.as_str(),
-            name: entry.name.as_str(),
-            content: &content,
-        };
-        let mut text = serde_json::to_vec_pretty(&file).map_err(|err| internal(err.to_string()))?;
-        text.push(b'\n');
-        let name = format!("resources/{}/{}.json", entry.resource_type, entry.definition_id);
-        files.insert(name, text);
-    }
-    for binary in &draft.binaries {
-        files.insert(format!("{BINARIES_PREFIX}{}", binary.sha256), binary.bytes.to_vec());
-    }
-    let manifest =
-        Manifest::new(files.iter().map(|(name, bytes)| ManifestFile::of(name, bytes)).collect());
-    files.insert(MANIFEST_JSON.to_owned(), manifest.to_json());
-    // The fastest deflate level: packing is on the request path of a build creation (tens of
-    // megabytes of JSON for a large version), and level 1 compresses JSON nearly as well as
-    // the default at a fraction of its CPU. The archive stays deterministic for its content.
-    let options = entry_options().compression_level(Some(1));
-    let archive = write_zip(&files, options).map_err(|err| internal(format!("zip: {err}")))?;
-    let mut request = read_archive(Bytes::from(archive), limits).map_err(|err| match err {
-        // A refused timer keeps its own code: the designer fixes the process it names.
-        ArchiveError::InvalidTimer { entry, mut error } => {
-            error.reason = format!("{entry}: {}", error.reason);
-            DomainError::Invalid(error)
-        }
-        err => DomainError::Invalid(ValidationError::new(
-            "build",
-            format!("the build cannot be packed: {err}"),
-        )),
-    })?;
-    request.expected_application = Some(draft.application_id);
-    Ok(request)
+    Value::Array(params)
 }
 
 fn build_json(draft: &BuildDraft) -> DomainResult<Value> {

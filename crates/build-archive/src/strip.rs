@@ -5,7 +5,6 @@
 
 use std::io::{Cursor, Write};
 
-use bytes::Bytes;
 use domain::model::BuildTimer;
 use zip::ZipWriter;
 
@@ -56,8 +55,7 @@ fn rewrite(
     timers: Option<&[BuildTimer]>,
 ) -> Result<Vec<u8>, ArchiveError> {
     let limits = ArchiveLimits::default();
-    let archive = Bytes::copy_from_slice(archive);
-    let (mut zip, files) = open(&archive, &limits)?;
+    let (mut zip, files) = open(Cursor::new(archive), &limits)?;
     let manifest_file = files
         .iter()
         .find(|file| file.name == MANIFEST_JSON)

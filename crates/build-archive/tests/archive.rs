@@ -915,3 +915,53 @@ fn a_schedule_listed_in_the_manifest_is_unexpected() {
     let err = assert_refused(read(zip_of(&with_manifest(entries))), "unexpected_entry");
     assert_eq!(err.entry(), Some("schedule.json"));
 }
+
+/// The bounded path: an archive in a temporary file is checked without its resources, and
+/// the resources come back in batches, every one exactly once, as `read_archive` reads them.
+#[test]
+fn a_spooled_archive_is_checked_then_read_back_in_batches() {
+    let mut entries = small_build();
+    for index in 0..7 {
+        let id = format!("extra{index}");
+        entries.push(entry(
+            &format!("resources/ENUMERATION/{id}.json"),
+            &resource_json(&id, &format!("enumeration_{index}")),
+        ));
+    }
+    let archive = zip_of(&with_manifest(entries));
+    let in_memory = read(archive.clone()).unwrap();
+    let mut file = tempfile::tempfile().unwrap();
+    file.write_all(&archive).unwrap();
+    let spooled = build_archive::SpooledArchive::file(file).unwrap();
+    assert!(spooled.is_in_file());
+    let checked = build_archive::check_archive(spooled, &ArchiveLimits::default()).unwrap();
+    assert_eq!(checked.build().manifest, in_memory.build.manifest);
+    let import = checked.into_import(None);
+    assert_eq!(import.timers, in_memory.timers);
+    let mut content = import.content;
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    runtime.block_on(async {
+        assert_eq!(content.archive().await.unwrap(), Bytes::from(archive.clone()));
+        let mut read = Vec::new();
+        loop {
+            let batch = content.next_resources(4).await.unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            assert!(batch.len() <= 4, "a batch holds at most what was asked");
+            read.extend(batch);
+        }
+        let key = |resource: &domain::model::BuildResource| {
+            (resource.entry.resource_type.to_string(), resource.entry.definition_id.to_string())
+        };
+        read.sort_by_key(key);
+        let mut expected = in_memory.resources.clone();
+        expected.sort_by_key(key);
+        assert_eq!(read.len(), 9);
+        for (read, expected) in read.iter().zip(&expected) {
+            assert_eq!(read.entry, expected.entry);
+            assert_eq!(read.content.as_str(), expected.content.as_str());
+            assert_eq!(read.build_id, in_memory.build.id());
+        }
+    });
+}

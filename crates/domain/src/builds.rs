@@ -2,21 +2,25 @@
 //! runtime role, created from a version by design time), and build management: list, read,
 //! export and delete.
 
+use std::collections::HashSet;
+use std::fmt;
 use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::task::Poll;
 
+use async_trait::async_trait;
 use bytes::Bytes;
 use time::{Duration, OffsetDateTime};
 
 use crate::error::{Conflict, NotFound};
 use crate::lookups;
+use crate::model::ManifestEntry;
 use crate::model::{
     ApplicationId, ApplicationKind, AuditAction, AuditRecord, Build, BuildHeader, BuildId,
     BuildOrigin, BuildResource, BuildTimer, DomainEvent, EntityRef, ImportOwner, Page, PageRequest,
     Principal, ValidationError,
 };
-use crate::ports::{BlobKey, ImportClaim, PortError, Ports};
+use crate::ports::{BlobKey, ImportClaim, PortError, PortResult, Ports};
 use crate::schedule;
 use crate::telemetry::{self, BuildStore};
 use crate::{DomainError, DomainResult};
@@ -25,8 +29,9 @@ use crate::{DomainError, DomainResult};
 /// every third of it while it writes, and the claim of an importer that died expires after it.
 pub const DEFAULT_IMPORT_LEASE: Duration = Duration::minutes(15);
 
-/// How many resources go to the runtime store in one call.
-const STAGE_BATCH: usize = 500;
+/// How many resources go to the runtime store in one call, and so how many an import holds
+/// in memory at once.
+pub const STAGE_BATCH: usize = 500;
 
 /// The shortest interval between two renewals of an import claim, whatever the lease.
 const MIN_HEARTBEAT: std::time::Duration = std::time::Duration::from_millis(10);
@@ -56,6 +61,79 @@ pub struct ImportRequest {
     pub archive: Bytes,
     /// When the import came through an application's route: the application it must be for.
     pub expected_application: Option<ApplicationId>,
+}
+
+/// A checked build on its way to the stores: the build's metadata in memory, its resources
+/// and archive behind an [`ImportContent`] that hands them over piece by piece, so that an
+/// import holds one batch of resources at a time, never the whole build.
+pub struct BuildImport {
+    /// The build (its manifest lists every resource the content will hand over).
+    pub build: Build,
+    /// The archive and the resources.
+    pub content: Box<dyn ImportContent>,
+    /// Binaries the archive carried.
+    pub binaries: Vec<ImportedBinary>,
+    /// The timer start events of its processes, with their switches.
+    pub timers: Vec<BuildTimer>,
+    /// When the import came through an application's route: the application it must be for.
+    pub expected_application: Option<ApplicationId>,
+}
+
+impl fmt::Debug for BuildImport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BuildImport")
+            .field("build", &self.build.id())
+            .field("n_resources", &self.build.manifest.len())
+            .field("n_binaries", &self.binaries.len())
+            .field("n_timers", &self.timers.len())
+            .field("expected_application", &self.expected_application)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The bulky part of an import, read on demand: the archive (once, for the blob store) and
+/// the resources in batches. Whoever checked the archive implements it (the archive codec
+/// reads a checked archive a second time); the build service stages each batch and drops
+/// it before asking for the next. A port, so that the domain reads no file and no zip.
+#[async_trait]
+pub trait ImportContent: Send {
+    /// The archive's bytes, for the blob store. Asked for once, before any resource.
+    async fn archive(&mut self) -> PortResult<Bytes>;
+
+    /// The next resources, at most `max` of them; empty once every resource was handed
+    /// over.
+    async fn next_resources(&mut self, max: usize) -> PortResult<Vec<BuildResource>>;
+}
+
+/// The content of an [`ImportRequest`], already in memory.
+struct InMemoryContent {
+    archive: Bytes,
+    resources: std::vec::IntoIter<BuildResource>,
+}
+
+#[async_trait]
+impl ImportContent for InMemoryContent {
+    async fn archive(&mut self) -> PortResult<Bytes> {
+        Ok(self.archive.clone())
+    }
+
+    async fn next_resources(&mut self, max: usize) -> PortResult<Vec<BuildResource>> {
+        Ok(self.resources.by_ref().take(max).collect())
+    }
+}
+
+impl From<ImportRequest> for BuildImport {
+    fn from(request: ImportRequest) -> Self {
+        let ImportRequest { build, resources, binaries, timers, archive, expected_application } =
+            request;
+        Self {
+            build,
+            content: Box::new(InMemoryContent { archive, resources: resources.into_iter() }),
+            binaries,
+            timers,
+            expected_application,
+        }
+    }
 }
 
 /// A build as an export hands it out: the archive as it was imported, and the timers with
@@ -115,10 +193,10 @@ impl BuildService {
     pub async fn import(
         &self,
         principal: &Principal,
-        request: ImportRequest,
+        request: impl Into<BuildImport>,
     ) -> DomainResult<ImportOutcome> {
         let started = std::time::Instant::now();
-        let outcome = self.store(principal, request, BuildOrigin::Imported).await;
+        let outcome = self.store(principal, request.into(), BuildOrigin::Imported).await;
         telemetry::build_stored(
             BuildStore::Import,
             started,
@@ -137,21 +215,19 @@ impl BuildService {
     pub async fn store_created(
         &self,
         principal: &Principal,
-        request: ImportRequest,
+        request: impl Into<BuildImport>,
     ) -> DomainResult<ImportOutcome> {
-        self.store(principal, request, BuildOrigin::Created).await
+        self.store(principal, request.into(), BuildOrigin::Created).await
     }
 
     async fn store(
         &self,
         principal: &Principal,
-        request: ImportRequest,
+        request: BuildImport,
         origin: BuildOrigin,
     ) -> DomainResult<ImportOutcome> {
-        let ImportRequest { mut build, resources, binaries, timers, archive, expected_application } =
-            request;
+        let BuildImport { mut build, content, binaries, timers, expected_application } = request;
         build.validate()?;
-        check_resources_match_manifest(&build, &resources)?;
         check_timers_match_processes(&build, &timers)?;
         let build_id = build.id();
         let application_id = build.header.application_id;
@@ -228,13 +304,8 @@ impl BuildService {
             DomainEvent::ActivePolicyUpdated { application_id },
             audit(action, &build.header, principal, now),
         ];
-        let written = self
-            .while_claimed(
-                build_id,
-                owner,
-                self.write_build(&build, &resources, &binaries, archive),
-            )
-            .await;
+        let written =
+            self.while_claimed(build_id, owner, self.write_build(&build, content, &binaries)).await;
         let committed = match written {
             Ok(()) => self.commit(&build.header, owner, &timers, &events).await,
             Err(failure) => Err(failure),
@@ -242,7 +313,7 @@ impl BuildService {
         match committed {
             Ok(()) => {
                 lookups::evict_snapshot(&self.ports, application_id).await;
-                tracing::info!(build.id = %build_id, app.id = %application_id, origin = origin.as_str(), n_resources = resources.len(), n_timers = timers.len(), "build stored");
+                tracing::info!(build.id = %build_id, app.id = %application_id, origin = origin.as_str(), n_resources = build.manifest.len(), n_timers = timers.len(), "build stored");
                 Ok(ImportOutcome::Created(build.header))
             }
             Err(WriteFailure::NotOurs) => {
@@ -311,13 +382,13 @@ impl BuildService {
         &self,
         build_id: BuildId,
         owner: ImportOwner,
-        write: impl Future<Output = Result<(), PortError>>,
+        write: impl Future<Output = Result<(), WriteFailure>>,
     ) -> Result<(), WriteFailure> {
         let mut write = pin!(write);
         let mut heartbeat = pin!(self.heartbeat(build_id, owner));
         poll_fn(|cx| {
             if let Poll::Ready(written) = write.as_mut().poll(cx) {
-                return Poll::Ready(written.map_err(WriteFailure::Port));
+                return Poll::Ready(written);
             }
             heartbeat.as_mut().poll(cx).map(Err)
         })
@@ -365,14 +436,15 @@ impl BuildService {
     }
 
     /// Writes everything but the header: leftovers discarded, binaries and the archive to the
-    /// blob store, resources staged and the build published in the runtime store.
+    /// blob store, resources staged batch by batch (each dropped before the next is read) and
+    /// the build published in the runtime store. Resources that do not match the manifest
+    /// (one missing, one extra, one twice) refuse the import after the fact, undoing it.
     async fn write_build(
         &self,
         build: &Build,
-        resources: &[BuildResource],
+        mut content: Box<dyn ImportContent>,
         binaries: &[ImportedBinary],
-        archive: Bytes,
-    ) -> Result<(), PortError> {
+    ) -> Result<(), WriteFailure> {
         let ports = &self.ports;
         // Leftovers of an import whose process died are not visible (no header) and are
         // not ours to trust: start clean.
@@ -382,11 +454,44 @@ impl BuildService {
                 BlobKey::binary(&binary.sha256).map_err(|err| PortError::Backend(Box::new(err)))?;
             ports.blobs.put(&key, binary.bytes.clone()).await?;
         }
+        // Read, stored and dropped before the first resource is read: the archive and the
+        // resources are never in memory together.
+        let archive = content.archive().await?;
         ports.blobs.put(&BlobKey::build_archive(build.id()), archive).await?;
-        for batch in resources.chunks(STAGE_BATCH) {
-            ports.runtime_data.stage_resources(build.id(), batch).await?;
+        let listed: HashSet<&ManifestEntry> = build.manifest.iter().collect();
+        let mut given: HashSet<&ManifestEntry> = HashSet::with_capacity(listed.len());
+        loop {
+            let batch = content.next_resources(STAGE_BATCH).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for resource in &batch {
+                let Some(&entry) = listed.get(&resource.entry) else {
+                    return Err(refused(format!(
+                        "{} {} is not in the manifest",
+                        resource.entry.resource_type, resource.entry.definition_id
+                    )));
+                };
+                if resource.build_id != build.id() {
+                    return Err(refused(format!(
+                        "{} {} is given for another build",
+                        resource.entry.resource_type, resource.entry.definition_id
+                    )));
+                }
+                if !given.insert(entry) {
+                    return Err(refused("a resource is given twice".to_owned()));
+                }
+            }
+            ports.runtime_data.stage_resources(build.id(), &batch).await?;
         }
-        ports.runtime_data.publish_build(build).await
+        if given.len() != listed.len() {
+            return Err(refused(format!(
+                "the manifest lists {} resources, {} were given",
+                listed.len(),
+                given.len()
+            )));
+        }
+        Ok(ports.runtime_data.publish_build(build).await?)
     }
 
     /// Removes what a failed import wrote. Binaries stay: they are content-addressed and
@@ -514,6 +619,12 @@ impl BuildService {
     }
 }
 
+impl From<PortError> for WriteFailure {
+    fn from(err: PortError) -> Self {
+        Self::Port(err)
+    }
+}
+
 /// Why an import stopped after it took its claim.
 enum WriteFailure {
     /// The claim is no longer ours: another import took the build id over (and may have
@@ -521,8 +632,8 @@ enum WriteFailure {
     NotOurs,
     /// A backend failed while the claim was ours: what was written is removed.
     Port(PortError),
-    /// The commit was refused (the timer schedule kept moving, or a read failed): what was
-    /// written is removed.
+    /// The commit was refused (the timer schedule kept moving, or a read failed), or the
+    /// resources did not match the manifest: what was written is removed.
     Refused(DomainError),
 }
 
@@ -541,38 +652,9 @@ fn same_build(existing: BuildHeader, offered: &Build) -> DomainResult<ImportOutc
     }
 }
 
-fn check_resources_match_manifest(
-    build: &Build,
-    resources: &[BuildResource],
-) -> Result<(), ValidationError> {
-    if resources.len() != build.manifest.len() {
-        return Err(ValidationError::new(
-            "resources",
-            format!(
-                "the manifest lists {} resources, {} were given",
-                build.manifest.len(),
-                resources.len()
-            ),
-        ));
-    }
-    let listed: std::collections::HashSet<_> = build.manifest.iter().collect();
-    let given: std::collections::HashSet<_> =
-        resources.iter().map(|resource| &resource.entry).collect();
-    if given.len() != resources.len() {
-        return Err(ValidationError::new("resources", "a resource is given twice"));
-    }
-    for resource in resources {
-        if resource.build_id != build.id() || !listed.contains(&resource.entry) {
-            return Err(ValidationError::new(
-                "resources",
-                format!(
-                    "{} {} is not in the manifest",
-                    resource.entry.resource_type, resource.entry.definition_id
-                ),
-            ));
-        }
-    }
-    Ok(())
+/// Resources that do not match the manifest: the request is refused (`invalid_request`).
+fn refused(reason: String) -> WriteFailure {
+    WriteFailure::Refused(ValidationError::new("resources", reason).into())
 }
 
 /// Every timer is in a PROCESS of the manifest, under its name, at most one per process.

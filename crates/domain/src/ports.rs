@@ -24,7 +24,7 @@ pub use crate::ports::blobs::{BlobKey, BlobStore};
 pub use crate::ports::cache::Cache;
 pub use crate::ports::events::EventPublisher;
 pub use crate::ports::health::HealthCheck;
-pub use crate::ports::packager::{BuildDraft, BuildPackager};
+pub use crate::ports::packager::{ArchiveWriter, BuildDraft, BuildPackager};
 pub use crate::ports::process_engine::{
     Credentials, EngineAnswer, EngineError, EngineStart, ProcessEngine,
 };

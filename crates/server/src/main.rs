@@ -17,6 +17,15 @@ mod telemetry;
 
 use clap::Parser as _;
 
+/// jemalloc instead of the system's glibc malloc: glibc keeps the fragmented heap an import
+/// leaves behind (thousands of small documents freed out of order), so the process stayed
+/// near its peak for good; jemalloc's background thread returns freed pages to the system
+/// within about a second (configured in `.cargo/config.toml`), so `rtm` shrinks back after an
+/// import. mimalloc was measured too on the same 10 000-resource import and kept more, idle
+/// and after it (docs/PERFORMANCE.md).
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     match cli::run(cli) {

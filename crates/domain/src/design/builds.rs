@@ -1,8 +1,9 @@
 //! Build creation: a committed version becomes a build exactly as an import of its archive
-//! would store it. The version is turned into a draft, the archive codec packs the draft
-//! and reads it back with every check of an import, and the kernel's one write path stores
-//! it with the same commit point; so a created build exported here imports anywhere as the
-//! same build (same id, same checksum).
+//! would store it. The version is turned into a draft, the archive codec writes the draft
+//! and the version's resources page by page (one page in memory at a time) and reads the
+//! archive back with every check of an import, and the kernel's one write path stores it
+//! batch by batch with the same commit point; so a created build exported here imports
+//! anywhere as the same build (same id, same checksum).
 
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use crate::model::{
     ApplicationId, BuildDependency, BuildHeader, BuildId, BuildResource, ManifestEntry,
     PageRequest, Principal, ValidationError, VersionId,
 };
-use crate::ports::{BlobKey, BuildDraft, BuildPackager, PortError, Ports};
+use crate::ports::{ArchiveWriter, BlobKey, BuildDraft, BuildPackager, PortError, Ports};
 use crate::telemetry::{self, BuildStore};
 use crate::{DomainError, DomainResult};
 
@@ -116,7 +117,9 @@ impl BuildCreationService {
             },
         };
         let draft = self.draft(principal, &application, &version, build_id, request).await?;
-        let mut import = self.packager.package(draft).await?;
+        let mut writer = self.packager.start(draft).await?;
+        self.write_resources(writer.as_mut(), version.id, build_id).await?;
+        let mut import = writer.finish().await?;
         import.expected_application = Some(application_id);
         match self.builds.store_created(principal, import).await {
             Ok(ImportOutcome::Created(header)) => Ok(CreatedBuild::Created(header)),
@@ -191,36 +194,6 @@ impl BuildCreationService {
             })
             .collect();
         let config_params = app_data.list_config_defaults(version.id).await?;
-        let mut resources = Vec::new();
-        let mut binaries: Vec<ImportedBinary> = Vec::new();
-        let mut page = 0;
-        loop {
-            let batch = app_data
-                .list_resource_contents(version.id, PageRequest::new(page, READ_BATCH)?)
-                .await?;
-            let last = u64::from(page) + 1 >= batch.total_pages();
-            for resource in batch.items {
-                for sha256 in binary_references(resource.content.as_str()) {
-                    if !binaries.iter().any(|binary| binary.sha256 == sha256) {
-                        binaries.push(self.binary(sha256).await?);
-                    }
-                }
-                resources.push(BuildResource {
-                    build_id,
-                    entry: ManifestEntry {
-                        resource_type: resource.resource_type,
-                        definition_id: resource.definition_id,
-                        version_id: resource.id,
-                        name: resource.name,
-                    },
-                    content: resource.content,
-                });
-            }
-            if last {
-                break;
-            }
-            page += 1;
-        }
         Ok(BuildDraft {
             build_id,
             application_id: application.id,
@@ -237,9 +210,49 @@ impl BuildCreationService {
             settings: version.settings.clone(),
             dependencies,
             config_params,
-            resources,
-            binaries,
         })
+    }
+
+    /// Every resource of the version, read in pages and written to the archive page by
+    /// page, and the binaries they name (each once).
+    async fn write_resources(
+        &self,
+        writer: &mut dyn ArchiveWriter,
+        version_id: VersionId,
+        build_id: BuildId,
+    ) -> DomainResult<()> {
+        let mut page = 0;
+        loop {
+            let batch = self
+                .ports
+                .app_data
+                .list_resource_contents(version_id, PageRequest::new(page, READ_BATCH)?)
+                .await?;
+            let last = u64::from(page) + 1 >= batch.total_pages();
+            let mut resources = Vec::with_capacity(batch.items.len());
+            for resource in batch.items {
+                for sha256 in binary_references(resource.content.as_str()) {
+                    if !writer.has_binary(sha256) {
+                        writer.add_binary(self.binary(sha256).await?).await?;
+                    }
+                }
+                resources.push(BuildResource {
+                    build_id,
+                    entry: ManifestEntry {
+                        resource_type: resource.resource_type,
+                        definition_id: resource.definition_id,
+                        version_id: resource.id,
+                        name: resource.name,
+                    },
+                    content: resource.content,
+                });
+            }
+            writer.add_resources(resources).await?;
+            if last {
+                return Ok(());
+            }
+            page += 1;
+        }
     }
 
     /// A binary a resource names; its absence is the store's fault, since resources are

@@ -5,6 +5,7 @@
     reason = "helpers of a test binary; a failed unwrap is a failed test"
 )]
 
+mod bounded_import;
 mod config;
 mod embedded;
 mod health;

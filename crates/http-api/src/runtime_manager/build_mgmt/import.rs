@@ -1,4 +1,5 @@
-//! `POST …/builds/import`: a build archive in, checked whole before anything is stored.
+//! `POST …/builds/import`: a build archive in (spooled to a temporary file once large),
+//! checked whole before anything is stored, then staged batch by batch.
 
 use actix_multipart::Multipart;
 use actix_web::{HttpResponse, post, web};
@@ -11,7 +12,7 @@ use utoipa::ToSchema;
 use crate::ApiError;
 use crate::auth::Caller;
 use crate::error::ErrorBody;
-use crate::multipart::read_file_field;
+use crate::multipart::spool_file_field;
 use crate::path::AppPath;
 use crate::state::RuntimeManagerState;
 
@@ -89,13 +90,15 @@ async fn import(
     expected_application: Option<ApplicationId>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Authority::Builds, Scope::Import)?;
-    let archive = read_file_field(form, state.archive_limits.max_archive_bytes, "archive").await?;
+    let archive = spool_file_field(form, state.archive_limits.max_archive_bytes, "archive").await?;
     let limits = state.archive_limits;
-    // Inflating and hashing is CPU work: keep it off the async workers.
-    let mut request = web::block(move || build_archive::read_archive(archive, &limits))
+    // Inflating and hashing is CPU work (and a spooled archive is read from its file): off
+    // the async workers. Only the build's metadata comes back; the resources are read from
+    // the archive again, batch by batch, while the build service stages them.
+    let checked = web::block(move || build_archive::check_archive(archive, &limits))
         .await
         .map_err(ApiError::internal)??;
-    request.expected_application = expected_application;
+    let request = checked.into_import(expected_application);
     let (status, header, label) = match state.builds.import(caller.principal(), request).await? {
         ImportOutcome::Created(header) => (actix_web::http::StatusCode::CREATED, header, "CREATED"),
         ImportOutcome::Unchanged(header) => (actix_web::http::StatusCode::OK, header, "UNCHANGED"),
