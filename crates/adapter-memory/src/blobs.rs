@@ -5,9 +5,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use domain::ports::{BlobKey, BlobStore, PortResult};
+use domain::ports::{BlobChunks, BlobKey, BlobStore, PortError, PortResult};
 
 use crate::failure::{FailureSwitch, failure_knob};
+
+/// How much a streamed put asks for at a time (the map holds the whole object anyway).
+const CHUNK: usize = 1024 * 1024;
 
 /// Objects in a map; passes `port_contracts::blobs` like the S3 adapter.
 #[derive(Debug, Default)]
@@ -39,6 +42,23 @@ impl InMemoryBlobStore {
 impl BlobStore for InMemoryBlobStore {
     async fn put(&self, key: &BlobKey, bytes: Bytes) -> PortResult<()> {
         self.objects()?.insert(key.clone(), bytes);
+        Ok(())
+    }
+
+    async fn put_chunks(&self, key: &BlobKey, chunks: &mut dyn BlobChunks) -> PortResult<()> {
+        self.failure.check()?;
+        let len = chunks.len();
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        // Read whole before anything is stored: a failing stream leaves no object.
+        while let Some(chunk) = chunks.next_chunk(CHUNK).await? {
+            bytes.extend_from_slice(&chunk);
+        }
+        if bytes.len() as u64 != len {
+            return Err(PortError::Backend(
+                format!("the content has {} bytes, not the {len} announced", bytes.len()).into(),
+            ));
+        }
+        self.objects()?.insert(key.clone(), Bytes::from(bytes));
         Ok(())
     }
 

@@ -7,13 +7,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use domain::ports::{BlobKey, BlobStore, PortError, PortResult};
+use domain::ports::{BlobChunks, BlobKey, BlobStore, PortError, PortResult};
 use s3::creds::Credentials;
 use s3::{Bucket, BucketConfiguration, Region};
 use secrecy::ExposeSecret as _;
 
 use crate::config::S3Config;
 use crate::error::{BlobError, Refusal};
+
+/// The size of each part of a multipart upload but the last (S3 wants at least 5 MiB): a
+/// streamed put holds one part in memory. Content of at most one part goes in one request.
+const PART_SIZE: usize = 8 * 1024 * 1024;
 
 /// Lifetime of the one presigned URL `connect` uses; it is sent at once.
 const PRESIGNED_URL_SECONDS: u32 = 60;
@@ -217,6 +221,71 @@ impl S3BlobStore {
         .await
     }
 
+    /// A multipart upload of `chunks` to `key` whose first part, full, is `first`: each
+    /// part is read, sent and dropped before the next is read. The upload is aborted on
+    /// any failure, so that no object and no stored part is left.
+    async fn put_multipart(
+        &self,
+        key: &str,
+        first: Vec<u8>,
+        chunks: &mut dyn BlobChunks,
+    ) -> PortResult<()> {
+        let started = self
+            .bounded(self.bucket.initiate_multipart_upload(key, "application/octet-stream"))
+            .await?;
+        let upload_id = started.upload_id;
+        let sent = self.send_parts(key, &upload_id, first, chunks).await;
+        if sent.is_err() {
+            // rust-s3 aborts itself when S3 refuses a part; aborting twice is harmless.
+            if let Err(err) = self.bounded(self.bucket.abort_upload(key, &upload_id)).await {
+                tracing::error!(error = %err, blob.key = key, "could not abort a failed multipart upload");
+            }
+        }
+        sent
+    }
+
+    async fn send_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        first: Vec<u8>,
+        chunks: &mut dyn BlobChunks,
+    ) -> PortResult<()> {
+        let content_type = "application/octet-stream";
+        let mut parts = Vec::new();
+        let mut sent: u64 = 0;
+        let mut part = first;
+        while !part.is_empty() {
+            let number = u32::try_from(parts.len() + 1)
+                .map_err(|_| PortError::Backend("too many parts for one upload".into()))?;
+            sent += part.len() as u64;
+            parts.push(
+                self.bounded(self.bucket.put_multipart_chunk(
+                    part,
+                    key,
+                    number,
+                    upload_id,
+                    content_type,
+                ))
+                .await?,
+            );
+            part = read_part(chunks).await?;
+        }
+        check_len(chunks.len(), sent)?;
+        let (status, body) = self
+            .bounded(async {
+                let response = self.bucket.complete_multipart_upload(key, upload_id, parts).await?;
+                Ok((response.status_code(), response.into_bytes()))
+            })
+            .await?;
+        // S3 may answer a completion 200 with an error document (the failure came late).
+        if (200..=299).contains(&status) && !body.windows(7).any(|w| w == b"<Error>") {
+            Ok(())
+        } else {
+            Err(BlobError::Refused(Refusal::new("a multipart completion", status, &body)).into())
+        }
+    }
+
     /// Runs a driver call within the request timeout and sorts its failures.
     async fn bounded<T>(
         &self,
@@ -272,6 +341,29 @@ fn own_client(pem: &[u8], timeout: Duration) -> Result<reqwest::Client, BlobErro
         .timeout(timeout)
         .build()
         .map_err(|err| BlobError::Client(s3::error::S3Error::from(err)))
+}
+
+/// The next part of `chunks`: [`PART_SIZE`] bytes, fewer only at the end (empty there).
+async fn read_part(chunks: &mut dyn BlobChunks) -> PortResult<Vec<u8>> {
+    let mut part = Vec::with_capacity(PART_SIZE);
+    while part.len() < PART_SIZE {
+        match chunks.next_chunk(PART_SIZE - part.len()).await? {
+            Some(chunk) => part.extend_from_slice(&chunk),
+            None => break,
+        }
+    }
+    Ok(part)
+}
+
+/// Refuses content that does not add up to what was announced.
+fn check_len(announced: u64, read: u64) -> PortResult<()> {
+    if announced == read {
+        Ok(())
+    } else {
+        Err(PortError::Backend(
+            format!("the content has {read} bytes, not the {announced} announced").into(),
+        ))
+    }
 }
 
 /// Sends a presigned request; answers the status and the body. The URL carries a
@@ -330,6 +422,29 @@ impl BlobStore for S3BlobStore {
             200..=299 => Ok(()),
             status => Err(BlobError::Refused(Refusal::new("a put", status, &body)).into()),
         }
+    }
+
+    /// One request for content of at most one part, and with the own-CA client (presigned
+    /// requests: rust-s3 presigns no multipart initiation, completion or abort, so that
+    /// mode buffers the whole content); a multipart upload otherwise.
+    #[tracing::instrument(name = "s3.put_chunks", skip_all, fields(blob.key = %key, blob.len = chunks.len()))]
+    async fn put_chunks(&self, key: &BlobKey, chunks: &mut dyn BlobChunks) -> PortResult<()> {
+        let len = chunks.len();
+        let one_request = self.own_client.is_some() || len <= PART_SIZE as u64;
+        let first = if one_request {
+            let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+            while let Some(chunk) = chunks.next_chunk(PART_SIZE).await? {
+                bytes.extend_from_slice(&chunk);
+            }
+            bytes
+        } else {
+            read_part(chunks).await?
+        };
+        if one_request || first.len() < PART_SIZE {
+            check_len(len, first.len() as u64)?;
+            return self.put(key, Bytes::from(first)).await;
+        }
+        self.put_multipart(&self.object_key(key), first, chunks).await
     }
 
     #[tracing::instrument(name = "s3.get", skip_all, fields(blob.key = %key))]

@@ -52,6 +52,9 @@ async fn objects_go_through_https_with_the_right_ca_and_another_ca_is_refused() 
     store.delete(&key).await.expect("a delete over https");
     assert!(!store.exists(&key).await.unwrap());
     assert_eq!(store.get(&key).await.unwrap(), None);
+    // Streamed puts (sent whole in this mode: presigned requests cannot do multipart).
+    port_contracts::blobs::a_streamed_put_reads_back_byte_for_byte(&store).await;
+    port_contracts::blobs::a_failed_stream_leaves_no_object(&store).await;
 
     let other_ca = TestCa::new();
     let err =

@@ -2,11 +2,13 @@
 //! decoded batch by batch while they are staged, so that an import holds one batch at a
 //! time. It is the domain's `ImportContent` port.
 
+use std::io::Read as _;
+
 use async_trait::async_trait;
 use bytes::Bytes;
 use domain::builds::ImportContent;
 use domain::model::{BuildId, BuildResource};
-use domain::ports::{PortError, PortResult};
+use domain::ports::{BlobChunks, PortError, PortResult};
 use zip::ZipArchive;
 
 use crate::decode;
@@ -115,17 +117,45 @@ impl Reader {
     }
 }
 
+/// The spooled archive, read a chunk at a time for the blob store's streamed put.
+#[derive(Debug)]
+struct ArchiveChunks {
+    len: u64,
+    /// `None` only while a blocking task reads it.
+    reader: Option<SpoolReader>,
+}
+
+#[async_trait]
+impl BlobChunks for ArchiveChunks {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    async fn next_chunk(&mut self, max: usize) -> PortResult<Option<Bytes>> {
+        let mut reader = self
+            .reader
+            .take()
+            .ok_or_else(|| PortError::Backend("an earlier read of the archive failed".into()))?;
+        let len = self.len;
+        // A spooled archive is read from its file: blocking I/O, off the async workers. The
+        // reader moves into the task and back.
+        let (reader, read) = tokio::task::spawn_blocking(move || {
+            let mut chunk = Vec::with_capacity(max.min(usize::try_from(len).unwrap_or(max)));
+            let read = (&mut reader).take(max as u64).read_to_end(&mut chunk).map(|_| chunk);
+            (reader, read)
+        })
+        .await
+        .map_err(|err| PortError::Backend(format!("the archive read task failed: {err}").into()))?;
+        self.reader = Some(reader);
+        let chunk = read.map_err(|err| PortError::Backend(Box::new(err)))?;
+        Ok((!chunk.is_empty()).then(|| Bytes::from(chunk)))
+    }
+}
+
 #[async_trait]
 impl ImportContent for ArchiveContent {
-    async fn archive(&mut self) -> PortResult<Bytes> {
-        let archive = self.archive.clone();
-        // A spooled archive is read from its file: blocking I/O, off the async workers.
-        tokio::task::spawn_blocking(move || archive.to_bytes())
-            .await
-            .map_err(|err| {
-                PortError::Backend(format!("the archive read task failed: {err}").into())
-            })?
-            .map_err(|err| PortError::Backend(Box::new(err)))
+    async fn archive(&mut self) -> PortResult<Box<dyn BlobChunks>> {
+        Ok(Box::new(ArchiveChunks { len: self.archive.len(), reader: Some(self.archive.reader()) }))
     }
 
     async fn next_resources(&mut self, max: usize) -> PortResult<Vec<BuildResource>> {

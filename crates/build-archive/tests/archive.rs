@@ -941,7 +941,15 @@ fn a_spooled_archive_is_checked_then_read_back_in_batches() {
     let mut content = import.content;
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     runtime.block_on(async {
-        assert_eq!(content.archive().await.unwrap(), Bytes::from(archive.clone()));
+        // The archive comes back in chunks of at most what was asked, byte for byte.
+        let mut chunks = content.archive().await.unwrap();
+        assert_eq!(chunks.len(), archive.len() as u64);
+        let mut streamed = Vec::new();
+        while let Some(chunk) = chunks.next_chunk(100).await.unwrap() {
+            assert!(!chunk.is_empty() && chunk.len() <= 100, "a chunk holds 1..=100 bytes");
+            streamed.extend_from_slice(&chunk);
+        }
+        assert_eq!(Bytes::from(streamed), Bytes::from(archive.clone()));
         let mut read = Vec::new();
         loop {
             let batch = content.next_resources(4).await.unwrap();

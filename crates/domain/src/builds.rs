@@ -20,7 +20,7 @@ use crate::model::{
     BuildOrigin, BuildResource, BuildTimer, DomainEvent, EntityRef, ImportOwner, Page, PageRequest,
     Principal, ValidationError,
 };
-use crate::ports::{BlobKey, ImportClaim, PortError, PortResult, Ports};
+use crate::ports::{BlobChunks, BlobKey, BytesChunks, ImportClaim, PortError, PortResult, Ports};
 use crate::schedule;
 use crate::telemetry::{self, BuildStore};
 use crate::{DomainError, DomainResult};
@@ -97,8 +97,9 @@ impl fmt::Debug for BuildImport {
 /// it before asking for the next. A port, so that the domain reads no file and no zip.
 #[async_trait]
 pub trait ImportContent: Send {
-    /// The archive's bytes, for the blob store. Asked for once, before any resource.
-    async fn archive(&mut self) -> PortResult<Bytes>;
+    /// The archive's bytes, handed over in chunks for the blob store's streamed put (so
+    /// that no more than a chunk of it is in memory). Asked for once, before any resource.
+    async fn archive(&mut self) -> PortResult<Box<dyn BlobChunks>>;
 
     /// The next resources, at most `max` of them; empty once every resource was handed
     /// over.
@@ -113,8 +114,8 @@ struct InMemoryContent {
 
 #[async_trait]
 impl ImportContent for InMemoryContent {
-    async fn archive(&mut self) -> PortResult<Bytes> {
-        Ok(self.archive.clone())
+    async fn archive(&mut self) -> PortResult<Box<dyn BlobChunks>> {
+        Ok(Box::new(BytesChunks::new(self.archive.clone())))
     }
 
     async fn next_resources(&mut self, max: usize) -> PortResult<Vec<BuildResource>> {
@@ -454,10 +455,11 @@ impl BuildService {
                 BlobKey::binary(&binary.sha256).map_err(|err| PortError::Backend(Box::new(err)))?;
             ports.blobs.put(&key, binary.bytes.clone()).await?;
         }
-        // Read, stored and dropped before the first resource is read: the archive and the
-        // resources are never in memory together.
-        let archive = content.archive().await?;
-        ports.blobs.put(&BlobKey::build_archive(build.id()), archive).await?;
+        // Streamed to the blob store (a chunk at a time) before the first resource is read:
+        // the archive is never in memory whole, nor with the resources.
+        let mut archive = content.archive().await?;
+        ports.blobs.put_chunks(&BlobKey::build_archive(build.id()), archive.as_mut()).await?;
+        drop(archive);
         let listed: HashSet<&ManifestEntry> = build.manifest.iter().collect();
         let mut given: HashSet<&ManifestEntry> = HashSet::with_capacity(listed.len());
         loop {

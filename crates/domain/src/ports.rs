@@ -20,7 +20,7 @@ use std::sync::Arc;
 pub use crate::ports::app_data::{
     AppDataRepository, BuildCatalog, ImportClaim, ImportLedger, Outbox, TimerRegistry,
 };
-pub use crate::ports::blobs::{BlobKey, BlobStore};
+pub use crate::ports::blobs::{BlobChunks, BlobKey, BlobStore, BytesChunks};
 pub use crate::ports::cache::Cache;
 pub use crate::ports::events::EventPublisher;
 pub use crate::ports::health::HealthCheck;

@@ -1,7 +1,8 @@
 //! Behaviour every `BlobStore` must show. Each check works under its own random key prefix.
 
+use async_trait::async_trait;
 use bytes::Bytes;
-use domain::ports::{BlobKey, BlobStore};
+use domain::ports::{BlobChunks, BlobKey, BlobStore, BytesChunks, PortError, PortResult};
 use uuid::Uuid;
 
 use crate::fixtures;
@@ -15,6 +16,8 @@ pub async fn run_all(blobs: &dyn BlobStore) {
     a_deleted_object_is_gone_and_deleting_nothing_is_ok(blobs).await;
     keys_that_share_a_prefix_are_distinct_objects(blobs).await;
     an_object_exists_from_its_put_until_its_delete(blobs).await;
+    a_streamed_put_reads_back_byte_for_byte(blobs).await;
+    a_failed_stream_leaves_no_object(blobs).await;
 }
 
 /// A fresh prefix, so that runs sharing a bucket never meet.
@@ -129,4 +132,86 @@ pub async fn an_object_exists_from_its_put_until_its_delete(blobs: &dyn BlobStor
     assert!(!blobs.exists(&sibling).await.expect("exists"), "a prefix of a key is not an object");
     blobs.delete(&key).await.expect("delete");
     assert!(!blobs.exists(&key).await.expect("exists"), "no object after the delete");
+}
+
+/// More than twice the S3 adapter's part size (8 MiB), so that its streamed put is a
+/// multipart upload of three parts.
+const STREAMED_LEN: usize = 2 * 8 * 1024 * 1024 + 5;
+
+/// Content handed over in chunks of uneven size (never what was asked), failing with a
+/// backend error once `fail_after` bytes were handed over, when set.
+struct UnevenChunks {
+    inner: BytesChunks,
+    len: u64,
+    handed: usize,
+    fail_after: Option<usize>,
+}
+
+impl UnevenChunks {
+    fn new(bytes: Bytes, fail_after: Option<usize>) -> Self {
+        Self { len: bytes.len() as u64, inner: BytesChunks::new(bytes), handed: 0, fail_after }
+    }
+}
+
+#[async_trait]
+impl BlobChunks for UnevenChunks {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    async fn next_chunk(&mut self, max: usize) -> PortResult<Option<Bytes>> {
+        if self.fail_after.is_some_and(|limit| self.handed >= limit) {
+            return Err(PortError::Backend("the content could not be read".into()));
+        }
+        let chunk = self.inner.next_chunk(max.min(3 * 1024 * 1024 + 1)).await?;
+        self.handed += chunk.as_ref().map_or(0, Bytes::len);
+        Ok(chunk)
+    }
+}
+
+/// A streamed put, small or of several parts, reads back unchanged and replaces what was
+/// there; a stream shorter than announced is refused.
+pub async fn a_streamed_put_reads_back_byte_for_byte(blobs: &dyn BlobStore) {
+    let prefix = prefix();
+    for len in [0, 10, STREAMED_LEN] {
+        let key = key(&format!("{prefix}/streamed-{len}.bin"));
+        blobs.put(&key, Bytes::from_static(b"before")).await.expect("put");
+        let bytes = fixtures::bytes(len);
+
+        blobs
+            .put_chunks(&key, &mut UnevenChunks::new(bytes.clone(), None))
+            .await
+            .unwrap_or_else(|err| panic!("streamed put of {len} bytes: {err:?}"));
+
+        let found = blobs.get(&key).await.expect("get");
+        let found_len = found.as_ref().map(Bytes::len);
+        assert!(
+            found.as_ref() == Some(&bytes),
+            "a streamed object of {len} bytes reads back unchanged (read {found_len:?} bytes)"
+        );
+    }
+    let short = key(&format!("{prefix}/short.bin"));
+    let mut chunks = UnevenChunks::new(fixtures::bytes(10), None);
+    chunks.len = 11;
+    assert!(blobs.put_chunks(&short, &mut chunks).await.is_err(), "a short stream is refused");
+    assert_eq!(blobs.get(&short).await.expect("get"), None, "a short stream stores nothing");
+}
+
+/// A stream that fails, before or after its first part was sent, fails the put and
+/// leaves no object.
+pub async fn a_failed_stream_leaves_no_object(blobs: &dyn BlobStore) {
+    let prefix = prefix();
+    for fail_after in [0, 9 * 1024 * 1024] {
+        let key = key(&format!("{prefix}/failed-{fail_after}.bin"));
+        let mut chunks = UnevenChunks::new(fixtures::bytes(STREAMED_LEN), Some(fail_after));
+
+        let put = blobs.put_chunks(&key, &mut chunks).await;
+
+        assert!(put.is_err(), "a put whose stream fails after {fail_after} bytes fails");
+        assert_eq!(
+            blobs.get(&key).await.expect("get"),
+            None,
+            "a stream failing after {fail_after} bytes leaves no object"
+        );
+    }
 }

@@ -57,11 +57,60 @@ impl fmt::Display for BlobKey {
     }
 }
 
+/// The content of an object handed over in chunks, for a streamed put: whoever stores it
+/// holds one chunk (or one part of its own) at a time, never the whole content.
+#[async_trait]
+pub trait BlobChunks: Send {
+    /// How many bytes the chunks add up to, told before the first is read (a store picks
+    /// a single request or a multipart upload by it, and refuses a content of another size).
+    fn len(&self) -> u64;
+
+    /// Whether the content is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The next chunk, of at least one and at most `max` bytes; `None` once every byte was
+    /// handed over.
+    async fn next_chunk(&mut self, max: usize) -> PortResult<Option<Bytes>>;
+}
+
+/// Chunks of bytes already in memory.
+#[derive(Debug, Clone, Default)]
+pub struct BytesChunks(Bytes);
+
+impl BytesChunks {
+    /// Hands `bytes` over.
+    pub fn new(bytes: Bytes) -> Self {
+        Self(bytes)
+    }
+}
+
+#[async_trait]
+impl BlobChunks for BytesChunks {
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+
+    async fn next_chunk(&mut self, max: usize) -> PortResult<Option<Bytes>> {
+        if self.0.is_empty() {
+            return Ok(None);
+        }
+        let n = self.0.len().min(max.max(1));
+        Ok(Some(self.0.split_to(n)))
+    }
+}
+
 /// Whole objects by key.
 #[async_trait]
 pub trait BlobStore: HealthCheck + fmt::Debug + Send + Sync + 'static {
     /// Stores `bytes` under `key`, replacing what was there.
     async fn put(&self, key: &BlobKey, bytes: Bytes) -> PortResult<()>;
+
+    /// Stores the content `chunks` hands over under `key`, replacing what was there,
+    /// without holding the whole content at once. When reading the chunks fails or they do
+    /// not add up to their announced length, the put fails and leaves no new object.
+    async fn put_chunks(&self, key: &BlobKey, chunks: &mut dyn BlobChunks) -> PortResult<()>;
 
     /// The object under `key`; `Ok(None)` when there is none.
     async fn get(&self, key: &BlobKey) -> PortResult<Option<Bytes>>;
