@@ -13,7 +13,7 @@ mod validation;
 mod vocabulary;
 
 pub use crate::model::build::{
-    ApplicationKind, Build, BuildDependency, BuildHeader, BuildOrigin, BuildResource,
+    ApplicationKind, Build, BuildDependency, BuildHeader, BuildOrigin, BuildResource, BuildSummary,
     BuildSettings, Checksum, ManifestEntry, NumberFormat, Platforms, RawJson,
 };
 pub use crate::model::config::{ConfigOverride, ConfigParam, ConfigParamType, ResolvedConfigParam};

@@ -112,12 +112,17 @@ impl PolicyOverride {
 
 /// Everything resolution needs for one application, read together so that it can be
 /// cached as one value and evicted as one value.
+///
+/// Its revision is the application's policy revision read *before* its content (see
+/// `lookups::policy_snapshot`), so a snapshot is never labelled newer than what it holds:
+/// the caches use it to refuse a snapshot older than an eviction they have seen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicySnapshot {
+    revision: u64,
     /// The global policy, if one is set.
     pub global: Option<ActivePolicy>,
     /// Every override, deprecated ROLE ones included.
-    pub overrides: Vec<PolicyOverride>,
+    overrides: Vec<PolicyOverride>,
     /// For each branch named by the global policy or an override: its newest build, if any.
     pub latest_by_branch: BTreeMap<BranchName, BuildId>,
 }
@@ -180,6 +185,26 @@ pub struct ChosenPolicy<'a> {
 }
 
 impl PolicySnapshot {
+    /// A snapshot at policy `revision` (0 when the application never had a policy change).
+    pub fn new(
+        revision: u64,
+        global: Option<ActivePolicy>,
+        overrides: Vec<PolicyOverride>,
+        latest_by_branch: BTreeMap<BranchName, BuildId>,
+    ) -> Self {
+        Self { revision, global, overrides, latest_by_branch }
+    }
+
+    /// The application's policy revision this snapshot was read at.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// Every override, deprecated ROLE ones included.
+    pub fn overrides(&self) -> &[PolicyOverride] {
+        &self.overrides
+    }
+
     /// The policy that applies to `principal`: its USER override, else the first of its
     /// GROUP overrides (in subject order, so the choice is stable), else the global policy.
     /// ROLE overrides are never chosen.

@@ -1,7 +1,7 @@
 //! OpenAPI, Swagger UI, unknown routes, and the management endpoints.
 
 use actix_web::test::{self, TestRequest};
-use http_api::{AppInfo, Health, Readiness};
+use http_api::{AppInfo, Health, PolicyRevisionSource, Readiness};
 
 use crate::helpers::{TestApp, send};
 
@@ -94,6 +94,7 @@ fn info() -> AppInfo {
         mode: "real".to_owned(),
         version: "1.2.3".to_owned(),
         commit: "0123456789ab".to_owned(),
+        policy_revision: PolicyRevisionSource::default(),
     }
 }
 
@@ -230,4 +231,28 @@ async fn shutting_down_is_unready_and_info_names_version_and_commit() {
     assert_eq!(info["app"]["version"], "1.2.3");
     assert_eq!(info["build"]["version"], "1.2.3");
     assert_eq!(info["git"]["commit"]["id"], "0123456789ab");
+}
+
+#[actix_web::test]
+async fn info_shows_the_applied_policy_revision_once_the_cache_is_there() {
+    let info = info();
+    let service = test::init_service(http_api::management_app(
+        Readiness::default(),
+        Health::default(),
+        info.clone(),
+    ))
+    .await;
+    let body = send(&service, TestRequest::get().uri("/actuator/info")).await.json();
+    assert_eq!(body["policy"]["revision"], serde_json::Value::Null, "before the cache exists");
+
+    let applied = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(41));
+    info.policy_revision.set(std::sync::Arc::new({
+        let applied = applied.clone();
+        move || applied.load(std::sync::atomic::Ordering::SeqCst)
+    }));
+    let body = send(&service, TestRequest::get().uri("/actuator/info")).await.json();
+    assert_eq!(body["policy"]["revision"], 41);
+    applied.store(42, std::sync::atomic::Ordering::SeqCst);
+    let body = send(&service, TestRequest::get().uri("/actuator/info")).await.json();
+    assert_eq!(body["policy"]["revision"], 42, "read at each request");
 }

@@ -11,6 +11,7 @@ mod health;
 mod kafka_tls;
 mod observability;
 mod process_start;
+mod policy_flips;
 mod real_backends;
 mod start_by_name;
 mod tls;
