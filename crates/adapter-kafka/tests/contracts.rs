@@ -378,7 +378,11 @@ async fn every_replica_hears_an_active_policy_update_and_skips_malformed_message
                 break got;
             }
         };
-        assert_eq!(got, (changed, 2), "nothing but the updates reaches the callback, with its sequence");
+        assert_eq!(
+            got,
+            (changed, 2),
+            "nothing but the updates reaches the callback, with its sequence"
+        );
     }
 
     cancel.cancel();

@@ -204,7 +204,8 @@ impl Cache for NearCache {
         &self,
         application_id: ApplicationId,
     ) -> PortResult<Option<Arc<PolicySnapshot>>> {
-        if let Some(snapshot) = self.near.as_ref().and_then(|near| near.snapshots.get(&application_id))
+        if let Some(snapshot) =
+            self.near.as_ref().and_then(|near| near.snapshots.get(&application_id))
         {
             lookup("policy_snapshot", "near");
             return Ok(Some(snapshot));

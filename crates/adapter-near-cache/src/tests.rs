@@ -6,9 +6,7 @@
 use std::collections::BTreeMap;
 
 use adapter_memory::InMemoryCache;
-use domain::model::{
-    BuildId, PolicyOverride, PolicyOverrideId, PolicyTarget, SubjectType,
-};
+use domain::model::{BuildId, PolicyOverride, PolicyOverrideId, PolicyTarget, SubjectType};
 use port_contracts::cache::{snapshot_at, summary};
 
 use super::*;
@@ -129,7 +127,10 @@ async fn the_near_level_stays_within_its_bound_and_weighs_overrides() {
 
     for _ in 0..50 {
         let application_id = ApplicationId::random();
-        cache.put_policy_snapshot(application_id, snapshot_with_overrides(application_id, 100)).await.unwrap();
+        cache
+            .put_policy_snapshot(application_id, snapshot_with_overrides(application_id, 100))
+            .await
+            .unwrap();
     }
     for _ in 0..2_000 {
         cache.put_build_summary(summary()).await.unwrap();
@@ -143,7 +144,8 @@ async fn the_near_level_stays_within_its_bound_and_weighs_overrides() {
 #[tokio::test]
 async fn a_disabled_near_level_passes_everything_to_the_shared_one() {
     let shared = Arc::new(InMemoryCache::new());
-    let cache = NearCache::new(NearCacheConfig::new(0, TTL), Some(shared.clone() as Arc<dyn Cache>));
+    let cache =
+        NearCache::new(NearCacheConfig::new(0, TTL), Some(shared.clone() as Arc<dyn Cache>));
     let application_id = ApplicationId::random();
     let stored = snapshot_at(application_id, 3);
     cache.put_policy_snapshot(application_id, stored.clone()).await.unwrap();

@@ -176,7 +176,13 @@ impl RedisCache {
     /// `redis::Script`'s `EVALSHA` with a `SCRIPT LOAD` fallback: the scripts run only on
     /// misses and evictions, and a few hundred bytes more then cost less than a second path
     /// through the pool and the breaker.
-    async fn eval(&self, script: &str, key: String, args: &[&str], gate: Gate) -> Result<(), CacheError> {
+    async fn eval(
+        &self,
+        script: &str,
+        key: String,
+        args: &[&str],
+        gate: Gate,
+    ) -> Result<(), CacheError> {
         let mut command = redis::cmd("EVAL");
         command.arg(script).arg(1).arg(key);
         for arg in args {

@@ -9,11 +9,10 @@
 use std::collections::BTreeMap;
 
 use domain::model::{
-    ActivePolicy, ApplicationId, ApplicationKind, BranchName, Build, BuildDependency, BuildHeader,
-    BuildId, BuildOrigin, BuildSettings, Checksum, ConfigKey, ConfigParam, ConfigParamType,
-    ManifestEntry, NumberFormat, Platforms, PolicyOverride, PolicyOverrideId, PolicySnapshot,
-    PolicyTarget, ResourceDefinitionId, ResourceName, ResourceType, ResourceVersionId, SubjectType,
-    ValidationError, VersionId, WorkspaceId,
+    ActivePolicy, ApplicationId, ApplicationKind, BranchName, BuildDependency, BuildHeader,
+    BuildId, BuildOrigin, BuildSettings, BuildSummary, Checksum, NumberFormat, Platforms,
+    PolicyOverride, PolicyOverrideId, PolicySnapshot, PolicyTarget, SubjectType, ValidationError,
+    VersionId, WorkspaceId,
 };
 use serde::{Deserialize, Serialize};
 use serde_with::{DisplayFromStr, serde_as};

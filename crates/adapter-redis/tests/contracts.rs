@@ -7,8 +7,8 @@
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adapter_redis::{RedisCache, RedisConfig};

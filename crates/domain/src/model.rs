@@ -13,8 +13,8 @@ mod validation;
 mod vocabulary;
 
 pub use crate::model::build::{
-    ApplicationKind, Build, BuildDependency, BuildHeader, BuildOrigin, BuildResource, BuildSummary,
-    BuildSettings, Checksum, ManifestEntry, NumberFormat, Platforms, RawJson,
+    ApplicationKind, Build, BuildDependency, BuildHeader, BuildOrigin, BuildResource,
+    BuildSettings, BuildSummary, Checksum, ManifestEntry, NumberFormat, Platforms, RawJson,
 };
 pub use crate::model::config::{ConfigOverride, ConfigParam, ConfigParamType, ResolvedConfigParam};
 pub use crate::model::event::{

@@ -3,7 +3,7 @@
 
 use domain::DomainError;
 use domain::model::{
-    ApplicationKind, Build, BuildHeader, BuildOrigin, BuildSettings, ConfigKey, ConfigParam,
+    ApplicationKind, BuildHeader, BuildOrigin, BuildSettings, ConfigKey, ConfigParam,
     ConfigParamType, ManifestEntry, Page, PageRequest, Platforms, ValidationError,
 };
 use serde::{Deserialize, Serialize};

@@ -8,8 +8,8 @@
 //! readiness. `/actuator/health` reports the readiness status with every component.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use actix_web::body::MessageBody;

@@ -34,7 +34,10 @@ pub fn snapshot_at(application_id: ApplicationId, revision: u64) -> Arc<PolicySn
     let build_id = BuildId::random();
     Arc::new(PolicySnapshot::new(
         revision,
-        Some(fixtures::policy(application_id, PolicyTarget::LatestOnBranch(fixtures::branch("main")))),
+        Some(fixtures::policy(
+            application_id,
+            PolicyTarget::LatestOnBranch(fixtures::branch("main")),
+        )),
         vec![fixtures::policy_override(
             application_id,
             SubjectType::Group,
@@ -51,7 +54,9 @@ fn snapshot(application_id: ApplicationId) -> Arc<PolicySnapshot> {
 
 /// The summary of a new build.
 pub fn summary() -> Arc<BuildSummary> {
-    Arc::new(BuildFixture::new(ApplicationId::random()).resource("PROCESS", "cached").build().summary())
+    Arc::new(
+        BuildFixture::new(ApplicationId::random()).resource("PROCESS", "cached").build().summary(),
+    )
 }
 
 /// `Ok(None)` for keys nobody put.

@@ -207,7 +207,10 @@ fn near_cache(vars: &Vars) -> Result<NearCacheConfig, SettingsError> {
     let max_mb = match vars.get(MAX_MB)? {
         None => 64,
         Some(raw) => raw.parse::<u64>().ok().filter(|mb| *mb <= 1024 * 1024).ok_or_else(|| {
-            SettingsError::new(MAX_MB, format!("`{raw}` is not a whole number of MiB (0 turns the near cache off)"))
+            SettingsError::new(
+                MAX_MB,
+                format!("`{raw}` is not a whole number of MiB (0 turns the near cache off)"),
+            )
         })?,
     };
     let ttl_seconds = number(vars, "RTM_NEAR_CACHE_TTL_SECONDS", 300_u64)?;

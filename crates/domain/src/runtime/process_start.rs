@@ -8,7 +8,8 @@ use crate::DomainResult;
 use crate::error::{DomainError, NotFound};
 use crate::lookups;
 use crate::model::{
-    ApplicationId, BuildId, BuildSummary, Principal, RawJson, ResourceName, ResourceType, WorkspaceId,
+    ApplicationId, BuildId, BuildSummary, Principal, RawJson, ResourceName, ResourceType,
+    WorkspaceId,
 };
 use crate::ports::{Credentials, EngineAnswer, EngineStart, Ports, ProcessEngine};
 use crate::runtime::RuntimeService;

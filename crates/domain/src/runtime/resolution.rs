@@ -7,9 +7,9 @@ use crate::DomainResult;
 use crate::error::NotFound;
 use crate::lookups;
 use crate::model::{
-    ApplicationId, Build, BuildId, BuildResource, BuildSummary, ConfigKey, ConfigParamType, Page, PageRequest,
-    PolicyRule, PolicyTarget, Principal, ResolvedConfigParam, ResourceDefinitionId, ResourceName,
-    ResourceType, WorkspaceId,
+    ApplicationId, Build, BuildId, BuildResource, BuildSummary, ConfigKey, ConfigParamType, Page,
+    PageRequest, PolicyRule, PolicyTarget, Principal, ResolvedConfigParam, ResourceDefinitionId,
+    ResourceName, ResourceType, WorkspaceId,
 };
 use crate::ports::Ports;
 use crate::telemetry;

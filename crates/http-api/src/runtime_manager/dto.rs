@@ -41,7 +41,11 @@ pub(crate) struct BuildHeaderDto {
 }
 
 impl BuildHeaderDto {
-    fn new(header: &BuildHeader, settings: &BuildSettings, dependencies: &[BuildDependency]) -> Self {
+    fn new(
+        header: &BuildHeader,
+        settings: &BuildSettings,
+        dependencies: &[BuildDependency],
+    ) -> Self {
         Self {
             summary: BuildSummaryDto::from(header),
             build_settings: BuildSettingsDto::new(header, settings),

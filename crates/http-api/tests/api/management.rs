@@ -256,3 +256,23 @@ async fn info_shows_the_applied_policy_revision_once_the_cache_is_there() {
     let body = send(&service, TestRequest::get().uri("/actuator/info")).await.json();
     assert_eq!(body["policy"]["revision"], 42, "read at each request");
 }
+
+#[actix_web::test]
+async fn the_openapi_document_gives_build_info_its_etag_and_304() {
+    let app = TestApp::new();
+    let service = app.service().await;
+    let document = send(&service, TestRequest::get().uri("/v3/api-docs")).await.json();
+    for path in [
+        "/api/runtime/app/{appId}/build/info",
+        "/api/runtime/wks/{workspaceId}/app/{appId}/build/info",
+    ] {
+        let get = &document["paths"][path]["get"];
+        assert!(get["responses"]["200"]["headers"]["ETag"].is_object(), "{path}: {get}");
+        assert!(get["responses"]["304"]["headers"]["ETag"].is_object(), "{path}: {get}");
+        let parameters = get["parameters"].as_array().expect("parameters");
+        assert!(
+            parameters.iter().any(|p| p["name"] == "If-None-Match" && p["in"] == "header"),
+            "{path}: {get}"
+        );
+    }
+}

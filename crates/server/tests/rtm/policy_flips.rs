@@ -9,8 +9,8 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::real_backends::{
-    Isolated, LOAN_APP, LOAN_BUILD_1, LOAN_BUILD_2, Rtm, Stack, import_examples, operator,
-    rtm_env, set_policy, token,
+    Isolated, LOAN_APP, LOAN_BUILD_1, LOAN_BUILD_2, Rtm, Stack, import_examples, operator, rtm_env,
+    set_policy, token,
 };
 
 /// Policy changes made in the test.
@@ -122,7 +122,13 @@ async fn no_replica_answers_a_replaced_build_after_it_acknowledged_the_change() 
         }
         let acknowledged = Instant::now();
         let far = acknowledged + Duration::from_secs(3600);
-        windows.push(Window { replica: "first", acknowledged: written, until: far, build, revision });
+        windows.push(Window {
+            replica: "first",
+            acknowledged: written,
+            until: far,
+            build,
+            revision,
+        });
         windows.push(Window { replica: "second", acknowledged, until: far, build, revision });
         // Let the readers work on the new state (and race the next change) for a moment.
         tokio::time::sleep(Duration::from_millis(300)).await;

@@ -46,7 +46,11 @@ fn entity_tag(active: &ActiveBuild) -> EntityTag {
 
 /// `200` with the body and its `ETag`, or `304` with the `ETag` alone when the request's
 /// `If-None-Match` names it (weak comparison) or is `*`.
-fn answer(request: &HttpRequest, active: &ActiveBuild, workspace_id: Option<WorkspaceId>) -> HttpResponse {
+fn answer(
+    request: &HttpRequest,
+    active: &ActiveBuild,
+    workspace_id: Option<WorkspaceId>,
+) -> HttpResponse {
     let tag = entity_tag(active);
     let unchanged = match request.get_header::<IfNoneMatch>() {
         Some(IfNoneMatch::Any) => true,
@@ -56,16 +60,16 @@ fn answer(request: &HttpRequest, active: &ActiveBuild, workspace_id: Option<Work
     if unchanged {
         return HttpResponse::NotModified().insert_header(ETag(tag)).finish();
     }
-    HttpResponse::Ok()
-        .insert_header(ETag(tag))
-        .json(BuildInfoDto::new(&active.build, workspace_id))
+    HttpResponse::Ok().insert_header(ETag(tag)).json(BuildInfoDto::new(&active.build, workspace_id))
 }
 
 /// The active build of an application for the caller, with its settings.
 #[utoipa::path(
     tag = "runtime",
-    params(("appId" = String, Path, description = "Application id")),
-    params(("If-None-Match" = Option<String>, Header, description = "An `ETag` of an earlier answer: `304` when it still holds")),
+    params(
+        ("appId" = String, Path, description = "Application id"),
+        ("If-None-Match" = Option<String>, Header, description = "An `ETag` of an earlier answer: `304` when it still holds"),
+    ),
     responses(
         (status = 200, body = BuildInfoDto, headers(("ETag" = String, description = "`W/\"{buildId}-{policyRevision}\"`"))),
         (status = 304, description = "The `If-None-Match` tag still holds: same build, same policy revision", headers(("ETag" = String))),
@@ -89,8 +93,11 @@ pub(crate) async fn build_info(
 /// The active build of an application in a workspace for the caller, with its settings.
 #[utoipa::path(
     tag = "runtime",
-    params(("workspaceId" = String, Path), ("appId" = String, Path)),
-    params(("If-None-Match" = Option<String>, Header, description = "An `ETag` of an earlier answer: `304` when it still holds")),
+    params(
+        ("workspaceId" = String, Path),
+        ("appId" = String, Path),
+        ("If-None-Match" = Option<String>, Header, description = "An `ETag` of an earlier answer: `304` when it still holds"),
+    ),
     responses(
         (status = 200, body = BuildInfoDto, headers(("ETag" = String, description = "`W/\"{buildId}-{policyRevision}\"`"))),
         (status = 304, description = "The `If-None-Match` tag still holds: same build, same policy revision", headers(("ETag" = String))),
