@@ -22,6 +22,7 @@ const DRIVERS: &[&str] = &[
     "rust-s3",
     "tokio-postgres",
     "reqwest",
+    "moka",
 ];
 /// Each adapter and the drivers it may use. An adapter depends on its own driver only, so a
 /// new adapter is registered here before it can use any (an unlisted one may use none).
@@ -35,6 +36,7 @@ const ADAPTER_DRIVERS: &[(&str, &[&str])] = &[
     ("adapter-s3", &["rust-s3", "reqwest"]),
     ("adapter-engine", &["reqwest"]),
     ("adapter-memory", &[]),
+    ("adapter-near-cache", &["moka"]),
 ];
 /// Exporters behind the `metrics` facade: the facade may be used anywhere (the domain
 /// records through it as it logs through `tracing`); which exporter receives it is the

@@ -23,8 +23,10 @@ use crate::topics::Topic;
 const FATAL_ERROR_PAUSE: Duration = Duration::from_secs(5);
 
 /// What the listener calls for each active-policy change: the application whose cached
-/// resolution (and builds) must be evicted. Called on the listener's task; keep it short.
-pub type PolicyUpdateCallback = Arc<dyn Fn(ApplicationId) + Send + Sync>;
+/// resolution must be evicted, and the event's outbox `sequence`, which is the application's
+/// policy revision after the change (0 for an event without one: evict without a floor).
+/// Called on the listener's task; keep it short.
+pub type PolicyUpdateCallback = Arc<dyn Fn(ApplicationId, u64) + Send + Sync>;
 
 /// Consumer of the active-policy topic that every replica runs.
 ///
@@ -112,7 +114,7 @@ enum Stopped {
 async fn consume(
     consumer: &StreamConsumer<RtmContext>,
     topic: &str,
-    on_update: &(dyn Fn(ApplicationId) + Send + Sync),
+    on_update: &(dyn Fn(ApplicationId, u64) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Stopped {
     loop {
@@ -158,11 +160,11 @@ fn subscribe(
     Ok(consumer)
 }
 
-fn handle(message: &BorrowedMessage<'_>, on_update: &(dyn Fn(ApplicationId) + Send + Sync)) {
+fn handle(message: &BorrowedMessage<'_>, on_update: &(dyn Fn(ApplicationId, u64) + Send + Sync)) {
     match application_of(message.payload()) {
-        Ok(Some(application_id)) => {
-            tracing::debug!(app.id = %application_id, "active policy updated elsewhere; evicting");
-            on_update(application_id);
+        Ok(Some((application_id, revision))) => {
+            tracing::debug!(app.id = %application_id, policy.revision = revision, "active policy updated; evicting");
+            on_update(application_id, revision);
         }
         Ok(None) => {
             tracing::debug!(
@@ -181,15 +183,17 @@ fn handle(message: &BorrowedMessage<'_>, on_update: &(dyn Fn(ApplicationId) + Se
     }
 }
 
-/// The application of an active-policy event; `None` for another event type.
-fn application_of(payload: Option<&[u8]>) -> Result<Option<ApplicationId>, String> {
+/// The application of an active-policy event and its sequence (the policy revision); `None`
+/// for another event type.
+fn application_of(payload: Option<&[u8]>) -> Result<Option<(ApplicationId, u64)>, String> {
     let payload = payload.ok_or("the message has no payload")?;
     let event: ActivePolicyUpdatedIn = serde_json::from_slice(payload)
         .map_err(|err| format!("not an active-policy event: {err}"))?;
     if event.event_type != ACTIVE_POLICY_UPDATED {
         return Ok(None);
     }
-    ApplicationId::parse(&event.app_id).map(Some).map_err(|err| err.to_string())
+    let application_id = ApplicationId::parse(&event.app_id).map_err(|err| err.to_string())?;
+    Ok(Some((application_id, event.sequence)))
 }
 
 #[cfg(test)]
@@ -197,12 +201,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_active_policy_event_names_its_application() {
+    fn an_active_policy_event_names_its_application_and_revision() {
         let application_id = ApplicationId::random();
         let payload = format!(
-            r#"{{"eventType":"ACTIVE_POLICY_UPDATED","sequence":1,"timestamp":"2026-11-24T10:00:00Z","appId":"{application_id}"}}"#
+            r#"{{"eventType":"ACTIVE_POLICY_UPDATED","sequence":17,"timestamp":"2026-11-24T10:00:00Z","appId":"{application_id}"}}"#
         );
-        assert_eq!(application_of(Some(payload.as_bytes())), Ok(Some(application_id)));
+        assert_eq!(application_of(Some(payload.as_bytes())), Ok(Some((application_id, 17))));
     }
 
     #[test]

@@ -276,6 +276,10 @@ struct AuditDetails {
 pub(crate) struct ActivePolicyUpdatedIn {
     pub(crate) event_type: String,
     pub(crate) app_id: String,
+    /// The outbox sequence: the application's policy revision after the change. 0 when
+    /// absent (a producer other than rtm), which evicts without a floor.
+    #[serde(default)]
+    pub(crate) sequence: u64,
 }
 
 #[cfg(test)]

@@ -299,13 +299,13 @@ async fn an_audit_event_is_consumed_with_its_payload_and_headers() {
 fn listener(
     config: &KafkaConfig,
     cancel: &CancellationToken,
-) -> (tokio::task::JoinHandle<()>, mpsc::UnboundedReceiver<ApplicationId>) {
+) -> (tokio::task::JoinHandle<()>, mpsc::UnboundedReceiver<(ApplicationId, u64)>) {
     let (heard, hearing) = mpsc::unbounded_channel();
     let handle = PolicyUpdateListener::spawn(
         config,
-        Arc::new(move |application_id| {
+        Arc::new(move |application_id, revision| {
             // The test may have stopped listening already.
-            let _ = heard.send(application_id);
+            let _ = heard.send((application_id, revision));
         }),
         cancel.clone(),
     );
@@ -344,8 +344,8 @@ async fn every_replica_hears_an_active_policy_update_and_skips_malformed_message
         tokio::pin!(round);
         while !(first && second) {
             tokio::select! {
-                Some(heard) = first_heard.recv() => { assert_eq!(heard, joined); first = true; }
-                Some(heard) = second_heard.recv() => { assert_eq!(heard, joined); second = true; }
+                Some(heard) = first_heard.recv() => { assert_eq!(heard, (joined, 1)); first = true; }
+                Some(heard) = second_heard.recv() => { assert_eq!(heard, (joined, 1)); second = true; }
                 () = &mut round => break,
             }
         }
@@ -374,11 +374,15 @@ async fn every_replica_hears_an_active_policy_update_and_skips_malformed_message
                 .await
                 .expect("the replica hears the update after the garbage")
                 .unwrap();
-            if got != joined {
+            if got.0 != joined {
                 break got;
             }
         };
-        assert_eq!(got, changed, "nothing but the updates reaches the callback");
+        assert_eq!(
+            got,
+            (changed, 2),
+            "nothing but the updates reaches the callback, with its sequence"
+        );
     }
 
     cancel.cancel();

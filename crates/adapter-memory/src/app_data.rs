@@ -87,6 +87,8 @@ struct State {
     /// as the relay keeps it.
     outbox: BTreeMap<u64, OutboxRecord>,
     last_sequence: u64,
+    /// The sequence of each application's last `ActivePolicyUpdated` event.
+    policy_revisions: BTreeMap<ApplicationId, u64>,
 }
 
 impl State {
@@ -95,6 +97,9 @@ impl State {
         let recorded_at = OffsetDateTime::now_utc();
         for event in events {
             self.last_sequence += 1;
+            if let DomainEvent::ActivePolicyUpdated { application_id } = event {
+                self.policy_revisions.insert(*application_id, self.last_sequence);
+            }
             let record =
                 OutboxRecord { sequence: self.last_sequence, event: event.clone(), recorded_at };
             self.outbox.insert(record.sequence, record);

@@ -1,19 +1,22 @@
-//! In-memory `Cache`: plain maps without expiry.
+//! In-memory `Cache`: plain maps without expiry, the fake of unit and API tests (the
+//! server's local cache is the bounded near cache of `adapter-near-cache`).
 //!
 //! No TTL is needed here: the services evict an application's snapshot and a deleted
-//! build on every change, and an in-process map cannot miss the eviction the way a shared
-//! cache can miss another replica's. The maps never hold more than the stores they copy.
+//! build on every change. The generation rule of the port is kept with maps that never
+//! shrink (the highest eviction revision per application, the deleted builds): a test's
+//! handful of entries.
 
-use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use domain::model::{ApplicationId, Build, BuildId, PolicySnapshot};
+use domain::model::{ApplicationId, BuildId, BuildSummary, PolicySnapshot};
 use domain::ports::{Cache, PortResult};
 
 use crate::failure::{FailureSwitch, failure_knob};
 
-/// Resolution snapshots and builds in maps; passes `port_contracts::cache` like the Redis adapter.
+/// Resolution snapshots and build summaries in maps; passes `port_contracts::cache` like the
+/// near cache and the Redis adapter.
 #[derive(Debug, Default)]
 pub struct InMemoryCache {
     entries: Mutex<Entries>,
@@ -24,8 +27,12 @@ failure_knob!(InMemoryCache);
 
 #[derive(Debug, Default)]
 struct Entries {
-    snapshots: BTreeMap<ApplicationId, PolicySnapshot>,
-    builds: BTreeMap<BuildId, Build>,
+    snapshots: BTreeMap<ApplicationId, Arc<PolicySnapshot>>,
+    /// The highest revision each application was evicted at: older snapshots are refused.
+    evicted_at: BTreeMap<ApplicationId, u64>,
+    builds: BTreeMap<BuildId, Arc<BuildSummary>>,
+    /// Deleted builds, whose summaries are refused.
+    deleted: BTreeSet<BuildId>,
 }
 
 impl InMemoryCache {
@@ -45,35 +52,52 @@ impl Cache for InMemoryCache {
     async fn get_policy_snapshot(
         &self,
         application_id: ApplicationId,
-    ) -> PortResult<Option<PolicySnapshot>> {
+    ) -> PortResult<Option<Arc<PolicySnapshot>>> {
         Ok(self.entries()?.snapshots.get(&application_id).cloned())
     }
 
     async fn put_policy_snapshot(
         &self,
         application_id: ApplicationId,
-        snapshot: &PolicySnapshot,
+        snapshot: Arc<PolicySnapshot>,
     ) -> PortResult<()> {
-        self.entries()?.snapshots.insert(application_id, snapshot.clone());
+        let mut entries = self.entries()?;
+        let floor = entries.evicted_at.get(&application_id).copied().unwrap_or(0);
+        let held = entries.snapshots.get(&application_id).map_or(0, |held| held.revision());
+        if snapshot.revision() >= floor.max(held) {
+            entries.snapshots.insert(application_id, snapshot);
+        }
         Ok(())
     }
 
-    async fn evict_policy_snapshot(&self, application_id: ApplicationId) -> PortResult<()> {
-        self.entries()?.snapshots.remove(&application_id);
+    async fn evict_policy_snapshot(
+        &self,
+        application_id: ApplicationId,
+        revision: u64,
+    ) -> PortResult<()> {
+        let mut entries = self.entries()?;
+        entries.snapshots.remove(&application_id);
+        let floor = entries.evicted_at.entry(application_id).or_default();
+        *floor = (*floor).max(revision);
         Ok(())
     }
 
-    async fn get_build(&self, build_id: BuildId) -> PortResult<Option<Build>> {
+    async fn get_build_summary(&self, build_id: BuildId) -> PortResult<Option<Arc<BuildSummary>>> {
         Ok(self.entries()?.builds.get(&build_id).cloned())
     }
 
-    async fn put_build(&self, build: &Build) -> PortResult<()> {
-        self.entries()?.builds.insert(build.id(), build.clone());
+    async fn put_build_summary(&self, summary: Arc<BuildSummary>) -> PortResult<()> {
+        let mut entries = self.entries()?;
+        if !entries.deleted.contains(&summary.id()) {
+            entries.builds.insert(summary.id(), summary);
+        }
         Ok(())
     }
 
     async fn evict_build(&self, build_id: BuildId) -> PortResult<()> {
-        self.entries()?.builds.remove(&build_id);
+        let mut entries = self.entries()?;
+        entries.builds.remove(&build_id);
+        entries.deleted.insert(build_id);
         Ok(())
     }
 }

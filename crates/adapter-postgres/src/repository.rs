@@ -32,7 +32,7 @@ use crate::connection::{Connector, PooledConnection, checkout};
 use crate::error::{PgError, PgSetupError};
 use crate::event_json;
 use crate::relay::RelayLeadership;
-use crate::schema::outbox_events;
+use crate::schema::{outbox_events, policy_revisions};
 
 /// Class id (first key) of the transaction-level advisory lock that serialises outbox
 /// inserts of one outbox table, so that sequence order is commit order. The second key is
@@ -183,15 +183,30 @@ pub(crate) async fn record_events(
         .bind::<Integer, _>(OUTBOX_WRITE_LOCK_CLASS)
         .execute(connection)
         .await?;
-    // One insert per event: each gets its sequence number in the order given.
-    for (application_id, event) in encoded {
-        diesel::insert_into(outbox_events::table)
+    // One insert per event: each gets its sequence number in the order given. An
+    // ActivePolicyUpdated event's sequence becomes its application's policy revision in the
+    // same transaction (the advisory lock orders commits, so revisions only grow).
+    for ((application_id, event), domain_event) in encoded.into_iter().zip(events) {
+        let sequence: i64 = diesel::insert_into(outbox_events::table)
             .values((
                 outbox_events::application_id.eq(application_id),
                 outbox_events::event.eq(event),
             ))
-            .execute(connection)
+            .returning(outbox_events::sequence)
+            .get_result(connection)
             .await?;
+        if matches!(domain_event, DomainEvent::ActivePolicyUpdated { .. }) {
+            diesel::insert_into(policy_revisions::table)
+                .values((
+                    policy_revisions::application_id.eq(application_id),
+                    policy_revisions::revision.eq(sequence),
+                ))
+                .on_conflict(policy_revisions::application_id)
+                .do_update()
+                .set(policy_revisions::revision.eq(sequence))
+                .execute(connection)
+                .await?;
+        }
     }
     Ok(())
 }

@@ -192,6 +192,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    policy_revisions (application_id) {
+        application_id -> Uuid,
+        revision -> Int8,
+    }
+}
+
 diesel::joinable!(manifest_links -> resource_versions (resource_version_id));
 diesel::joinable!(manifest_links -> versions (version_id));
 diesel::joinable!(version_dependencies -> versions (version_id));

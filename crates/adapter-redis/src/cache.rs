@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use deadpool_redis::redis::{self, Cmd, FromRedisValue, IntoConnectionInfo as _};
 use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
-use domain::model::{ApplicationId, Build, BuildId, PolicySnapshot};
+use std::sync::Arc;
+
+use domain::model::{ApplicationId, BuildId, BuildSummary, PolicySnapshot};
 use domain::ports::{Cache, PortError, PortResult};
 use secrecy::ExposeSecret as _;
 
@@ -15,9 +17,15 @@ use crate::codec::{self, FORMAT_VERSION};
 use crate::config::RedisConfig;
 use crate::error::CacheError;
 
-/// Resolution snapshots and builds in Redis, as JSON under
-/// `{key_prefix}v{format}:snapshot:{applicationId}` and `{key_prefix}v{format}:build:{buildId}`,
-/// each written with the configured TTL.
+/// Resolution snapshots and build summaries in Redis, each a hash under
+/// `{key_prefix}v{format}:snapshot:{applicationId}` (fields `rev`, the snapshot's policy
+/// revision, and `doc`, its JSON) or `{key_prefix}v{format}:build:{buildId}` (`doc`, or
+/// `deleted`), each written with the configured TTL.
+///
+/// The port's generation rule is kept by small Lua scripts, atomic in Redis: an eviction
+/// leaves a tombstone (the hash with `rev` and no `doc`, or `deleted`) for one TTL instead of
+/// deleting the key, and a put compares revisions and refuses an older one, or a deleted
+/// build's summary. Every replica sharing the Redis sees the same floor.
 ///
 /// Every operation is bounded by the configured `operation_timeout` and fails with
 /// [`PortError::Unavailable`] when Redis is down or slow; after such a failure reads and
@@ -160,17 +168,27 @@ impl RedisCache {
         format!("{}v{FORMAT_VERSION}:build:{build_id}", self.key_prefix)
     }
 
-    async fn get(&self, key: String) -> Result<Option<String>, CacheError> {
-        self.execute(redis::cmd("GET").arg(key), Gate::Breaker).await
+    async fn get_doc(&self, key: String) -> Result<Option<String>, CacheError> {
+        self.execute(redis::cmd("HGET").arg(key).arg("doc"), Gate::Breaker).await
     }
 
-    async fn set(&self, key: String, json: String) -> Result<(), CacheError> {
-        let command = redis::cmd("SET").arg(key).arg(json).arg("PX").arg(self.ttl_millis).clone();
-        self.execute(&command, Gate::Breaker).await
-    }
-
-    async fn delete(&self, key: String) -> Result<(), CacheError> {
-        self.execute(redis::cmd("DEL").arg(key), Gate::Always).await
+    /// Runs a Lua script with one key. `EVAL` with the script's text rather than
+    /// `redis::Script`'s `EVALSHA` with a `SCRIPT LOAD` fallback: the scripts run only on
+    /// misses and evictions, and a few hundred bytes more then cost less than a second path
+    /// through the pool and the breaker.
+    async fn eval(
+        &self,
+        script: &str,
+        key: String,
+        args: &[&str],
+        gate: Gate,
+    ) -> Result<(), CacheError> {
+        let mut command = redis::cmd("EVAL");
+        command.arg(script).arg(1).arg(key);
+        for arg in args {
+            command.arg(*arg);
+        }
+        self.execute::<redis::Value>(&command, gate).await.map(drop)
     }
 
     /// Runs `command` on a pooled connection, checkout and answer within the operation
@@ -228,46 +246,96 @@ impl domain::ports::HealthCheck for RedisCache {
     }
 }
 
+/// Stores a snapshot unless the key holds a higher revision (a newer snapshot or an
+/// eviction's tombstone). KEYS[1]: the snapshot key; ARGV: revision, JSON, TTL in ms.
+const PUT_SNAPSHOT: &str = r"
+local held = redis.call('HGET', KEYS[1], 'rev')
+if held and tonumber(held) > tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'rev', ARGV[1], 'doc', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+";
+
+/// Replaces the snapshot by a tombstone at the higher of its revision and the held one.
+/// KEYS[1]: the snapshot key; ARGV: revision, TTL in ms.
+const EVICT_SNAPSHOT: &str = r"
+local held = redis.call('HGET', KEYS[1], 'rev')
+local floor = tonumber(ARGV[1])
+if held and tonumber(held) > floor then floor = tonumber(held) end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'rev', string.format('%d', floor))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+";
+
+/// Stores a build summary unless the build's tombstone is there.
+/// KEYS[1]: the build key; ARGV: JSON, TTL in ms.
+const PUT_SUMMARY: &str = r"
+if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'doc', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+";
+
+/// Replaces a build summary by its tombstone. KEYS[1]: the build key; ARGV: TTL in ms.
+const EVICT_BUILD: &str = r"
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'deleted', '1')
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+";
+
 #[async_trait]
 impl Cache for RedisCache {
     #[tracing::instrument(name = "redis.get_policy_snapshot", skip_all, fields(app.id = %application_id))]
     async fn get_policy_snapshot(
         &self,
         application_id: ApplicationId,
-    ) -> PortResult<Option<PolicySnapshot>> {
-        let json = self.get(self.snapshot_key(application_id)).await?;
-        Ok(json.as_deref().map(codec::decode_snapshot).transpose()?)
+    ) -> PortResult<Option<Arc<PolicySnapshot>>> {
+        let json = self.get_doc(self.snapshot_key(application_id)).await?;
+        Ok(json.as_deref().map(codec::decode_snapshot).transpose()?.map(Arc::new))
     }
 
     #[tracing::instrument(name = "redis.put_policy_snapshot", skip_all, fields(app.id = %application_id))]
     async fn put_policy_snapshot(
         &self,
         application_id: ApplicationId,
-        snapshot: &PolicySnapshot,
+        snapshot: Arc<PolicySnapshot>,
     ) -> PortResult<()> {
-        let json = codec::encode_snapshot(snapshot)?;
-        Ok(self.set(self.snapshot_key(application_id), json).await?)
+        let json = codec::encode_snapshot(&snapshot)?;
+        let (revision, ttl) = (snapshot.revision().to_string(), self.ttl_millis.to_string());
+        let key = self.snapshot_key(application_id);
+        Ok(self.eval(PUT_SNAPSHOT, key, &[&revision, &json, &ttl], Gate::Breaker).await?)
     }
 
-    #[tracing::instrument(name = "redis.evict_policy_snapshot", skip_all, fields(app.id = %application_id))]
-    async fn evict_policy_snapshot(&self, application_id: ApplicationId) -> PortResult<()> {
-        Ok(self.delete(self.snapshot_key(application_id)).await?)
+    #[tracing::instrument(name = "redis.evict_policy_snapshot", skip_all, fields(app.id = %application_id, policy.revision = revision))]
+    async fn evict_policy_snapshot(
+        &self,
+        application_id: ApplicationId,
+        revision: u64,
+    ) -> PortResult<()> {
+        let (revision, ttl) = (revision.to_string(), self.ttl_millis.to_string());
+        let key = self.snapshot_key(application_id);
+        Ok(self.eval(EVICT_SNAPSHOT, key, &[&revision, &ttl], Gate::Always).await?)
     }
 
-    #[tracing::instrument(name = "redis.get_build", skip_all, fields(build.id = %build_id))]
-    async fn get_build(&self, build_id: BuildId) -> PortResult<Option<Build>> {
-        let json = self.get(self.build_key(build_id)).await?;
-        Ok(json.as_deref().map(codec::decode_build).transpose()?)
+    #[tracing::instrument(name = "redis.get_build_summary", skip_all, fields(build.id = %build_id))]
+    async fn get_build_summary(&self, build_id: BuildId) -> PortResult<Option<Arc<BuildSummary>>> {
+        let json = self.get_doc(self.build_key(build_id)).await?;
+        Ok(json.as_deref().map(codec::decode_summary).transpose()?.map(Arc::new))
     }
 
-    #[tracing::instrument(name = "redis.put_build", skip_all, fields(build.id = %build.id()))]
-    async fn put_build(&self, build: &Build) -> PortResult<()> {
-        let json = codec::encode_build(build)?;
-        Ok(self.set(self.build_key(build.id()), json).await?)
+    #[tracing::instrument(name = "redis.put_build_summary", skip_all, fields(build.id = %summary.id()))]
+    async fn put_build_summary(&self, summary: Arc<BuildSummary>) -> PortResult<()> {
+        let json = codec::encode_summary(&summary)?;
+        let ttl = self.ttl_millis.to_string();
+        let key = self.build_key(summary.id());
+        Ok(self.eval(PUT_SUMMARY, key, &[&json, &ttl], Gate::Breaker).await?)
     }
 
     #[tracing::instrument(name = "redis.evict_build", skip_all, fields(build.id = %build_id))]
     async fn evict_build(&self, build_id: BuildId) -> PortResult<()> {
-        Ok(self.delete(self.build_key(build_id)).await?)
+        let ttl = self.ttl_millis.to_string();
+        Ok(self.eval(EVICT_BUILD, self.build_key(build_id), &[&ttl], Gate::Always).await?)
     }
 }

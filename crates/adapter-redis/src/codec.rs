@@ -9,11 +9,10 @@
 use std::collections::BTreeMap;
 
 use domain::model::{
-    ActivePolicy, ApplicationId, ApplicationKind, BranchName, Build, BuildDependency, BuildHeader,
-    BuildId, BuildOrigin, BuildSettings, Checksum, ConfigKey, ConfigParam, ConfigParamType,
-    ManifestEntry, NumberFormat, Platforms, PolicyOverride, PolicyOverrideId, PolicySnapshot,
-    PolicyTarget, ResourceDefinitionId, ResourceName, ResourceType, ResourceVersionId, SubjectType,
-    ValidationError, VersionId, WorkspaceId,
+    ActivePolicy, ApplicationId, ApplicationKind, BranchName, BuildDependency, BuildHeader,
+    BuildId, BuildOrigin, BuildSettings, BuildSummary, Checksum, NumberFormat, Platforms,
+    PolicyOverride, PolicyOverrideId, PolicySnapshot, PolicyTarget, SubjectType, ValidationError,
+    VersionId, WorkspaceId,
 };
 use serde::{Deserialize, Serialize};
 use serde_with::{DisplayFromStr, serde_as};
@@ -23,7 +22,7 @@ use uuid::Uuid;
 use crate::error::CacheError;
 
 /// Version of the stored format; part of every key.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 2;
 
 /// The JSON text of `snapshot`.
 pub(crate) fn encode_snapshot(snapshot: &PolicySnapshot) -> Result<String, CacheError> {
@@ -35,19 +34,20 @@ pub(crate) fn decode_snapshot(json: &str) -> Result<PolicySnapshot, CacheError> 
     serde_json::from_str::<SnapshotDoc>(json)?.into_domain()
 }
 
-/// The JSON text of `build`.
-pub(crate) fn encode_build(build: &Build) -> Result<String, CacheError> {
-    Ok(serde_json::to_string(&BuildDoc::from_domain(build))?)
+/// The JSON text of `summary`.
+pub(crate) fn encode_summary(summary: &BuildSummary) -> Result<String, CacheError> {
+    Ok(serde_json::to_string(&SummaryDoc::from_domain(summary))?)
 }
 
-/// The build in `json`.
-pub(crate) fn decode_build(json: &str) -> Result<Build, CacheError> {
-    serde_json::from_str::<BuildDoc>(json)?.into_domain()
+/// The build summary in `json`.
+pub(crate) fn decode_summary(json: &str) -> Result<BuildSummary, CacheError> {
+    serde_json::from_str::<SummaryDoc>(json)?.into_domain()
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SnapshotDoc {
+    revision: u64,
     global: Option<PolicyDoc>,
     overrides: Vec<OverrideDoc>,
     latest_by_branch: BTreeMap<String, Uuid>,
@@ -56,6 +56,7 @@ struct SnapshotDoc {
 impl SnapshotDoc {
     fn from_domain(snapshot: &PolicySnapshot) -> Self {
         Self {
+            revision: snapshot.revision(),
             global: snapshot.global.as_ref().map(PolicyDoc::from_domain),
             overrides: snapshot.overrides().iter().map(OverrideDoc::from_domain).collect(),
             latest_by_branch: snapshot
@@ -68,7 +69,7 @@ impl SnapshotDoc {
 
     fn into_domain(self) -> Result<PolicySnapshot, CacheError> {
         Ok(PolicySnapshot::new(
-            0,
+            self.revision,
             self.global.map(PolicyDoc::into_domain).transpose()?,
             self.overrides.into_iter().map(OverrideDoc::into_domain).collect::<Result<_, _>>()?,
             self.latest_by_branch
@@ -185,40 +186,26 @@ impl TargetDoc {
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct BuildDoc {
+struct SummaryDoc {
     header: HeaderDoc,
     settings: SettingsDoc,
     dependencies: Vec<DependencyDoc>,
-    config_params: Vec<ConfigParamDoc>,
-    manifest: Vec<ManifestEntryDoc>,
 }
 
-impl BuildDoc {
-    fn from_domain(build: &Build) -> Self {
+impl SummaryDoc {
+    fn from_domain(summary: &BuildSummary) -> Self {
         Self {
-            header: HeaderDoc::from_domain(&build.header),
-            settings: SettingsDoc::from_domain(&build.settings),
-            dependencies: build.dependencies.iter().map(DependencyDoc::from_domain).collect(),
-            config_params: build.config_params.iter().map(ConfigParamDoc::from_domain).collect(),
-            manifest: build.manifest.iter().map(ManifestEntryDoc::from_domain).collect(),
+            header: HeaderDoc::from_domain(&summary.header),
+            settings: SettingsDoc::from_domain(&summary.settings),
+            dependencies: summary.dependencies.iter().map(DependencyDoc::from_domain).collect(),
         }
     }
 
-    fn into_domain(self) -> Result<Build, CacheError> {
-        Ok(Build {
+    fn into_domain(self) -> Result<BuildSummary, CacheError> {
+        Ok(BuildSummary {
             header: self.header.into_domain()?,
             settings: self.settings.into_domain()?,
             dependencies: self.dependencies.into_iter().map(DependencyDoc::into_domain).collect(),
-            config_params: self
-                .config_params
-                .into_iter()
-                .map(ConfigParamDoc::into_domain)
-                .collect::<Result<_, _>>()?,
-            manifest: self
-                .manifest
-                .into_iter()
-                .map(ManifestEntryDoc::into_domain)
-                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -355,68 +342,6 @@ impl DependencyDoc {
     }
 }
 
-#[serde_as]
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ConfigParamDoc {
-    key: String,
-    #[serde_as(as = "DisplayFromStr")]
-    param_type: ConfigParamType,
-    value: String,
-    description: Option<String>,
-}
-
-impl ConfigParamDoc {
-    fn from_domain(param: &ConfigParam) -> Self {
-        Self {
-            key: param.key.as_str().to_owned(),
-            param_type: param.param_type,
-            value: param.value.clone(),
-            description: param.description.clone(),
-        }
-    }
-
-    fn into_domain(self) -> Result<ConfigParam, CacheError> {
-        let param = ConfigParam {
-            key: ConfigKey::parse(&self.key)?,
-            param_type: self.param_type,
-            value: self.value,
-            description: self.description,
-        };
-        param.validate()?;
-        Ok(param)
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ManifestEntryDoc {
-    resource_type: String,
-    definition_id: String,
-    version_id: String,
-    name: String,
-}
-
-impl ManifestEntryDoc {
-    fn from_domain(entry: &ManifestEntry) -> Self {
-        Self {
-            resource_type: entry.resource_type.as_str().to_owned(),
-            definition_id: entry.definition_id.as_str().to_owned(),
-            version_id: entry.version_id.as_str().to_owned(),
-            name: entry.name.as_str().to_owned(),
-        }
-    }
-
-    fn into_domain(self) -> Result<ManifestEntry, CacheError> {
-        Ok(ManifestEntry {
-            resource_type: ResourceType::parse(&self.resource_type)?,
-            definition_id: ResourceDefinitionId::parse(&self.definition_id)?,
-            version_id: ResourceVersionId::parse(&self.version_id)?,
-            name: ResourceName::parse(&self.name)?,
-        })
-    }
-}
-
 /// Timestamps as RFC 3339 text: exact to the nanosecond, offset kept, readable in
 /// `redis-cli`. (The workspace's `time` has no serde feature.)
 mod rfc3339 {
@@ -449,7 +374,7 @@ mod tests {
     fn snapshot() -> PolicySnapshot {
         let application_id = ApplicationId::random();
         PolicySnapshot::new(
-            0,
+            42,
             Some(ActivePolicy {
                 application_id,
                 target: PolicyTarget::LatestOnBranch(BranchName::parse("main").unwrap()),
@@ -491,6 +416,7 @@ mod tests {
         let decoded = decode_snapshot(&json).unwrap();
 
         assert_eq!(decoded, snapshot);
+        assert_eq!(decoded.revision(), 42);
         let global = decoded.global.unwrap();
         assert_eq!(global.updated_at.offset(), time::macros::offset!(+02:00));
     }
@@ -525,6 +451,6 @@ mod tests {
     #[test]
     fn text_that_is_not_a_snapshot_does_not_decode() {
         assert!(matches!(decode_snapshot("{}"), Err(CacheError::Json(_))));
-        assert!(matches!(decode_build("[1,2]"), Err(CacheError::Json(_))));
+        assert!(matches!(decode_summary("[1,2]"), Err(CacheError::Json(_))));
     }
 }

@@ -8,14 +8,15 @@
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adapter_redis::{RedisCache, RedisConfig};
 use deadpool_redis::redis::{self, AsyncCommands as _};
 use domain::model::{
-    ActivePolicy, ApplicationId, BranchName, Build, BuildId, BuildSettings, Checksum, ConfigParam,
-    ConfigParamType, NumberFormat, Platforms, PolicyOverride, PolicyOverrideId, PolicySnapshot,
-    PolicyTarget, SubjectType, WorkspaceId,
+    ActivePolicy, ApplicationId, BranchName, BuildId, BuildSettings, BuildSummary, Checksum,
+    ConfigParam, ConfigParamType, NumberFormat, Platforms, PolicyOverride, PolicyOverrideId,
+    PolicySnapshot, PolicyTarget, SubjectType, WorkspaceId,
 };
 use domain::ports::{Cache, PortError};
 use secrecy::SecretString;
@@ -44,7 +45,7 @@ async fn the_redis_cache_honours_the_cache_contract() {
     port_contracts::cache::run_all(&cache).await;
 }
 
-fn snapshot() -> PolicySnapshot {
+fn snapshot() -> Arc<PolicySnapshot> {
     let application_id = ApplicationId::random();
     let main = BranchName::parse("main").unwrap();
     let hotfix = BranchName::parse("hotfix-1.2").unwrap();
@@ -57,8 +58,8 @@ fn snapshot() -> PolicySnapshot {
         updated_by: "admin".to_owned(),
         updated_at: datetime!(2026-11-20 08:00:00.250 UTC),
     };
-    PolicySnapshot::new(
-        0,
+    Arc::new(PolicySnapshot::new(
+        1_234_567,
         Some(ActivePolicy {
             application_id,
             target: PolicyTarget::LatestOnBranch(main.clone()),
@@ -75,13 +76,13 @@ fn snapshot() -> PolicySnapshot {
             policy_override(SubjectType::Role, "ROLE_OLD", PolicyTarget::Build(BuildId::random())),
         ],
         BTreeMap::from([(main, BuildId::random()), (hotfix, BuildId::random())]),
-    )
+    ))
 }
 
-/// A build with every part a codec could get wrong: offsets, fractions of a second, quotes
-/// and non-ASCII text, every kind of parameter.
-fn build() -> Build {
-    BuildFixture::new(ApplicationId::random())
+/// The summary of a build with every part a codec could get wrong: offsets, fractions of a
+/// second, quotes and non-ASCII text.
+fn build() -> Arc<BuildSummary> {
+    let build = BuildFixture::new(ApplicationId::random())
         .in_workspace(WorkspaceId::random())
         .version_tag("1.4.0")
         .checksum(Checksum::parse(&"ab".repeat(32)).unwrap())
@@ -103,22 +104,23 @@ fn build() -> Build {
         .param(param("region", ConfigParamType::Env, "REGION"))
         .entry(entry("PROCESS", "3f1c2d9e-0000-4000-8000-000000000001", "Apply for a loan"))
         .entry(entry("ENUMERATION", "countries", "Countries ✓"))
-        .build()
+        .build();
+    Arc::new(build.summary())
 }
 
 #[tokio::test]
-async fn a_snapshot_with_overrides_and_branches_and_a_full_build_read_back_unchanged() {
+async fn a_snapshot_with_overrides_and_branches_and_a_build_summary_read_back_unchanged() {
     test_support::init_tracing();
     let Some(url) = test_support::backend_url("APP_TEST_REDIS_URL") else { return };
     let cache = RedisCache::connect(&config(&url)).await.unwrap();
     let (snapshot, build) = (snapshot(), build());
     let application_id = snapshot.global.as_ref().unwrap().application_id;
 
-    cache.put_policy_snapshot(application_id, &snapshot).await.unwrap();
-    cache.put_build(&build).await.unwrap();
+    cache.put_policy_snapshot(application_id, snapshot.clone()).await.unwrap();
+    cache.put_build_summary(build.clone()).await.unwrap();
 
     assert_eq!(cache.get_policy_snapshot(application_id).await.unwrap(), Some(snapshot));
-    assert_eq!(cache.get_build(build.id()).await.unwrap(), Some(build));
+    assert_eq!(cache.get_build_summary(build.id()).await.unwrap(), Some(build));
 }
 
 #[tokio::test]
@@ -131,14 +133,14 @@ async fn every_entry_is_written_with_the_configured_ttl_under_a_versioned_key() 
     let (snapshot, build) = (snapshot(), build());
     let application_id = snapshot.global.as_ref().unwrap().application_id;
 
-    cache.put_policy_snapshot(application_id, &snapshot).await.unwrap();
-    cache.put_build(&build).await.unwrap();
+    cache.put_policy_snapshot(application_id, snapshot.clone()).await.unwrap();
+    cache.put_build_summary(build.clone()).await.unwrap();
 
     let mut redis = raw_connection(&url).await;
     let prefix = &config.key_prefix;
     for key in [
-        format!("{prefix}v1:snapshot:{application_id}"),
-        format!("{prefix}v1:build:{}", build.id()),
+        format!("{prefix}v2:snapshot:{application_id}"),
+        format!("{prefix}v2:build:{}", build.id()),
     ] {
         let pttl: i64 = redis.pttl(&key).await.unwrap();
         assert!(pttl > 0 && pttl <= 90_000, "{key} has PTTL {pttl} ms, want (0, 90000]");
@@ -152,15 +154,16 @@ async fn an_entry_that_does_not_decode_is_an_error_and_the_next_put_replaces_it(
     let config = config(&url);
     let cache = RedisCache::connect(&config).await.unwrap();
     let build = build();
-    let key = format!("{}v1:build:{}", config.key_prefix, build.id());
+    let key = format!("{}v2:build:{}", config.key_prefix, build.id());
     let mut redis = raw_connection(&url).await;
-    let () = redis.set_ex(&key, "{\"not\":\"a build\"}", 60).await.unwrap();
+    let () = redis.hset(&key, "doc", "{\"not\":\"a build\"}").await.unwrap();
+    let () = redis.expire(&key, 60).await.unwrap();
 
-    let err = cache.get_build(build.id()).await.unwrap_err();
+    let err = cache.get_build_summary(build.id()).await.unwrap_err();
     assert!(matches!(err, PortError::Backend(_)), "{err:?}");
 
-    cache.put_build(&build).await.unwrap();
-    assert_eq!(cache.get_build(build.id()).await.unwrap(), Some(build));
+    cache.put_build_summary(build.clone()).await.unwrap();
+    assert_eq!(cache.get_build_summary(build.id()).await.unwrap(), Some(build));
 }
 
 /// A port on which nothing listens.
@@ -184,10 +187,10 @@ async fn assert_every_operation_is_unavailable(cache: &RedisCache, bound: Durati
     let application_id = ApplicationId::random();
     let outcomes = [
         ("get_policy_snapshot", timed(cache.get_policy_snapshot(application_id)).await),
-        ("put_policy_snapshot", timed(cache.put_policy_snapshot(application_id, &snapshot)).await),
-        ("evict_policy_snapshot", timed(cache.evict_policy_snapshot(application_id)).await),
-        ("get_build", timed(cache.get_build(build.id())).await),
-        ("put_build", timed(cache.put_build(&build)).await),
+        ("put_policy_snapshot", timed(cache.put_policy_snapshot(application_id, snapshot)).await),
+        ("evict_policy_snapshot", timed(cache.evict_policy_snapshot(application_id, 9)).await),
+        ("get_build_summary", timed(cache.get_build_summary(build.id())).await),
+        ("put_build_summary", timed(cache.put_build_summary(build.clone())).await),
         ("evict_build", timed(cache.evict_build(build.id())).await),
     ];
     for (name, (result, took)) in outcomes {
@@ -233,7 +236,7 @@ async fn after_a_failure_the_breaker_answers_at_once_without_waiting_for_redis()
 
     let started = Instant::now();
     for _ in 0..20 {
-        let result = cache.get_build(BuildId::random()).await;
+        let result = cache.get_build_summary(BuildId::random()).await;
         assert!(matches!(result, Err(PortError::Unavailable(_))), "{result:?}");
     }
 

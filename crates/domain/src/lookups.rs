@@ -1,25 +1,30 @@
 //! Reads that several use cases share: builds and resolution snapshots through the cache.
 //! A cache failure is logged and treated as a miss, never as a failure of the request.
-//! Every read of a build goes through [`build`], which sees only committed builds.
+//! Every read of a build goes through [`summary`], which sees only committed builds.
+
+use std::sync::Arc;
 
 use crate::error::{Conflict, NotFound};
-use crate::model::{ApplicationId, Build, BuildHeader, BuildId, PolicySnapshot};
+use crate::model::{ApplicationId, Build, BuildHeader, BuildId, BuildSummary, PolicySnapshot};
 use crate::ports::Ports;
 use crate::telemetry::{self, CacheName, CacheResult};
 use crate::{DomainError, DomainResult};
 
-/// A committed build, from the cache when it has it.
+/// The summary of a committed build, from the cache when it has it.
 ///
 /// The header in the application data is the commit point: a build the runtime store has
 /// published but whose header was never written (its importer died in between) is no build
 /// at all. So on a miss the header is read first, and the runtime store is read (and the
 /// cache filled) only for a build that has one: the cache only ever holds committed builds,
-/// and a delete evicts them.
-pub(crate) async fn build(ports: &Ports, build_id: BuildId) -> DomainResult<Option<Build>> {
-    match ports.cache.get_build(build_id).await {
-        Ok(Some(build)) => {
+/// and a delete evicts them (and refuses a summary read before it, the generation rule).
+pub(crate) async fn summary(
+    ports: &Ports,
+    build_id: BuildId,
+) -> DomainResult<Option<Arc<BuildSummary>>> {
+    match ports.cache.get_build_summary(build_id).await {
+        Ok(Some(summary)) => {
             telemetry::cache_get(CacheName::Build, CacheResult::Hit);
-            return Ok(Some(build));
+            return Ok(Some(summary));
         }
         Ok(None) => telemetry::cache_get(CacheName::Build, CacheResult::Miss),
         Err(err) => {
@@ -34,22 +39,46 @@ pub(crate) async fn build(ports: &Ports, build_id: BuildId) -> DomainResult<Opti
         tracing::error!(build.id = %build_id, "a committed build is missing from the runtime store");
         return Ok(None);
     };
-    if let Err(err) = ports.cache.put_build(&build).await {
+    let summary = Arc::new(build.summary());
+    if let Err(err) = ports.cache.put_build_summary(summary.clone()).await {
         tracing::warn!(error = %err, build.id = %build_id, "cache write failed");
     }
-    Ok(Some(build))
+    Ok(Some(summary))
 }
 
-/// A committed build of `application_id`; `build_not_found` for a build of another
+/// The summary of a committed build of `application_id`; `build_not_found` for a build of
+/// another application, or one whose import never reached its commit point.
+pub(crate) async fn summary_of(
+    ports: &Ports,
+    application_id: ApplicationId,
+    build_id: BuildId,
+) -> DomainResult<Arc<BuildSummary>> {
+    match summary(ports, build_id).await? {
+        Some(summary) if summary.header.application_id == application_id => Ok(summary),
+        _ => Err(NotFound::Build { application_id, build_id }.into()),
+    }
+}
+
+/// A whole committed build (config parameters and manifest included), always from the
+/// runtime store, once [`summary`] has found it committed: only the small summary is cached.
+pub(crate) async fn build(ports: &Ports, build_id: BuildId) -> DomainResult<Option<Build>> {
+    if summary(ports, build_id).await?.is_none() {
+        return Ok(None);
+    }
+    Ok(ports.runtime_data.find_build(build_id).await?)
+}
+
+/// A whole committed build of `application_id`; `build_not_found` for a build of another
 /// application, or one whose import never reached its commit point.
 pub(crate) async fn build_of(
     ports: &Ports,
     application_id: ApplicationId,
     build_id: BuildId,
 ) -> DomainResult<Build> {
-    match build(ports, build_id).await? {
-        Some(build) if build.header.application_id == application_id => Ok(build),
-        _ => Err(NotFound::Build { application_id, build_id }.into()),
+    summary_of(ports, application_id, build_id).await?;
+    match ports.runtime_data.find_build(build_id).await? {
+        Some(build) => Ok(build),
+        None => Err(NotFound::Build { application_id, build_id }.into()),
     }
 }
 
@@ -85,10 +114,15 @@ pub(crate) async fn policy_build(
 }
 
 /// Everything resolution needs for an application, from the cache when it has it.
+///
+/// On a miss the policy revision is read first, then the policy, overrides and branches:
+/// a change committed in between is in the content but not in the label, so the snapshot is
+/// never labelled newer than what it holds, and the cache's generation rule (see
+/// [`Cache`](crate::ports::Cache)) refuses it only when an eviction says it is old.
 pub(crate) async fn policy_snapshot(
     ports: &Ports,
     application_id: ApplicationId,
-) -> DomainResult<PolicySnapshot> {
+) -> DomainResult<Arc<PolicySnapshot>> {
     match ports.cache.get_policy_snapshot(application_id).await {
         Ok(Some(snapshot)) => {
             telemetry::cache_get(CacheName::PolicySnapshot, CacheResult::Hit);
@@ -100,6 +134,7 @@ pub(crate) async fn policy_snapshot(
             tracing::warn!(error = %err, app.id = %application_id, "cache read failed; reading the store")
         }
     }
+    let revision = ports.app_data.policy_revision(application_id).await?;
     let global = ports.app_data.find_active_policy(application_id).await?;
     let overrides = ports.app_data.list_policy_overrides(application_id).await?;
     let mut latest_by_branch = std::collections::BTreeMap::new();
@@ -110,18 +145,27 @@ pub(crate) async fn policy_snapshot(
             latest_by_branch.insert(branch, header.id);
         }
     }
-    // Revision 0: the snapshot carries a generation for the caches that compare them; the
-    // store read here has none to give.
-    let snapshot = PolicySnapshot::new(0, global, overrides, latest_by_branch);
-    if let Err(err) = ports.cache.put_policy_snapshot(application_id, &snapshot).await {
+    let snapshot = Arc::new(PolicySnapshot::new(revision, global, overrides, latest_by_branch));
+    if let Err(err) = ports.cache.put_policy_snapshot(application_id, snapshot.clone()).await {
         tracing::warn!(error = %err, app.id = %application_id, "cache write failed");
     }
     Ok(snapshot)
 }
 
 /// Forgets what the cache holds for resolution in an application, after a change to it.
+///
+/// The eviction carries the policy revision read after the write (its own or a later one),
+/// so the cache refuses a snapshot read before the write and stored after this eviction.
+/// A revision that cannot be read evicts at 0: the entry goes, without the guard.
 pub(crate) async fn evict_snapshot(ports: &Ports, application_id: ApplicationId) {
-    if let Err(err) = ports.cache.evict_policy_snapshot(application_id).await {
+    let revision = match ports.app_data.policy_revision(application_id).await {
+        Ok(revision) => revision,
+        Err(err) => {
+            tracing::warn!(error = %err, app.id = %application_id, "could not read the policy revision; evicting without it");
+            0
+        }
+    };
+    if let Err(err) = ports.cache.evict_policy_snapshot(application_id, revision).await {
         tracing::warn!(error = %err, app.id = %application_id, "cache eviction failed; entries expire with their ttl");
     }
 }

@@ -14,7 +14,7 @@ mod vocabulary;
 
 pub use crate::model::build::{
     ApplicationKind, Build, BuildDependency, BuildHeader, BuildOrigin, BuildResource,
-    BuildSettings, Checksum, ManifestEntry, NumberFormat, Platforms, RawJson,
+    BuildSettings, BuildSummary, Checksum, ManifestEntry, NumberFormat, Platforms, RawJson,
 };
 pub use crate::model::config::{ConfigOverride, ConfigParam, ConfigParamType, ResolvedConfigParam};
 pub use crate::model::event::{

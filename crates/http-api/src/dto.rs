@@ -3,7 +3,7 @@
 
 use domain::DomainError;
 use domain::model::{
-    ApplicationKind, Build, BuildHeader, BuildOrigin, BuildSettings, ConfigKey, ConfigParam,
+    ApplicationKind, BuildHeader, BuildOrigin, BuildSettings, ConfigKey, ConfigParam,
     ConfigParamType, ManifestEntry, Page, PageRequest, Platforms, ValidationError,
 };
 use serde::{Deserialize, Serialize};
@@ -104,10 +104,9 @@ pub(crate) struct BuildSettingsDto {
 }
 
 impl BuildSettingsDto {
-    pub(crate) fn new(build: &Build) -> Self {
-        let settings: &BuildSettings = &build.settings;
+    pub(crate) fn new(header: &BuildHeader, settings: &BuildSettings) -> Self {
         Self {
-            application_version_id: build.header.application_version_id.to_string(),
+            application_version_id: header.application_version_id.to_string(),
             platforms: settings.platforms.into(),
             theme_id: settings.theme_id.clone(),
             date_display_format: FormatDto { format: settings.date_format.clone() },

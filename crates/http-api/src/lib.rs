@@ -39,7 +39,9 @@ mod word;
 
 pub use crate::cors::CorsOrigins;
 pub use crate::error::ApiError;
-pub use crate::management::{AppInfo, ComponentStatus, Health, Readiness, management_app};
+pub use crate::management::{
+    AppInfo, ComponentStatus, Health, PolicyRevisionSource, Readiness, management_app,
+};
 pub use crate::observe::{
     Scrape, UNKNOWN_URI, describe_metrics, names as metric_names, outcome, prometheus_endpoint,
 };

@@ -8,8 +8,9 @@
 //! readiness. `/actuator/health` reports the readiness status with every component.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -135,6 +136,30 @@ impl Health {
     }
 }
 
+/// Where `/actuator/info` reads the policy revision this replica's cache has applied: set
+/// once the cache exists (after the backends are connected); `null` until then.
+#[derive(Clone, Default)]
+pub struct PolicyRevisionSource(Arc<OnceLock<Arc<dyn Fn() -> u64 + Send + Sync>>>);
+
+impl PolicyRevisionSource {
+    /// Reads the revision from `source` from now on; a second call is ignored (the first
+    /// source stays).
+    pub fn set(&self, source: Arc<dyn Fn() -> u64 + Send + Sync>) {
+        let _ = self.0.set(source);
+    }
+
+    /// The applied revision, once a source is set.
+    pub fn get(&self) -> Option<u64> {
+        self.0.get().map(|source| source())
+    }
+}
+
+impl fmt::Debug for PolicyRevisionSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("PolicyRevisionSource").field(&self.get()).finish()
+    }
+}
+
 /// What `/actuator/info` says about the process.
 #[derive(Debug, Clone, Default)]
 pub struct AppInfo {
@@ -146,6 +171,9 @@ pub struct AppInfo {
     pub version: String,
     /// The git commit the binary was built from, or `unknown`.
     pub commit: String,
+    /// The highest policy revision this replica's cache has applied (evictions heard and
+    /// snapshots loaded): replicas showing the same value have applied the same changes.
+    pub policy_revision: PolicyRevisionSource,
 }
 
 /// The management application: `/actuator/health`, `/actuator/health/liveness`,
@@ -217,5 +245,6 @@ async fn info_endpoint(info: web::Data<AppInfo>) -> HttpResponse {
         "app": { "name": "rtm", "version": info.version, "role": info.role, "mode": info.mode },
         "build": { "name": "rtm", "version": info.version },
         "git": { "commit": { "id": info.commit } },
+        "policy": { "revision": info.policy_revision.get() },
     }))
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use adapter_memory::Fakes;
+use adapter_near_cache::{NearCache, NearCacheConfig};
 use anyhow::Context as _;
 use domain::access::{Authority, Permission, Scope};
 use domain::ports::Ports;
@@ -14,9 +15,13 @@ use http_api::auth::{LocalIssuer, StaticKeys, TokenPolicy, TokenValidator};
 
 const KEY_FILE: &str = "embedded-signing-key.pem";
 
-/// The in-memory ports.
-pub(crate) fn ports() -> Ports {
-    Fakes::new().ports()
+/// The in-memory stores, with the near cache in front of them (as in real mode without
+/// Redis) instead of the test fake's unbounded maps.
+pub(crate) fn ports(near_cache: NearCacheConfig) -> (Ports, Arc<NearCache>) {
+    let near = Arc::new(NearCache::new(near_cache, None));
+    let mut ports = Fakes::new().ports();
+    ports.cache = near.clone();
+    (ports, near)
 }
 
 /// The signing key kept in `data_dir`, created (readable by the owner only) on first use,

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adapter_kafka::{KafkaEventPublisher, PolicyUpdateListener};
-use adapter_memory::{InMemoryCache, TokioTimer};
+use adapter_memory::TokioTimer;
 use adapter_mongo::MongoRuntimeDataStore;
+use adapter_near_cache::{NearCache, NearCacheConfig};
 use adapter_postgres::PgAppDataRepository;
 use adapter_redis::RedisCache;
 use adapter_s3::S3BlobStore;
@@ -38,6 +39,8 @@ pub(crate) struct RealMode {
     pub(crate) key_refresh: JoinHandle<()>,
     /// The connection pools, for their gauges.
     pub(crate) pools: Pools,
+    /// The near cache (also in `ports.cache`), for the revision it has applied.
+    pub(crate) near_cache: Arc<NearCache>,
 }
 
 /// Runs the database migrations under PostgreSQL's advisory lock (`rtm migrate`, and the
@@ -53,6 +56,7 @@ pub(crate) async fn migrate(backends: &RealBackends) -> anyhow::Result<Vec<Strin
 /// management server shows the start's progress).
 pub(crate) async fn connect(
     backends: &RealBackends,
+    near_cache: NearCacheConfig,
     health: &Health,
     cancel: CancellationToken,
 ) -> anyhow::Result<RealMode> {
@@ -84,7 +88,7 @@ pub(crate) async fn connect(
     health.set_up(health::KAFKA);
     let app_data = Arc::new(app_data);
     let mut pools = Pools { postgres: Some(app_data.clone()), redis: None };
-    let cache: Arc<dyn Cache> = match &backends.redis {
+    let shared: Option<Arc<dyn Cache>> = match &backends.redis {
         // Redis is optional and never stops the start: an unreachable one is a cache miss.
         Some(config) => {
             let redis = Arc::new(
@@ -93,23 +97,25 @@ pub(crate) async fn connect(
                     .context("invalid Redis configuration (SPRING_REDIS_HOST)")?,
             );
             pools.redis = Some(redis.clone());
-            redis
+            Some(redis)
         }
         None => {
             tracing::info!(
-                "no Redis configured: each replica caches in memory, kept in step through Kafka"
+                "no Redis configured: each replica caches in its near cache, kept in step through Kafka"
             );
-            Arc::new(InMemoryCache::new())
+            None
         }
     };
+    let near_cache = Arc::new(NearCache::new(near_cache, shared));
+    let cache: Arc<dyn Cache> = near_cache.clone();
     let listener = {
         let cache = cache.clone();
         PolicyUpdateListener::spawn(
             &backends.kafka,
-            Arc::new(move |application_id| {
+            Arc::new(move |application_id, revision| {
                 let cache = cache.clone();
                 tokio::spawn(async move {
-                    if let Err(err) = cache.evict_policy_snapshot(application_id).await {
+                    if let Err(err) = cache.evict_policy_snapshot(application_id, revision).await {
                         tracing::warn!(error = %err, app.id = %application_id, "could not evict a cached resolution");
                     }
                 });
@@ -149,5 +155,5 @@ pub(crate) async fn connect(
         blobs: Arc::new(blobs),
         timer: Arc::new(TokioTimer),
     };
-    Ok(RealMode { ports, tokens, listener, key_refresh, pools })
+    Ok(RealMode { ports, tokens, listener, key_refresh, pools, near_cache })
 }

@@ -8,7 +8,7 @@ use actix_web::HttpServer;
 use adapter_kafka::StartByNameConsumer;
 use anyhow::Context as _;
 use domain::relay::OutboxRelay;
-use http_api::{AppInfo, Health, Readiness};
+use http_api::{AppInfo, Health, PolicyRevisionSource, Readiness};
 
 use tokio_util::sync::CancellationToken;
 
@@ -43,6 +43,8 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
             None => health::Backends::Embedded,
         },
     );
+    // The near cache exists once connected; `/actuator/info` shows its revision from then.
+    let policy_revision = PolicyRevisionSource::default();
     let management = HttpServer::new({
         let (readiness, health) = (readiness.clone(), health.clone());
         let info = AppInfo {
@@ -50,6 +52,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
             mode: mode.to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             commit: env!("RTM_GIT_COMMIT").to_owned(),
+            policy_revision: policy_revision.clone(),
         };
         let scrape = metrics.scrape(pools.clone());
         move || {
@@ -70,8 +73,11 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     let connect = async {
         anyhow::Ok(match &settings.backends {
             Some(backends) => {
-                let real = real::connect(backends, &health, cancel.clone()).await?;
+                let real =
+                    real::connect(backends, settings.near_cache, &health, cancel.clone()).await?;
                 let _ = pools.set(real.pools);
+                let near = real.near_cache;
+                policy_revision.set(Arc::new(move || near.applied_revision()));
                 (real.ports, real.tokens, vec![real.listener, real.key_refresh])
             }
             None => {
@@ -84,7 +90,9 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
                     tracing::warn!(redis.host = %host, "SPRING_REDIS_HOST is set, but embedded mode caches in memory and does not use it");
                 }
                 let issuer = embedded::load_or_create_issuer(&settings.data_dir)?;
-                (embedded::ports(), embedded::token_validator(&issuer), Vec::new())
+                let (ports, near) = embedded::ports(settings.near_cache);
+                policy_revision.set(Arc::new(move || near.applied_revision()));
+                (ports, embedded::token_validator(&issuer), Vec::new())
             }
         })
     };

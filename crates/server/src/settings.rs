@@ -17,6 +17,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use adapter_engine::EngineConfig;
+use adapter_near_cache::NearCacheConfig;
 use build_archive::ArchiveLimits;
 use domain::access::{AccessRules, Authority, Permission};
 use http_api::CorsOrigins;
@@ -70,6 +71,8 @@ pub(crate) struct Settings {
     pub(crate) ignored_redis: Option<String>,
     /// Origins allowed to call the API from a browser (`RTM_CORS_ALLOWED_ORIGINS`).
     pub(crate) cors: CorsOrigins,
+    /// Size and TTL of the near cache (`RTM_NEAR_CACHE_MAX_MB`, `RTM_NEAR_CACHE_TTL_SECONDS`).
+    pub(crate) near_cache: NearCacheConfig,
     /// `RTM_*` variables that are set but that rtm did not read: warned about at start and
     /// by `rtm config check`.
     pub(crate) unread: Vec<String>,
@@ -175,6 +178,7 @@ impl Settings {
         let token_cache = vars.check(token_cache(&vars));
         let process_engine = vars.check(backends::process_engine(&vars));
         let cors = vars.check(cors_origins(&vars));
+        let near_cache = vars.check(near_cache(&vars));
         let settings = (|| {
             Some(Self {
                 role: role?,
@@ -190,6 +194,7 @@ impl Settings {
                 token_cache: token_cache?,
                 process_engine: process_engine?,
                 cors: cors?,
+                near_cache: near_cache?,
                 backends: backends?,
                 ignored_redis: ignored_redis?,
                 unread: Vec::new(),
@@ -199,6 +204,23 @@ impl Settings {
         settings.unread = vars.unread("RTM_");
         Ok(settings)
     }
+}
+
+/// The near cache: `RTM_NEAR_CACHE_MAX_MB` (default 64; 0 turns it off, so every read goes
+/// to Redis or the stores) and `RTM_NEAR_CACHE_TTL_SECONDS` (default 300).
+fn near_cache(vars: &Vars) -> Result<NearCacheConfig, SettingsError> {
+    const MAX_MB: &str = "RTM_NEAR_CACHE_MAX_MB";
+    let max_mb = match vars.get(MAX_MB)? {
+        None => 64,
+        Some(raw) => raw.parse::<u64>().ok().filter(|mb| *mb <= 1024 * 1024).ok_or_else(|| {
+            SettingsError::new(
+                MAX_MB,
+                format!("`{raw}` is not a whole number of MiB (0 turns the near cache off)"),
+            )
+        })?,
+    };
+    let ttl_seconds = number(vars, "RTM_NEAR_CACHE_TTL_SECONDS", 300_u64)?;
+    Ok(NearCacheConfig::new(max_mb, std::time::Duration::from_secs(ttl_seconds)))
 }
 
 fn role(vars: &Vars) -> Result<Role, SettingsError> {

@@ -217,7 +217,7 @@ async fn produce_and_consume(config: &KafkaConfig) -> Connected {
     let (heard, hearing) = mpsc::unbounded_channel();
     let listener = PolicyUpdateListener::spawn(
         config,
-        Arc::new(move |application_id| {
+        Arc::new(move |application_id, _revision| {
             let _ = heard.send(application_id);
         }),
         cancel.clone(),

@@ -12,6 +12,10 @@ use crate::app_data::{InMemoryAppDataRepository, State};
 
 #[async_trait]
 impl PolicyRepository for InMemoryAppDataRepository {
+    async fn policy_revision(&self, application_id: ApplicationId) -> PortResult<u64> {
+        Ok(self.state()?.policy_revisions.get(&application_id).copied().unwrap_or(0))
+    }
+
     async fn find_active_policy(
         &self,
         application_id: ApplicationId,

@@ -17,7 +17,7 @@ use crate::error::{PgError, Violation};
 use crate::repository::timers::move_schedule;
 use crate::repository::{PgAppDataRepository, record_events};
 use crate::rows::{ActivePolicyRow, PolicyOverrideRow};
-use crate::schema::{active_policies, policy_overrides};
+use crate::schema::{active_policies, policy_overrides, policy_revisions};
 
 /// The conflict message of a BUILD target the foreign key refused.
 fn unknown_build(application_id: ApplicationId, target: &PolicyTarget) -> String {
@@ -49,6 +49,20 @@ fn override_conflict(policy_override: &PolicyOverride, err: PgError) -> PortErro
 
 #[async_trait]
 impl PolicyRepository for PgAppDataRepository {
+    #[tracing::instrument(name = "pg.policy_revision", skip_all, fields(app.id = %application_id))]
+    async fn policy_revision(&self, application_id: ApplicationId) -> PortResult<u64> {
+        let mut connection = self.connection().await?;
+        let revision: Option<i64> = policy_revisions::table
+            .find(application_id.as_uuid())
+            .select(policy_revisions::revision)
+            .first(&mut *connection)
+            .await
+            .optional()
+            .map_err(PgError::from)?;
+        // Sequences start at 1 and never go negative; a negative one would be a corrupt row.
+        Ok(revision.map_or(0, |revision| u64::try_from(revision).unwrap_or(0)))
+    }
+
     #[tracing::instrument(name = "pg.find_active_policy", skip_all, fields(app.id = %application_id))]
     async fn find_active_policy(
         &self,

@@ -14,9 +14,9 @@ struct Name {
 }
 
 /// How many migrations the crate embeds.
-const MIGRATIONS: usize = 4;
+const MIGRATIONS: usize = 5;
 
-const TABLES: [&str; 16] = [
+const TABLES: [&str; 17] = [
     "active_policies",
     "applications",
     "branches",
@@ -28,6 +28,7 @@ const TABLES: [&str; 16] = [
     "manifest_links",
     "outbox_events",
     "policy_overrides",
+    "policy_revisions",
     "resource_versions",
     "timer_schedules",
     "version_config_defaults",

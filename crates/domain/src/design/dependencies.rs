@@ -148,7 +148,7 @@ impl DependencyService {
         let mut seen = BTreeSet::from([build_id]);
         let mut queue = VecDeque::from([build_id]);
         while let Some(next) = queue.pop_front() {
-            let Some(build) = lookups::build(&self.ports, next).await? else {
+            let Some(build) = lookups::summary(&self.ports, next).await? else {
                 continue;
             };
             for dependency in &build.dependencies {

@@ -272,6 +272,26 @@ impl BuildHeader {
     }
 }
 
+/// What build info and the application-scoped checks need of a build: its header, settings
+/// and dependencies, never its config parameters or manifest. The caches hold this instead of
+/// the whole [`Build`], so an entry stays small whatever the size of the build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildSummary {
+    /// Identity and origin.
+    pub header: BuildHeader,
+    /// Settings frozen from the version.
+    pub settings: BuildSettings,
+    /// Library builds this build depends on.
+    pub dependencies: Vec<BuildDependency>,
+}
+
+impl BuildSummary {
+    /// The build id.
+    pub fn id(&self) -> BuildId {
+        self.header.id
+    }
+}
+
 /// A whole build: header, settings, dependencies, default config parameters and manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Build {
@@ -291,6 +311,15 @@ impl Build {
     /// The build id.
     pub fn id(&self) -> BuildId {
         self.header.id
+    }
+
+    /// The header, settings and dependencies of the build.
+    pub fn summary(&self) -> BuildSummary {
+        BuildSummary {
+            header: self.header.clone(),
+            settings: self.settings.clone(),
+            dependencies: self.dependencies.clone(),
+        }
     }
 
     /// Checks the invariants that span fields: settings, one dependency per library, no

@@ -120,6 +120,10 @@ impl PolicyOverride {
 /// The overrides are indexed by subject when the snapshot is made, so that
 /// [`PolicySnapshot::policy_for`] does the same work whether the application has one
 /// override or a hundred thousand.
+///
+/// Its revision is the application's policy revision read *before* its content (see
+/// `lookups::policy_snapshot`), so a snapshot is never labelled newer than what it holds:
+/// the caches use it to refuse a snapshot older than an eviction they have seen.
 #[derive(Clone)]
 pub struct PolicySnapshot {
     /// The generation of the application's policies this snapshot was read at.
@@ -135,7 +139,8 @@ pub struct PolicySnapshot {
 }
 
 impl PolicySnapshot {
-    /// A snapshot of `overrides` (in the order the repository lists them), indexed once here.
+    /// A snapshot at policy `revision` (0 when the application never had a policy change) of
+    /// `overrides` (in the order the repository lists them), indexed once here.
     pub fn new(
         revision: u64,
         global: Option<ActivePolicy>,
@@ -146,7 +151,7 @@ impl PolicySnapshot {
         Self { revision, global, overrides, latest_by_branch, index }
     }
 
-    /// The generation of the application's policies this snapshot was read at.
+    /// The application's policy revision this snapshot was read at.
     pub fn revision(&self) -> u64 {
         self.revision
     }

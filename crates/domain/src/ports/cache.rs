@@ -1,39 +1,64 @@
-//! Port for the optional cache of resolution snapshots and builds; Redis in production.
+//! Port for the cache of resolution snapshots and build summaries: a near cache in every
+//! replica, in front of Redis when one is configured.
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::model::{ApplicationId, Build, BuildId, PolicySnapshot};
+use crate::model::{ApplicationId, BuildId, BuildSummary, PolicySnapshot};
 use crate::ports::{HealthCheck, PortResult};
 
 /// A cache: it may forget anything at any time, and the services treat each of its errors
-/// as a miss, so the service works with the cache down.
+/// as a miss, so the service works with the cache down. Values are shared behind `Arc`, so
+/// a hit copies nothing.
+///
+/// # The generation rule
+///
+/// A reader fills the cache with what it read from the stores; a writer evicts after its
+/// write. A reader that read *before* a write and stores *after* its eviction would put the
+/// old value back for good. So every implementation keeps what evictions it has seen:
+///
+/// - after `evict_policy_snapshot(app, revision)`, a `put_policy_snapshot` of that
+///   application whose snapshot's [`revision`](PolicySnapshot::revision) is lower than
+///   `revision` is refused (silently: `Ok(())`, nothing stored), and the cached snapshot is
+///   gone whatever its revision. A snapshot at `revision` or newer is accepted;
+/// - after `evict_build(id)`, a `put_build_summary` of that build is refused for as long as
+///   entries live (a tombstone): a summary read before a build's delete never comes back.
+///
+/// A cache that forgets the generation it saw may only do so when it forgets the entries
+/// stored before it too (the same TTL): then the stale value has no entry to survive in.
 #[async_trait]
 pub trait Cache: HealthCheck + fmt::Debug + Send + Sync + 'static {
     /// The cached resolution snapshot of an application.
     async fn get_policy_snapshot(
         &self,
         application_id: ApplicationId,
-    ) -> PortResult<Option<PolicySnapshot>>;
+    ) -> PortResult<Option<Arc<PolicySnapshot>>>;
 
-    /// Caches the resolution snapshot of an application.
+    /// Caches the resolution snapshot of an application, unless an eviction at a higher
+    /// revision was seen (the generation rule), or a newer snapshot is held already.
     async fn put_policy_snapshot(
         &self,
         application_id: ApplicationId,
-        snapshot: &PolicySnapshot,
+        snapshot: Arc<PolicySnapshot>,
     ) -> PortResult<()>;
 
-    /// Forgets the resolution snapshot of an application.
-    async fn evict_policy_snapshot(&self, application_id: ApplicationId) -> PortResult<()>;
+    /// Forgets the resolution snapshot of an application after a change at policy
+    /// `revision`, and refuses later puts of snapshots older than it.
+    async fn evict_policy_snapshot(
+        &self,
+        application_id: ApplicationId,
+        revision: u64,
+    ) -> PortResult<()>;
 
-    /// A cached build.
-    async fn get_build(&self, build_id: BuildId) -> PortResult<Option<Build>>;
+    /// The cached summary of a (committed) build.
+    async fn get_build_summary(&self, build_id: BuildId) -> PortResult<Option<Arc<BuildSummary>>>;
 
-    /// Caches a build.
-    async fn put_build(&self, build: &Build) -> PortResult<()>;
+    /// Caches the summary of a committed build, unless the build was evicted (deleted).
+    async fn put_build_summary(&self, summary: Arc<BuildSummary>) -> PortResult<()>;
 
-    /// Forgets a build.
+    /// Forgets a deleted build, and refuses later puts of its summary.
     async fn evict_build(&self, build_id: BuildId) -> PortResult<()>;
 }
 

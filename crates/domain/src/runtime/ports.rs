@@ -12,6 +12,12 @@ use crate::ports::PortResult;
 /// Global active policies and their overrides.
 #[async_trait]
 pub trait PolicyRepository {
+    /// The application's policy revision: the outbox sequence of the last
+    /// `ActivePolicyUpdated` event recorded for it (0 when none ever was). Every write that
+    /// records one raises it to that event's sequence in the same transaction, so it only
+    /// grows, and a change is visible to readers exactly when its revision is.
+    async fn policy_revision(&self, application_id: ApplicationId) -> PortResult<u64>;
+
     /// The global policy of an application; `Ok(None)` when none is set.
     async fn find_active_policy(
         &self,

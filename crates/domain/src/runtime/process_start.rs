@@ -8,7 +8,8 @@ use crate::DomainResult;
 use crate::error::{DomainError, NotFound};
 use crate::lookups;
 use crate::model::{
-    ApplicationId, Build, BuildId, Principal, RawJson, ResourceName, ResourceType, WorkspaceId,
+    ApplicationId, BuildId, BuildSummary, Principal, RawJson, ResourceName, ResourceType,
+    WorkspaceId,
 };
 use crate::ports::{Credentials, EngineAnswer, EngineStart, Ports, ProcessEngine};
 use crate::runtime::RuntimeService;
@@ -87,10 +88,10 @@ impl ProcessStartService {
         on: &StartOn,
         principal: &Principal,
         process_name: &ResourceName,
-    ) -> DomainResult<Build> {
+    ) -> DomainResult<Arc<BuildSummary>> {
         let build = match on {
             StartOn::Build { build_id, workspace_id } => {
-                let build = lookups::build_of(&self.ports, application_id, *build_id).await?;
+                let build = lookups::summary_of(&self.ports, application_id, *build_id).await?;
                 match (workspace_id, build.header.workspace_id) {
                     (Some(asked), Some(actual)) if *asked != actual => {
                         return Err(NotFound::Build { application_id, build_id: *build_id }.into());

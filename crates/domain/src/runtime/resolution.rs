@@ -1,14 +1,15 @@
 //! The runtime use cases: which build is live for a caller, and what is inside it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::DomainResult;
 use crate::error::NotFound;
 use crate::lookups;
 use crate::model::{
-    ApplicationId, Build, BuildId, BuildResource, ConfigKey, ConfigParamType, Page, PageRequest,
-    PolicyRule, PolicyTarget, Principal, ResolvedConfigParam, ResourceDefinitionId, ResourceName,
-    ResourceType, WorkspaceId,
+    ApplicationId, Build, BuildId, BuildResource, BuildSummary, ConfigKey, ConfigParamType, Page,
+    PageRequest, PolicyRule, PolicyTarget, Principal, ResolvedConfigParam, ResourceDefinitionId,
+    ResourceName, ResourceType, WorkspaceId,
 };
 use crate::ports::Ports;
 use crate::telemetry;
@@ -16,10 +17,13 @@ use crate::telemetry;
 /// The build live for a caller, and the rule of resolution that chose it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActiveBuild {
-    /// The build.
-    pub build: Build,
+    /// The build (its summary: header, settings, dependencies).
+    pub build: Arc<BuildSummary>,
     /// The USER or GROUP override, or the global policy, that chose it.
     pub rule: PolicyRule,
+    /// The application's policy revision the choice was made at: with the build id, what a
+    /// renderer's cached answer is validated against (the build info `ETag`).
+    pub revision: u64,
 }
 
 /// Answers renderers and services at run time.
@@ -47,7 +51,7 @@ impl RuntimeService {
         application_id: ApplicationId,
         workspace_id: Option<WorkspaceId>,
         principal: &Principal,
-    ) -> DomainResult<Build> {
+    ) -> DomainResult<Arc<BuildSummary>> {
         Ok(self.resolve(application_id, workspace_id, principal).await?.build)
     }
 
@@ -90,12 +94,12 @@ impl RuntimeService {
                 }
             },
         };
-        let build = lookups::build_of(&self.ports, application_id, build_id).await?;
+        let build = lookups::summary_of(&self.ports, application_id, build_id).await?;
         match (workspace_id, build.header.workspace_id) {
             (Some(asked), Some(actual)) if asked != actual => {
                 Err(NotFound::Build { application_id, build_id }.into())
             }
-            _ => Ok(ActiveBuild { build, rule: chosen.rule }),
+            _ => Ok(ActiveBuild { build, rule: chosen.rule, revision: snapshot.revision() }),
         }
     }
 
@@ -105,8 +109,8 @@ impl RuntimeService {
     /// # Errors
     ///
     /// `build_not_found` when this installation has no such (committed) build.
-    pub async fn build(&self, build_id: BuildId) -> DomainResult<Build> {
-        lookups::build(&self.ports, build_id)
+    pub async fn build(&self, build_id: BuildId) -> DomainResult<Arc<BuildSummary>> {
+        lookups::summary(&self.ports, build_id)
             .await?
             .ok_or_else(|| NotFound::InstalledBuild(build_id).into())
     }
@@ -123,7 +127,7 @@ impl RuntimeService {
         resource_type: &ResourceType,
         page: PageRequest,
     ) -> DomainResult<Page<BuildResource>> {
-        lookups::build_of(&self.ports, application_id, build_id).await?;
+        lookups::summary_of(&self.ports, application_id, build_id).await?;
         Ok(self.ports.runtime_data.list_resources(build_id, resource_type, page).await?)
     }
 
@@ -139,7 +143,7 @@ impl RuntimeService {
         resource_type: &ResourceType,
         definition_id: &ResourceDefinitionId,
     ) -> DomainResult<BuildResource> {
-        lookups::build_of(&self.ports, application_id, build_id).await?;
+        lookups::summary_of(&self.ports, application_id, build_id).await?;
         self.ports
             .runtime_data
             .find_resource(build_id, resource_type, definition_id)
@@ -166,7 +170,7 @@ impl RuntimeService {
         resource_type: &ResourceType,
         name: &ResourceName,
     ) -> DomainResult<BuildResource> {
-        lookups::build_of(&self.ports, application_id, build_id).await?;
+        lookups::summary_of(&self.ports, application_id, build_id).await?;
         self.ports
             .runtime_data
             .find_resource_by_name(build_id, resource_type, name)
@@ -209,7 +213,9 @@ impl RuntimeService {
         build_id: BuildId,
         include_secrets: bool,
     ) -> DomainResult<Vec<ResolvedConfigParam>> {
-        let build = self.build(build_id).await?;
+        let build = lookups::build(&self.ports, build_id)
+            .await?
+            .ok_or(NotFound::InstalledBuild(build_id))?;
         self.resolve_params(build, include_secrets).await
     }
 

@@ -397,14 +397,14 @@ async fn a_deleted_build_is_gone_everywhere_and_announced() {
     let doomed = BuildFixture::new(application_id).resources(2).build();
     env.import(&doomed).await;
     env.builds.get(application_id, doomed.id()).await.expect("reading warms the cache");
-    assert!(env.fakes.cache.get_build(doomed.id()).await.expect("cache read").is_some());
+    assert!(env.fakes.cache.get_build_summary(doomed.id()).await.expect("cache read").is_some());
     let before = env.pending_for(application_id).await.len();
 
     env.builds.delete(&admin(), application_id, doomed.id()).await.expect("delete");
 
     assert_nothing_left(&env, doomed.id(), "after delete").await;
     assert_eq!(
-        env.fakes.cache.get_build(doomed.id()).await.expect("cache read"),
+        env.fakes.cache.get_build_summary(doomed.id()).await.expect("cache read"),
         None,
         "the cached build is evicted"
     );

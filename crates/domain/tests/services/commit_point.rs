@@ -86,7 +86,7 @@ async fn a_build_published_without_its_header_is_invisible_until_the_header_is_c
     for (read, outcome) in reads(&env, &build).await {
         assert_eq!(outcome, Err("build_not_found"), "{read} of an uncommitted build");
     }
-    let cached = env.fakes.cache.get_build(build.id()).await.expect("cache read");
+    let cached = env.fakes.cache.get_build_summary(build.id()).await.expect("cache read");
     assert_eq!(cached, None, "an uncommitted build is never cached");
 
     let now = OffsetDateTime::now_utc();

@@ -1,7 +1,10 @@
 //! Wire shapes several Runtime Manager APIs share: a build's header as other services and
 //! operators read it, and a resolved parameter.
 
-use domain::model::{Build, BuildDependency, ConfigParamType, ResolvedConfigParam};
+use domain::model::{
+    Build, BuildDependency, BuildHeader, BuildSettings, BuildSummary, ConfigParamType,
+    ResolvedConfigParam,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -37,14 +40,30 @@ pub(crate) struct BuildHeaderDto {
     dependencies: Vec<DependencyDto>,
 }
 
+impl BuildHeaderDto {
+    fn new(
+        header: &BuildHeader,
+        settings: &BuildSettings,
+        dependencies: &[BuildDependency],
+    ) -> Self {
+        Self {
+            summary: BuildSummaryDto::from(header),
+            build_settings: BuildSettingsDto::new(header, settings),
+            languages: settings.languages.clone(),
+            dependencies: dependencies.iter().map(DependencyDto::from).collect(),
+        }
+    }
+}
+
 impl From<&Build> for BuildHeaderDto {
     fn from(build: &Build) -> Self {
-        Self {
-            summary: BuildSummaryDto::from(&build.header),
-            build_settings: BuildSettingsDto::new(build),
-            languages: build.settings.languages.clone(),
-            dependencies: build.dependencies.iter().map(DependencyDto::from).collect(),
-        }
+        Self::new(&build.header, &build.settings, &build.dependencies)
+    }
+}
+
+impl From<&BuildSummary> for BuildHeaderDto {
+    fn from(build: &BuildSummary) -> Self {
+        Self::new(&build.header, &build.settings, &build.dependencies)
     }
 }
 

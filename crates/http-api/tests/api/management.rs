@@ -1,7 +1,7 @@
 //! OpenAPI, Swagger UI, unknown routes, and the management endpoints.
 
 use actix_web::test::{self, TestRequest};
-use http_api::{AppInfo, Health, Readiness};
+use http_api::{AppInfo, Health, PolicyRevisionSource, Readiness};
 
 use crate::helpers::{TestApp, send};
 
@@ -94,6 +94,7 @@ fn info() -> AppInfo {
         mode: "real".to_owned(),
         version: "1.2.3".to_owned(),
         commit: "0123456789ab".to_owned(),
+        policy_revision: PolicyRevisionSource::default(),
     }
 }
 
@@ -230,4 +231,48 @@ async fn shutting_down_is_unready_and_info_names_version_and_commit() {
     assert_eq!(info["app"]["version"], "1.2.3");
     assert_eq!(info["build"]["version"], "1.2.3");
     assert_eq!(info["git"]["commit"]["id"], "0123456789ab");
+}
+
+#[actix_web::test]
+async fn info_shows_the_applied_policy_revision_once_the_cache_is_there() {
+    let info = info();
+    let service = test::init_service(http_api::management_app(
+        Readiness::default(),
+        Health::default(),
+        info.clone(),
+    ))
+    .await;
+    let body = send(&service, TestRequest::get().uri("/actuator/info")).await.json();
+    assert_eq!(body["policy"]["revision"], serde_json::Value::Null, "before the cache exists");
+
+    let applied = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(41));
+    info.policy_revision.set(std::sync::Arc::new({
+        let applied = applied.clone();
+        move || applied.load(std::sync::atomic::Ordering::SeqCst)
+    }));
+    let body = send(&service, TestRequest::get().uri("/actuator/info")).await.json();
+    assert_eq!(body["policy"]["revision"], 41);
+    applied.store(42, std::sync::atomic::Ordering::SeqCst);
+    let body = send(&service, TestRequest::get().uri("/actuator/info")).await.json();
+    assert_eq!(body["policy"]["revision"], 42, "read at each request");
+}
+
+#[actix_web::test]
+async fn the_openapi_document_gives_build_info_its_etag_and_304() {
+    let app = TestApp::new();
+    let service = app.service().await;
+    let document = send(&service, TestRequest::get().uri("/v3/api-docs")).await.json();
+    for path in [
+        "/api/runtime/app/{appId}/build/info",
+        "/api/runtime/wks/{workspaceId}/app/{appId}/build/info",
+    ] {
+        let get = &document["paths"][path]["get"];
+        assert!(get["responses"]["200"]["headers"]["ETag"].is_object(), "{path}: {get}");
+        assert!(get["responses"]["304"]["headers"]["ETag"].is_object(), "{path}: {get}");
+        let parameters = get["parameters"].as_array().expect("parameters");
+        assert!(
+            parameters.iter().any(|p| p["name"] == "If-None-Match" && p["in"] == "header"),
+            "{path}: {get}"
+        );
+    }
 }

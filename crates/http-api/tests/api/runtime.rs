@@ -248,3 +248,73 @@ async fn config_params_merge_library_defaults_build_defaults_and_overrides_and_h
     sorted.sort_unstable();
     assert_eq!(keys, sorted, "ordered by key");
 }
+
+/// The `ETag` of a build info answer.
+fn etag(reply: &crate::helpers::Reply) -> String {
+    reply
+        .headers
+        .get("etag")
+        .unwrap_or_else(|| panic!("an ETag on {:?}", reply.status))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[actix_web::test]
+async fn build_info_carries_a_weak_etag_and_answers_304_while_it_holds() {
+    let app = TestApp::new();
+    let service = app.service().await;
+    import_examples(&service, &app).await;
+    let alice = app.token("alice", &[], &[]);
+    let set = |build: &str| {
+        put_json(&policy(), &app.admin(), &json!({"type": "BUILD", "buildId": build}))
+    };
+    assert_eq!(send(&service, set(LOAN_BUILD_1)).await.status, 200);
+
+    let first = send(&service, get(&info(), &alice)).await;
+    assert_eq!(first.status, 200);
+    let tag = etag(&first);
+    assert!(tag.starts_with(&format!("W/\"{LOAN_BUILD_1}-")), "{tag}");
+
+    // The same tag (weak or strong form, alone or in a list, or `*`) is answered with 304,
+    // the tag and no body.
+    let strong = tag.trim_start_matches("W/").to_owned();
+    for held in [tag.clone(), strong, format!("\"other\", {tag}"), "*".to_owned()] {
+        let reply =
+            send(&service, get(&info(), &alice).insert_header(("If-None-Match", held.as_str())))
+                .await;
+        assert_eq!(reply.status, 304, "If-None-Match: {held}");
+        assert_eq!(etag(&reply), tag, "If-None-Match: {held}");
+        assert!(reply.bytes.is_empty(), "a 304 has no body");
+    }
+    let other =
+        send(&service, get(&info(), &alice).insert_header(("If-None-Match", "W/\"other\""))).await;
+    assert_eq!(other.status, 200, "a tag that does not match gets the body");
+    assert_eq!(other.json()["buildId"], LOAN_BUILD_1);
+
+    // A policy change changes the tag, even when it names the same build again (a new
+    // revision): the old tag no longer holds.
+    assert_eq!(send(&service, set(LOAN_BUILD_2)).await.status, 200);
+    let changed =
+        send(&service, get(&info(), &alice).insert_header(("If-None-Match", tag.as_str()))).await;
+    assert_eq!(changed.status, 200);
+    assert_eq!(changed.json()["buildId"], LOAN_BUILD_2);
+    let new_tag = etag(&changed);
+    assert!(new_tag.starts_with(&format!("W/\"{LOAN_BUILD_2}-")), "{new_tag}");
+    assert_eq!(send(&service, set(LOAN_BUILD_2)).await.status, 200);
+    let again =
+        send(&service, get(&info(), &alice).insert_header(("If-None-Match", new_tag.as_str())))
+            .await;
+    assert_eq!(again.status, 200, "the same build at a new revision is a new answer");
+    assert_ne!(etag(&again), new_tag);
+
+    // The workspace form has its tag too.
+    assert_eq!(send(&service, set(LOAN_BUILD_1)).await.status, 200);
+    let path = format!("/api/runtime/wks/{WORKSPACE}/app/{LOAN_APP}/build/info");
+    let in_workspace = send(&service, get(&path, &alice)).await;
+    let workspace_tag = etag(&in_workspace);
+    let reply =
+        send(&service, get(&path, &alice).insert_header(("If-None-Match", workspace_tag.as_str())))
+            .await;
+    assert_eq!(reply.status, 304);
+}

@@ -21,6 +21,7 @@ pub async fn run_all(repo: &dyn AppDataRepository) {
     an_override_naming_a_missing_or_foreign_build_is_a_conflict(repo).await;
     an_override_is_updated_unless_that_gives_a_subject_two(repo).await;
     an_override_is_deleted_once(repo).await;
+    the_policy_revision_is_the_sequence_of_the_last_policy_event(repo).await;
 }
 
 async fn stored_build(repo: &dyn AppDataRepository, application_id: ApplicationId) -> BuildHeader {
@@ -328,4 +329,53 @@ pub async fn an_override_is_deleted_once(repo: &dyn AppDataRepository) {
         1,
         "only the delete that removed something records its events"
     );
+}
+
+/// `policy_revision` is 0 for an application without policy events; a write that records
+/// `ActivePolicyUpdated` raises it to that event's outbox sequence; a write without one (or
+/// one for another application) leaves it; it never goes down.
+pub async fn the_policy_revision_is_the_sequence_of_the_last_policy_event(
+    repo: &dyn AppDataRepository,
+) {
+    let (application_id, neighbour) = (ApplicationId::random(), ApplicationId::random());
+    let revision = |id| async move { repo.policy_revision(id).await.expect("policy_revision") };
+    assert_eq!(revision(application_id).await, 0, "no policy event yet: revision 0");
+
+    let header = stored_build(repo, application_id).await;
+    assert_eq!(revision(application_id).await, 0, "a write without a policy event keeps it");
+    let policy = fixtures::policy(application_id, PolicyTarget::Build(header.id));
+    repo.put_active_policy(
+        &policy,
+        &unchanged(repo, application_id).await,
+        &[fixtures::event(application_id)],
+    )
+    .await
+    .expect("put_active_policy");
+    let recorded = pending_for(repo, application_id).await;
+    let first = recorded.last().expect("the recorded event").sequence;
+    assert_eq!(revision(application_id).await, first, "the revision is the event's sequence");
+
+    stored_build(repo, neighbour).await;
+    let neighbour_policy = fixtures::policy(neighbour, on_main());
+    repo.put_active_policy(
+        &neighbour_policy,
+        &unchanged(repo, neighbour).await,
+        &[fixtures::event(neighbour)],
+    )
+    .await
+    .expect("put_active_policy of another application");
+    assert_eq!(revision(application_id).await, first, "another application's event keeps it");
+
+    let on_branch = fixtures::policy(application_id, on_main());
+    repo.put_active_policy(
+        &on_branch,
+        &unchanged(repo, application_id).await,
+        &[fixtures::event(application_id)],
+    )
+    .await
+    .expect("put_active_policy again");
+    let second = revision(application_id).await;
+    let last = pending_for(repo, application_id).await.last().expect("the event").sequence;
+    assert!(second > first, "a later policy event raises the revision ({first} → {second})");
+    assert_eq!(second, last, "to that event's sequence");
 }

@@ -11,6 +11,7 @@ mod embedded;
 mod health;
 mod kafka_tls;
 mod observability;
+mod policy_flips;
 mod process_start;
 mod real_backends;
 mod start_by_name;

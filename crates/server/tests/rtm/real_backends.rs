@@ -25,7 +25,7 @@ use crate::{free_port, rtm};
 
 pub(crate) const LOAN_APP: &str = "7a3e5c1d-2b4f-4e8a-9c6d-1f2e3a4b5c6d";
 pub(crate) const LOAN_BUILD_1: &str = "b1a1e001-0000-4000-8000-000000000001";
-const LOAN_BUILD_2: &str = "b1a1e001-0000-4000-8000-000000000002";
+pub(crate) const LOAN_BUILD_2: &str = "b1a1e001-0000-4000-8000-000000000002";
 const LIBRARY_BUILD: &str = "11b0a001-0000-4000-8000-000000000001";
 
 /// The stack's addresses, from the `APP_TEST_*` variables that `cargo xtask ci` sets.
@@ -362,7 +362,7 @@ async fn an_import_lands_in_every_store_is_audited_on_kafka_and_fills_the_cache(
     assert_eq!(build_info(&rtm, &user).await.1["buildId"], LOAN_BUILD_1);
     let loan_build = BuildId::parse(LOAN_BUILD_1).unwrap();
     assert!(
-        cache.get_build(loan_build).await.unwrap().is_some(),
+        cache.get_build_summary(loan_build).await.unwrap().is_some(),
         "resolution filled the Redis cache"
     );
 

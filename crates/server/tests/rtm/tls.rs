@@ -76,7 +76,7 @@ async fn rtm_imports_and_resolves_with_tls_to_every_store() {
     let mut plain = RedisConfig::new(SecretString::from(stack.redis.clone()));
     plain.key_prefix = isolated.redis_prefix();
     let cache = RedisCache::connect(&plain).await.unwrap();
-    let cached = cache.get_build(BuildId::parse(LOAN_BUILD_1).unwrap()).await.unwrap();
+    let cached = cache.get_build_summary(BuildId::parse(LOAN_BUILD_1).unwrap()).await.unwrap();
     assert!(cached.is_some(), "resolution filled Redis over TLS\n{}", rtm.log_text());
 }
 

@@ -80,6 +80,8 @@ Deployment and the migration Job. Called with (dict "root" $ "migrateOnStart" bo
 {{- include "rtm.envEntry" (list "RTM_REDIS_KEY_PREFIX" $c.redis.keyPrefix) }}
 {{- include "rtm.envEntry" (list "SPRING_REDIS_SSL_ENABLED" $c.redis.sslEnabled) }}
 {{- include "rtm.envEntry" (list "RTM_REDIS_SSL_CA_FILE" $c.redis.sslCaFile) }}
+{{- include "rtm.envEntry" (list "RTM_NEAR_CACHE_MAX_MB" $c.nearCache.maxMb) }}
+{{- include "rtm.envEntry" (list "RTM_NEAR_CACHE_TTL_SECONDS" $c.nearCache.ttlSeconds) }}
 {{- include "rtm.envEntry" (list "RTM_PROCESS_ENGINE_URL" $c.processEngine.url) }}
 {{- include "rtm.envEntry" (list "RTM_PROCESS_ENGINE_TIMEOUT_SECONDS" $c.processEngine.timeoutSeconds) }}
 {{- include "rtm.envEntry" (list "RTM_CORS_ALLOWED_ORIGINS" $c.cors.allowedOrigins) }}

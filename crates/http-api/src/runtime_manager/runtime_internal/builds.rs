@@ -32,5 +32,5 @@ pub(crate) async fn build_header(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Authority::Builds, Scope::Read)?;
     let build = state.runtime.build(path.build_id).await?;
-    Ok(HttpResponse::Ok().json(BuildHeaderDto::from(&build)))
+    Ok(HttpResponse::Ok().json(BuildHeaderDto::from(build.as_ref())))
 }
