@@ -40,6 +40,9 @@ pub(crate) struct BenchArgs {
     /// Connection counts of every load run, comma-separated.
     #[arg(long, default_value = "64,16")]
     connections: String,
+    /// Seconds to wait at most for a quiet machine (under 15 % busy) before measuring.
+    #[arg(long, default_value_t = 300)]
+    quiet_wait: u64,
 }
 
 pub(crate) fn run(sh: &Shell, args: &BenchArgs) -> anyhow::Result<()> {
@@ -58,11 +61,12 @@ pub(crate) fn run(sh: &Shell, args: &BenchArgs) -> anyhow::Result<()> {
     let (duration, warmup) = (args.duration.to_string(), args.warmup.to_string());
     let (resources, large) = (args.resources.to_string(), args.large_resources.to_string());
     let (overrides, connections) = (&args.overrides, &args.connections);
+    let quiet_wait = args.quiet_wait.to_string();
     let commit = commit(sh).unwrap_or_else(|| "unknown".to_owned());
     println!("==> bench");
     let outcome = cmd!(
         sh,
-        "cargo run --quiet --release -p bench -- --rtm {rtm} --edge {edge} --wrk {wrk} --out {report} --duration {duration} --warmup {warmup} --resources {resources} --large-resources {large} --overrides {overrides} --connections {connections} --commit {commit}"
+        "cargo run --quiet --release -p bench -- --rtm {rtm} --edge {edge} --wrk {wrk} --out {report} --duration {duration} --warmup {warmup} --resources {resources} --large-resources {large} --overrides {overrides} --connections {connections} --quiet-wait {quiet_wait} --commit {commit}"
     )
     .envs(services::test_env())
     .run()

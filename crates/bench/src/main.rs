@@ -61,7 +61,6 @@ use crate::stack::{Isolation, Stack};
 /// few percent).
 const QUIET_BUSY_SHARE: f64 = 0.15;
 const QUIET_SAMPLE: Duration = Duration::from_secs(3);
-const QUIET_WITHIN: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Parser)]
 #[command(about = "rtm's benchmark; run it with `cargo xtask bench`")]
@@ -112,6 +111,9 @@ pub(crate) struct Args {
     /// Seconds after an import when its settled RSS is read.
     #[arg(long, default_value_t = 10)]
     settle: u64,
+    /// Seconds to wait at most for a quiet machine before measuring anyway.
+    #[arg(long, default_value_t = 300)]
+    quiet_wait: u64,
     /// The commit measured, for the report.
     #[arg(long)]
     commit: Option<String>,
@@ -157,7 +159,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     };
 
     step(started, "waiting for the machine to be quiet (other work skews every number)");
-    let busy_before = wait_for_quiet().await?;
+    let busy_before = wait_for_quiet(Duration::from_secs(args.quiet_wait)).await?;
     let load_average = std::fs::read_to_string("/proc/loadavg")
         .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_default();
@@ -438,9 +440,9 @@ async fn measure_import(
 }
 
 /// Waits until the machine is less than [`QUIET_BUSY_SHARE`] busy over a sample, for
-/// [`QUIET_WITHIN`] at most; the busy share of the last sample, which the report keeps.
-async fn wait_for_quiet() -> anyhow::Result<f64> {
-    let deadline = Instant::now() + QUIET_WITHIN;
+/// `within` at most; the busy share of the last sample, which the report keeps.
+async fn wait_for_quiet(within: Duration) -> anyhow::Result<f64> {
+    let deadline = Instant::now() + within;
     loop {
         let before = procfs::machine_ticks()?;
         tokio::time::sleep(QUIET_SAMPLE).await;
@@ -452,7 +454,7 @@ async fn wait_for_quiet() -> anyhow::Result<f64> {
             eprintln!(
                 "warning: the machine is still {:.0} % busy after {} s; measuring anyway",
                 busy * 100.0,
-                QUIET_WITHIN.as_secs()
+                within.as_secs()
             );
             return Ok(busy);
         }
