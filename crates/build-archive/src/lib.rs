@@ -32,7 +32,7 @@ mod wire;
 
 pub use crate::error::{ArchiveError, PackError};
 pub use crate::limits::ArchiveLimits;
-pub use crate::pack::{PackedBuild, pack_directory};
+pub use crate::pack::{PackedBuild, pack_directory, pack_directory_within};
 pub use crate::package::ArchivePackager;
 pub use crate::read::read_archive;
 pub use crate::strip::{export_archive, strip_binaries};
