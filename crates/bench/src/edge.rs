@@ -176,7 +176,8 @@ impl Edge {
             .json()
             .await
             .with_context(|| format!("{url} did not answer JSON"))?;
-        data["edgeVersion"]
+        // `{"this_instance": {"edgeVersion": "20.1.0", …}, …}` in 20.1.
+        data["this_instance"]["edgeVersion"]
             .as_str()
             .map(str::to_owned)
             .with_context(|| format!("no edgeVersion in {data}"))
