@@ -1,10 +1,11 @@
 //! `cargo xtask bench`: runs rtm's benchmark (`crates/bench`) on demand, never as a test.
 //!
 //! It starts the service stack (`services up`), installs `wrk` when it is missing (Debian
-//! package), builds `rtm` and the bench in release mode, and runs the bench against the
+//! package) and the peer, Unleash Edge (`cargo install unleash-edge`, pinned and cached like
+//! tansu), builds `rtm` and the bench in release mode, and runs the bench against the
 //! stack; the bench prints the table and writes `target/bench/report.json`. The bench stops
-//! the `rtm` processes it starts itself; should it die first, the pid files it keeps name
-//! them and this command stops them. docs/PERFORMANCE.md describes what is measured.
+//! the processes it starts itself; should it die first, the pid files it keeps name them
+//! and this command stops them. docs/PERFORMANCE.md describes what is measured.
 
 use std::path::{Path, PathBuf};
 
@@ -12,22 +13,43 @@ use anyhow::Context as _;
 use clap::Args;
 use xshell::{Shell, cmd};
 
+use crate::services::install::Installer;
 use crate::{layering, services};
+
+/// The peer and its pinned version. Its default feature (`s3-persistence`, the AWS SDK) is
+/// left out: offline mode never persists, and it would add minutes to a 2-core build.
+const UNLEASH_EDGE: (&str, &str) = ("unleash-edge", "20.1.0");
 
 #[derive(Debug, Args)]
 pub(crate) struct BenchArgs {
-    /// Seconds of each measured load run (one per route).
-    #[arg(long, default_value_t = 15)]
+    /// Seconds of each measured load run.
+    #[arg(long, default_value_t = 10)]
     duration: u64,
-    /// Resources in the generated build that is imported.
+    /// Seconds of the warm-up run before each measured one.
+    #[arg(long, default_value_t = 2)]
+    warmup: u64,
+    /// Resources in the generated build that is imported (and used at design time).
     #[arg(long, default_value_t = 10_000)]
     resources: u32,
+    /// Resources in the large build, imported into a fresh process; 0 skips it.
+    #[arg(long, default_value_t = 100_000)]
+    large_resources: u32,
+    /// USER override counts of the build-info runs, ascending, comma-separated.
+    #[arg(long, default_value = "1,10000,100000")]
+    overrides: String,
+    /// Connection counts of every load run, comma-separated.
+    #[arg(long, default_value = "64,16")]
+    connections: String,
+    /// Seconds to wait at most for a quiet machine (under 15 % busy) before measuring.
+    #[arg(long, default_value_t = 300)]
+    quiet_wait: u64,
 }
 
 pub(crate) fn run(sh: &Shell, args: &BenchArgs) -> anyhow::Result<()> {
     println!("==> services");
     services::up().context("the services did not start")?;
     let wrk = ensure_wrk(sh)?;
+    let edge = ensure_unleash_edge()?;
     println!("==> release build of rtm and the bench");
     cmd!(sh, "cargo build --release -p server -p bench")
         .run()
@@ -36,20 +58,41 @@ pub(crate) fn run(sh: &Shell, args: &BenchArgs) -> anyhow::Result<()> {
     let target = target_dir(sh)?;
     let out_dir = target.join("bench");
     let (rtm, report) = (target.join("release/rtm"), out_dir.join("report.json"));
-    let (duration, resources) = (args.duration.to_string(), args.resources.to_string());
+    let (duration, warmup) = (args.duration.to_string(), args.warmup.to_string());
+    let (resources, large) = (args.resources.to_string(), args.large_resources.to_string());
+    let (overrides, connections) = (&args.overrides, &args.connections);
+    let quiet_wait = args.quiet_wait.to_string();
     let commit = commit(sh).unwrap_or_else(|| "unknown".to_owned());
     println!("==> bench");
     let outcome = cmd!(
         sh,
-        "cargo run --quiet --release -p bench -- --rtm {rtm} --wrk {wrk} --out {report} --duration {duration} --resources {resources} --commit {commit}"
+        "cargo run --quiet --release -p bench -- --rtm {rtm} --edge {edge} --wrk {wrk} --out {report} --duration {duration} --warmup {warmup} --resources {resources} --large-resources {large} --overrides {overrides} --connections {connections} --quiet-wait {quiet_wait} --commit {commit}"
     )
     .envs(services::test_env())
     .run()
     .context("the bench failed");
-    for pid_file in ["rtm.pid", "rtm-application-manager.pid", "rtm-import.pid"] {
-        stop_leftover(&out_dir.join(pid_file));
+    for (pid_file, program) in [
+        ("rtm.pid", "rtm"),
+        ("rtm-application-manager.pid", "rtm"),
+        ("rtm-import.pid", "rtm"),
+        ("unleash-edge.pid", "unleash-edge"),
+    ] {
+        stop_leftover(&out_dir.join(pid_file), program);
     }
     outcome
+}
+
+/// The `unleash-edge` binary: found on `PATH` or in `$CARGO_HOME/bin`, else `cargo install`ed
+/// (about 20 minutes of build on 2 cores the first time; cached after).
+fn ensure_unleash_edge() -> anyhow::Result<PathBuf> {
+    let (name, version) = UNLEASH_EDGE;
+    let dirs = services::Dirs::from_env()?;
+    std::fs::create_dir_all(&dirs.run)
+        .with_context(|| format!("cannot create {}", dirs.run.display()))?;
+    let mut installer = Installer::new(&dirs.cache, &dirs.run);
+    // One found on the PATH may be another version: the bench reports the version that
+    // Edge itself reports.
+    installer.cargo_binary_without_default_features(name, version)
 }
 
 /// `wrk` on the PATH, else installed from Debian (through `sudo -n` unless root, as
@@ -93,18 +136,18 @@ fn commit(sh: &Shell) -> Option<String> {
     Some(if dirty { format!("{hash}-dirty") } else { hash })
 }
 
-/// Stops the `rtm` that the bench's pid file names, if it is still running: the bench
-/// removes the file when it stops rtm itself.
-fn stop_leftover(pid_file: &Path) {
+/// Stops the `program` (rtm, unleash-edge) that the bench's pid file names, if it is still
+/// running: the bench removes the file when it stops the process itself.
+fn stop_leftover(pid_file: &Path, program: &str) {
     let Ok(text) = std::fs::read_to_string(pid_file) else { return };
     let _ = std::fs::remove_file(pid_file);
     let Ok(pid) = text.trim().parse::<u32>() else { return };
     // Only the process the bench started: a pid the system has given to another program
     // since is left alone.
-    let is_rtm =
-        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|name| name.trim() == "rtm");
-    if is_rtm {
-        println!("==> stopping rtm (pid {pid}), left running by the bench");
+    let is_program = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .is_ok_and(|name| name.trim() == program);
+    if is_program {
+        println!("==> stopping {program} (pid {pid}), left running by the bench");
         let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
     }
 }

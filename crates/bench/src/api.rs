@@ -43,17 +43,32 @@ impl Api {
         subject: &str,
         roles: &[&str],
     ) -> anyhow::Result<SecretString> {
-        let roles = roles.join(",");
+        self.token_in_groups(token_url, subject, roles, &[]).await
+    }
+
+    /// A token as [`Self::token`], with a `groups` claim.
+    pub(crate) async fn token_in_groups(
+        &self,
+        token_url: &str,
+        subject: &str,
+        roles: &[&str],
+        groups: &[&str],
+    ) -> anyhow::Result<SecretString> {
+        let (roles, groups) = (roles.join(","), groups.join(","));
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", "rtm-bench"),
+            ("client_secret", "rtm-bench-secret"),
+            ("sub", subject),
+            ("roles", roles.as_str()),
+        ];
+        if !groups.is_empty() {
+            form.push(("groups", groups.as_str()));
+        }
         let response: Value = self
             .client
             .post(token_url)
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", "rtm-bench"),
-                ("client_secret", "rtm-bench-secret"),
-                ("sub", subject),
-                ("roles", roles.as_str()),
-            ])
+            .form(&form)
             .send()
             .await
             .with_context(|| format!("the OIDC mock at {token_url} did not answer"))?

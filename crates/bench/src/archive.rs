@@ -143,7 +143,14 @@ pub(crate) fn generate(
         std::fs::write(folder.join(format!("{}.json", resource.definition_id)), file)?;
         resources.push(resource);
     }
-    let packed = build_archive::pack_directory(dir)
+    // Read back with room for the large build (the bench's rtm runs with the same room).
+    let limits = build_archive::ArchiveLimits {
+        max_entries: n_resources + 16,
+        max_archive_bytes: 1 << 30,
+        max_inflated_bytes: 4 << 30,
+        ..build_archive::ArchiveLimits::default()
+    };
+    let packed = build_archive::pack_directory_within(dir, &limits)
         .map_err(|err| anyhow::anyhow!("{err}"))
         .context("the generated build does not pack")?;
     Ok(GeneratedBuild { build_id, archive: packed.bytes, json_bytes, resources })

@@ -54,8 +54,16 @@ pub(crate) struct LoadResult {
 }
 
 impl LoadResult {
+    /// Answered requests per second, failed ones left out: a route that fails fast must
+    /// not look fast.
     pub(crate) fn requests_per_second(&self) -> f64 {
-        if self.seconds > 0.0 { self.requests as f64 / self.seconds } else { 0.0 }
+        let answered = self.requests.saturating_sub(self.errors);
+        if self.seconds > 0.0 { answered as f64 / self.seconds } else { 0.0 }
+    }
+
+    /// The share of the requests that failed.
+    pub(crate) fn error_share(&self) -> f64 {
+        if self.requests == 0 { 1.0 } else { self.errors as f64 / self.requests as f64 }
     }
 
     pub(crate) fn to_json(&self) -> Value {
@@ -80,12 +88,18 @@ pub(crate) fn write_script(dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// Loads `url` (which must be on 127.0.0.1) with a bearer token for `settings.duration`.
+/// The `Authorization` header line for a bearer token (rtm).
+pub(crate) fn bearer(token: &SecretString) -> SecretString {
+    SecretString::from(format!("Authorization: Bearer {}", token.expose_secret()))
+}
+
+/// Loads `url` (which must be on 127.0.0.1) for `settings.duration`, every request with
+/// `header` (a whole `Name: value` line; it carries a credential, hence secret).
 pub(crate) async fn run(
     settings: &LoadSettings,
     script: &Path,
     url: &str,
-    token: &SecretString,
+    header: &SecretString,
 ) -> anyhow::Result<LoadResult> {
     if !url.starts_with("http://127.0.0.1:") {
         bail!("load runs against 127.0.0.1 only, not {url}");
@@ -102,7 +116,7 @@ pub(crate) async fn run(
         .arg(format!("{}s", settings.request_timeout.as_secs().max(1)))
         .arg("--latency")
         .arg("--header")
-        .arg(format!("Authorization: Bearer {}", token.expose_secret()))
+        .arg(header.expose_secret())
         .arg("--script")
         .arg(script)
         .arg(url)
@@ -174,8 +188,9 @@ BENCH_JSON {\"requests\":300000,\"duration_us\":15000000,\"bytes\":41943040,\"er
     fn the_summary_line_gives_throughput_errors_and_percentiles_in_milliseconds() {
         let result = parse_summary(OUTPUT).expect("a summary");
         assert_eq!(result.requests, 300_000);
-        assert!((result.requests_per_second() - 20_000.0).abs() < 1e-6);
         assert_eq!(result.errors, 6);
+        assert!((result.requests_per_second() - 299_994.0 / 15.0).abs() < 1e-6);
+        assert!((result.error_share() - 6.0 / 300_000.0).abs() < 1e-12);
         assert!((result.p50_ms - 1.2).abs() < 1e-9 && (result.p99_ms - 4.1).abs() < 1e-9);
         assert!((result.mean_ms - 1.3505).abs() < 1e-9 && (result.max_ms - 25.0).abs() < 1e-9);
     }

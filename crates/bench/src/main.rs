@@ -3,12 +3,15 @@
 //! (`cargo xtask services up`) and a release build of `rtm`:
 //!
 //! 1. runtime build-info resolution (`GET /api/runtime/app/{appId}/build/info`) with a real
-//!    JWT of the OIDC mock on every request and a warm Redis cache, under `wrk` with 64
-//!    connections, side by side with the trivial JSON route of the same process
-//!    (`/actuator/health/liveness`) under the same load;
-//! 2. the import of a generated archive of 10 000 resources (about 50 MB of JSON): wall time
-//!    and the process's peak RSS, side by side with a raw S3 PUT of the same bytes plus a raw
-//!    MongoDB `insert_many` of the same resource documents;
+//!    RS256 JWT of the OIDC mock on every request, under `wrk` at 64 and 16 connections,
+//!    side by side with the liveness route of the same process (the floor) and with a peer,
+//!    Unleash Edge in offline mode evaluating 50 flags with user and group constraints
+//!    (`resolution`, `edge`); then with 1, 10 000 and 100 000 USER overrides on the
+//!    application, for a user who has one and one who has none (`overrides`), and cold;
+//! 2. the import of a generated archive of 10 000 resources (about 50 MB of JSON) into a
+//!    fresh process: wall time, peak RSS, RSS after, side by side with a raw S3 PUT of the
+//!    same bytes plus a raw MongoDB `insert_many` of the same resource documents; and the
+//!    import of 100 000 smaller resources into another fresh process;
 //! 3. design time with an Application Manager on the same backends: the generated resources
 //!    put into an application over HTTP, committed; a WIP started from that committed
 //!    version and committed with one resource edited; a build created from it; and that
@@ -19,9 +22,10 @@
 //! It prints a Markdown table with a pass/miss per target and writes the numbers to
 //! `report.json` (`target/bench/report.json` by default); `docs/PERFORMANCE.md` describes
 //! the method and holds a measured table. Every wait has a deadline, the load goes to
-//! 127.0.0.1 only, and the `rtm` processes it starts are stopped at the end, on failure and
-//! on Ctrl-C alike. It depends on `build-archive` and on the drivers of the raw baseline
-//! (`mongodb`, `rust-s3`), never on an adapter.
+//! 127.0.0.1 only, and the processes it starts (rtm, Unleash Edge) are stopped at the end,
+//! on failure and on Ctrl-C alike. It depends on `build-archive` and on the drivers of the
+//! raw baseline and of the override bulk (`mongodb`, `rust-s3`, `tokio-postgres`), never on
+//! an adapter.
 
 // Reporting to the person at the terminal is this binary's job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -30,9 +34,12 @@ mod api;
 mod archive;
 mod baseline;
 mod design;
+mod edge;
 mod load;
+mod overrides;
 mod procfs;
 mod report;
+mod resolution;
 mod rtm;
 mod stack;
 
@@ -43,60 +50,70 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use secrecy::SecretString;
-use serde_json::Value;
 
 use crate::api::{Api, OPERATOR_ROLES};
 use crate::archive::GeneratedBuild;
-use crate::load::{LoadResult, LoadSettings};
-use crate::report::{CpuUse, ImportMeasure, Machine, Measurements, RawMeasure};
+use crate::report::{ImportMeasure, Machine, Measurements, RawMeasure};
 use crate::rtm::Rtm;
 use crate::stack::{Isolation, Stack};
 
-/// The examples the resolution runs on: a library and an application that depends on it.
-const LIBRARY_EXAMPLE: &str = "shared-library-1";
-const APPLICATION_EXAMPLE: &str = "loan-origination-1";
-/// More failed requests than this share of a load run fails the run: it would measure
-/// error paths, not resolution.
-const MAX_ERROR_SHARE: f64 = 0.01;
 /// The machine counts as quiet below this busy share (the stack's own services idle at a
 /// few percent).
 const QUIET_BUSY_SHARE: f64 = 0.15;
 const QUIET_SAMPLE: Duration = Duration::from_secs(3);
-const QUIET_WITHIN: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Parser)]
 #[command(about = "rtm's benchmark; run it with `cargo xtask bench`")]
-struct Args {
+pub(crate) struct Args {
     /// The `rtm` binary to measure (a release build).
     #[arg(long)]
     rtm: PathBuf,
-    /// Where the JSON report goes; logs and the pid file go next to it.
+    /// The `unleash-edge` binary, the peer.
+    #[arg(long, default_value = "unleash-edge")]
+    edge: PathBuf,
+    /// Where the JSON report goes; logs and the pid files go next to it.
     #[arg(long, default_value = "target/bench/report.json")]
     out: PathBuf,
     /// The `wrk` binary.
     #[arg(long, default_value = "wrk")]
     wrk: PathBuf,
     /// Seconds of each measured load run.
-    #[arg(long, default_value_t = 15)]
+    #[arg(long, default_value_t = 10)]
     duration: u64,
     /// Seconds of the warm-up run before each measured one.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 2)]
     warmup: u64,
-    /// Concurrent connections of the load.
-    #[arg(long, default_value_t = 64)]
-    connections: u32,
+    /// The connection counts every route is loaded with (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "64,16")]
+    connections: Vec<u32>,
     /// wrk threads.
     #[arg(long, default_value_t = 2)]
     threads: u32,
-    /// Resources in the generated build.
+    /// USER override counts of the build-info runs, ascending (comma-separated); the first
+    /// is the base of the flatness target.
+    #[arg(long, value_delimiter = ',', default_value = "1,10000,100000")]
+    overrides: Vec<usize>,
+    /// Resources in the generated build that is imported (and used at design time).
     #[arg(long, default_value_t = 10_000)]
     resources: usize,
     /// Mean size of one resource file, in bytes (10 000 of them make about 50 MB).
     #[arg(long, default_value_t = 4_650)]
     resource_bytes: usize,
+    /// Resources in the large generated build, imported into a fresh process; 0: none.
+    #[arg(long, default_value_t = 100_000)]
+    large_resources: usize,
+    /// Mean size of one resource of the large build (100 000 of them make about 100 MB).
+    #[arg(long, default_value_t = 1_000)]
+    large_resource_bytes: usize,
     /// Seconds rtm idles before its idle RSS is read.
     #[arg(long, default_value_t = 3)]
     idle: u64,
+    /// Seconds after an import when its settled RSS is read.
+    #[arg(long, default_value_t = 10)]
+    settle: u64,
+    /// Seconds to wait at most for a quiet machine before measuring anyway.
+    #[arg(long, default_value_t = 300)]
+    quiet_wait: u64,
     /// The commit measured, for the report.
     #[arg(long)]
     commit: Option<String>,
@@ -121,29 +138,28 @@ async fn main() -> ExitCode {
 
 async fn run(args: &Args) -> anyhow::Result<()> {
     let started = Instant::now();
+    check_args(args)?;
     let stack = Stack::from_env()?;
     let out_dir = args.out.parent().unwrap_or(Path::new(".")).to_owned();
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
 
-    step(started, &format!("generating a build of {} resources", args.resources));
-    let (n_resources, mean_bytes) = (args.resources, args.resource_bytes);
-    let generated = tokio::task::spawn_blocking(move || {
-        let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
-        archive::generate(dir.path(), n_resources, mean_bytes, 0x5EED)
-    })
-    .await??;
-    step(
-        started,
-        &format!(
-            "{:.1} MB of JSON, archive {:.1} MB",
-            generated.json_bytes as f64 / 1e6,
-            generated.archive.len() as f64 / 1e6
-        ),
-    );
+    let generated = generate(started, args.resources, args.resource_bytes, 0x5EED).await?;
+    let large = if args.large_resources == 0 {
+        None
+    } else {
+        let large =
+            generate(started, args.large_resources, args.large_resource_bytes, 0x5EED + 1).await?;
+        // Only the archive is imported; the resources are for the small build's baseline.
+        Some(Generated {
+            resources: args.large_resources,
+            json_bytes: large.json_bytes,
+            archive: large.archive,
+        })
+    };
 
     step(started, "waiting for the machine to be quiet (other work skews every number)");
-    let busy_before = wait_for_quiet().await?;
+    let busy_before = wait_for_quiet(Duration::from_secs(args.quiet_wait)).await?;
     let load_average = std::fs::read_to_string("/proc/loadavg")
         .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_default();
@@ -152,7 +168,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         &format!("machine {:.0} % busy, load average {load_average}", busy_before * 100.0),
     );
     let isolation = Isolation::new();
-    let measured = measure(args, &stack, &isolation, &out_dir, generated, started).await;
+    let measured = measure(args, &stack, &isolation, &out_dir, generated, large, started).await;
     step(started, "removing the run's MongoDB database and S3 bucket");
     for leftover in baseline::clean_up(&stack, &isolation).await {
         eprintln!("warning: not cleaned up: {leftover}");
@@ -166,7 +182,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     println!();
     println!(
-        "rtm bench, {} (commit {}) on {} CPUs ({}), load average at start {} ({:.0} % busy); load: {} with {} threads, {} connections, {} s per route",
+        "rtm bench, {} (commit {}) on {} CPUs ({}), load average at start {} ({:.0} % busy); load: {} with {} threads, {} s per run after {} s of warm-up; whole run {:.0} s",
         measurements.date,
         measurements.commit.as_deref().unwrap_or("unknown"),
         measurements.machine.cpus,
@@ -175,8 +191,9 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         measurements.machine_busy_before * 100.0,
         measurements.load_tool,
         measurements.threads,
-        measurements.connections,
-        measurements.duration.as_secs()
+        measurements.duration.as_secs(),
+        measurements.warmup.as_secs(),
+        started.elapsed().as_secs_f64()
     );
     println!();
     print!("{}", measurements.table());
@@ -185,18 +202,69 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses settings the run cannot measure, before anything starts.
+fn check_args(args: &Args) -> anyhow::Result<()> {
+    if args.connections.is_empty() || args.connections.contains(&0) {
+        bail!("--connections needs at least one count, none of them 0");
+    }
+    if args.overrides.first() == Some(&0) || !args.overrides.is_sorted_by(|a, b| a < b) {
+        bail!("--overrides must be ascending counts of at least 1, as 1,10000,100000");
+    }
+    if args.resources == 0 {
+        bail!("--resources must be at least 1");
+    }
+    Ok(())
+}
+
+/// A generated build's archive, without its resources.
+#[derive(Debug)]
+struct Generated {
+    resources: usize,
+    json_bytes: u64,
+    archive: Vec<u8>,
+}
+
+async fn generate(
+    started: Instant,
+    resources: usize,
+    mean_bytes: usize,
+    seed: u64,
+) -> anyhow::Result<GeneratedBuild> {
+    step(
+        started,
+        &format!("generating a build of {resources} resources of about {mean_bytes} bytes"),
+    );
+    let generated = tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+        archive::generate(dir.path(), resources, mean_bytes, seed)
+    })
+    .await??;
+    step(
+        started,
+        &format!(
+            "{:.1} MB of JSON, archive {:.1} MB",
+            generated.json_bytes as f64 / 1e6,
+            generated.archive.len() as f64 / 1e6
+        ),
+    );
+    Ok(generated)
+}
+
+#[allow(clippy::too_many_lines, reason = "the run's steps in order, each a few lines")]
 async fn measure(
     args: &Args,
     stack: &Stack,
     isolation: &Isolation,
     out_dir: &Path,
     generated: GeneratedBuild,
+    large: Option<Generated>,
     started: Instant,
 ) -> anyhow::Result<Measurements> {
     let env = stack.rtm_env(isolation)?;
-    let ticks_per_second = clock_ticks_per_second();
+    let ticks = clock_ticks_per_second();
     let pid_file = out_dir.join("rtm.pid");
     let api = Api::new()?;
+    let settle = Duration::from_secs(args.settle);
 
     step(started, "first start of rtm (fresh schema, database, bucket and topics)");
     let first =
@@ -213,19 +281,15 @@ async fn measure(
     tokio::time::sleep(Duration::from_secs(args.idle)).await;
     let idle_rss_bytes = procfs::memory(rtm.pid())?.rss_bytes;
 
-    step(started, "importing the generated build");
+    step(started, &format!("importing the generated build of {} resources", args.resources));
     let operator = api.token(&stack.token_url(), "bench-operator", OPERATOR_ROLES).await?;
-    let before = procfs::memory(rtm.pid())?;
-    let cpu_before = procfs::process_ticks(rtm.pid())?;
-    let import_started = Instant::now();
-    api.import_new(&rtm.base, &operator, generated.archive.clone())
-        .await
-        .with_context(|| format!("rtm's log ends with:\n{}", rtm.log_tail()))?;
-    let import_seconds = import_started.elapsed().as_secs_f64();
-    let after = procfs::memory(rtm.pid())?;
-    let import_cpu_seconds =
-        procfs::process_ticks(rtm.pid())?.saturating_sub(cpu_before) as f64 / ticks_per_second;
-    step(started, &format!("imported build {} in {import_seconds:.2} s", generated.build_id));
+    let small = Generated {
+        resources: args.resources,
+        json_bytes: generated.json_bytes,
+        archive: generated.archive,
+    };
+    let import = measure_import(&api, &rtm, &operator, &small, settle, ticks).await?;
+    step(started, &format!("imported build {} in {:.2} s", generated.build_id, import.seconds));
 
     step(started, "raw baseline: one S3 PUT of the archive, one insert_many of the resources");
     let raw_build_id = uuid::Uuid::new_v4().to_string();
@@ -235,9 +299,10 @@ async fn measure(
         move || baseline::resource_documents(&raw_build_id, &resources)
     })
     .await??;
-    let s3_put = baseline::s3_put(stack, isolation, &generated.archive).await?;
+    let s3_put = baseline::s3_put(stack, isolation, &small.archive).await?;
     let mongo_insert = baseline::mongo_insert(stack, isolation, &documents).await?;
     drop(documents);
+    drop(small);
     let raw = RawMeasure {
         s3_put_seconds: s3_put.as_secs_f64(),
         mongo_insert_seconds: mongo_insert.as_secs_f64(),
@@ -270,6 +335,8 @@ async fn measure(
                 format!("the Application Manager's log ends with:\n{}", manager.log_tail())
             })?;
     manager.stop()?;
+    drop(resources);
+    rtm.stop()?;
     step(
         started,
         &format!(
@@ -281,36 +348,34 @@ async fn measure(
         ),
     );
 
-    step(started, "resolution: importing the examples and setting the active policy");
-    let (application_id, build_id) = prepare_resolution(&api, &rtm, &operator).await?;
-    let user = api.token(&stack.token_url(), "bench-user", &[]).await?;
-    let resolution_url = format!("{}/api/runtime/app/{application_id}/build/info", rtm.base);
-    let resolved = api.resolved_build(&resolution_url, &user).await?;
-    if resolved != build_id {
-        bail!("build info resolved {resolved}, not the active build {build_id}");
-    }
-    let trivial_url = format!("{}/actuator/health/liveness", rtm.management);
-    let script = load::write_script(out_dir)?;
-    let settings = LoadSettings {
-        wrk: args.wrk.clone(),
-        threads: args.threads,
-        connections: args.connections,
-        duration: Duration::from_secs(args.duration),
-        request_timeout: Duration::from_secs(2),
+    let large_import = match large {
+        None => None,
+        Some(large) => {
+            step(
+                started,
+                &format!(
+                    "importing the large build of {} resources into a fresh rtm",
+                    large.resources
+                ),
+            );
+            let fresh =
+                Rtm::start(&args.rtm, &env, &out_dir.join("rtm-large-import.log"), &pid_file)
+                    .await?;
+            let measured = measure_import(&api, &fresh, &operator, &large, settle, ticks).await?;
+            fresh.stop()?;
+            step(started, &format!("imported in {:.2} s", measured.seconds));
+            Some(measured)
+        }
     };
-    let warmup = LoadSettings { duration: Duration::from_secs(args.warmup), ..settings.clone() };
-    step(started, "warming up both routes");
-    for url in [&trivial_url, &resolution_url] {
-        load::run(&warmup, &script, url, &user).await?;
-    }
-    step(started, &format!("load on the trivial route for {} s", args.duration));
-    let (trivial, trivial_cpu) =
-        measured_load(&settings, &script, &trivial_url, &user, rtm.pid(), ticks_per_second).await?;
-    step(started, &format!("load on build info for {} s", args.duration));
-    let (resolution, resolution_cpu) =
-        measured_load(&settings, &script, &resolution_url, &user, rtm.pid(), ticks_per_second)
-            .await?;
-    rtm.stop()?;
+
+    let resolution = resolution::measure(
+        args,
+        &resolution::Setup { stack, isolation, env: &env, out_dir, pid_file: &pid_file, ticks },
+        &api,
+        &operator,
+        started,
+    )
+    .await?;
 
     Ok(Measurements {
         date: time::OffsetDateTime::now_utc()
@@ -318,25 +383,19 @@ async fn measure(
         commit: args.commit.clone(),
         machine: Machine::this(),
         load_tool: "wrk".to_owned(),
+        threads: args.threads,
+        duration: Duration::from_secs(args.duration),
+        warmup: Duration::from_secs(args.warmup),
         load_average: String::new(),
         machine_busy_before: 0.0,
-        threads: args.threads,
-        connections: args.connections,
-        duration: settings.duration,
-        resolution,
-        resolution_cpu,
-        trivial,
-        trivial_cpu,
-        import: ImportMeasure {
-            resources: args.resources,
-            json_bytes: generated.json_bytes,
-            archive_bytes: generated.archive.len() as u64,
-            seconds: import_seconds,
-            cpu_seconds: import_cpu_seconds,
-            rss_before_bytes: before.rss_bytes,
-            peak_bytes: after.peak_bytes,
-            rss_after_bytes: after.rss_bytes,
-        },
+        edge_version: resolution.edge_version,
+        connections: args.connections.clone(),
+        override_counts: args.overrides.clone(),
+        runs: resolution.runs,
+        rss_with_overrides: resolution.rss_with_overrides,
+        import,
+        large_import,
+        settle,
         raw,
         design,
         idle_rss_bytes,
@@ -346,68 +405,44 @@ async fn measure(
     })
 }
 
-/// Imports the example library and application and makes the application's build active
-/// for everyone; returns (application id, build id).
-async fn prepare_resolution(
+/// Imports `build` into `rtm` (a fresh process) and reads its memory: before, the peak and
+/// the RSS right after the answer, and the RSS `settle` later.
+async fn measure_import(
     api: &Api,
     rtm: &Rtm,
     operator: &SecretString,
-) -> anyhow::Result<(String, String)> {
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/builds");
-    for name in [LIBRARY_EXAMPLE, APPLICATION_EXAMPLE] {
-        let packed = build_archive::pack_directory(&examples.join(name))
-            .map_err(|err| anyhow::anyhow!("{err}"))
-            .with_context(|| format!("cannot pack examples/builds/{name}"))?;
-        api.import_new(&rtm.base, operator, packed.bytes)
-            .await
-            .with_context(|| format!("importing examples/builds/{name}"))?;
-    }
-    let build_json = examples.join(APPLICATION_EXAMPLE).join("build.json");
-    let build: Value = serde_json::from_slice(
-        &std::fs::read(&build_json)
-            .with_context(|| format!("cannot read {}", build_json.display()))?,
-    )?;
-    let field = |name: &str| {
-        build[name]
-            .as_str()
-            .map(str::to_owned)
-            .with_context(|| format!("no {name} in {}", build_json.display()))
-    };
-    let (application_id, build_id) = (field("applicationId")?, field("buildId")?);
-    api.set_policy(&rtm.base, operator, &application_id, &build_id).await?;
-    Ok((application_id, build_id))
-}
-
-/// A measured load run that failed no more than [`MAX_ERROR_SHARE`] of its requests, and
-/// the CPU that rtm (process `pid`) and the machine spent meanwhile.
-async fn measured_load(
-    settings: &LoadSettings,
-    script: &Path,
-    url: &str,
-    token: &SecretString,
-    pid: u32,
-    ticks_per_second: f64,
-) -> anyhow::Result<(LoadResult, CpuUse)> {
-    let (rtm_before, machine_before) = (procfs::process_ticks(pid)?, procfs::machine_ticks()?);
-    let result = load::run(settings, script, url, token).await?;
-    let (rtm_after, machine_after) = (procfs::process_ticks(pid)?, procfs::machine_ticks()?);
-    let cpu = CpuUse {
-        rtm_seconds: rtm_after.saturating_sub(rtm_before) as f64 / ticks_per_second,
-        machine_busy_share: machine_before.busy_share_until(machine_after),
-    };
-    if result.requests == 0 || result.errors as f64 > result.requests as f64 * MAX_ERROR_SHARE {
-        bail!("{url}: {} of {} requests failed", result.errors, result.requests);
-    }
-    if result.errors > 0 {
-        eprintln!("warning: {url}: {} of {} requests failed", result.errors, result.requests);
-    }
-    Ok((result, cpu))
+    build: &Generated,
+    settle: Duration,
+    ticks: f64,
+) -> anyhow::Result<ImportMeasure> {
+    let before = procfs::memory(rtm.pid())?;
+    let cpu_before = procfs::process_ticks(rtm.pid())?;
+    let import_started = Instant::now();
+    api.import_new(&rtm.base, operator, build.archive.clone())
+        .await
+        .with_context(|| format!("rtm's log ends with:\n{}", rtm.log_tail()))?;
+    let seconds = import_started.elapsed().as_secs_f64();
+    let after = procfs::memory(rtm.pid())?;
+    let cpu_seconds = procfs::process_ticks(rtm.pid())?.saturating_sub(cpu_before) as f64 / ticks;
+    tokio::time::sleep(settle).await;
+    let settled = procfs::memory(rtm.pid())?;
+    Ok(ImportMeasure {
+        resources: build.resources,
+        json_bytes: build.json_bytes,
+        archive_bytes: build.archive.len() as u64,
+        seconds,
+        cpu_seconds,
+        rss_before_bytes: before.rss_bytes,
+        peak_bytes: after.peak_bytes,
+        rss_after_bytes: after.rss_bytes,
+        rss_settled_bytes: settled.rss_bytes,
+    })
 }
 
 /// Waits until the machine is less than [`QUIET_BUSY_SHARE`] busy over a sample, for
-/// [`QUIET_WITHIN`] at most; the busy share of the last sample, which the report keeps.
-async fn wait_for_quiet() -> anyhow::Result<f64> {
-    let deadline = Instant::now() + QUIET_WITHIN;
+/// `within` at most; the busy share of the last sample, which the report keeps.
+async fn wait_for_quiet(within: Duration) -> anyhow::Result<f64> {
+    let deadline = Instant::now() + within;
     loop {
         let before = procfs::machine_ticks()?;
         tokio::time::sleep(QUIET_SAMPLE).await;
@@ -419,7 +454,7 @@ async fn wait_for_quiet() -> anyhow::Result<f64> {
             eprintln!(
                 "warning: the machine is still {:.0} % busy after {} s; measuring anyway",
                 busy * 100.0,
-                QUIET_WITHIN.as_secs()
+                within.as_secs()
             );
             return Ok(busy);
         }
@@ -437,6 +472,6 @@ fn clock_ticks_per_second() -> f64 {
         .unwrap_or(100.0)
 }
 
-fn step(started: Instant, message: &str) {
+pub(crate) fn step(started: Instant, message: &str) {
     eprintln!("[{:6.1} s] {message}", started.elapsed().as_secs_f64());
 }

@@ -72,6 +72,11 @@ impl Stack {
             ("SPRING_REDIS_HOST", redis_host),
             ("SPRING_REDIS_PORT", redis_port),
             ("RTM_REDIS_KEY_PREFIX", isolation.redis_prefix()),
+            // Room for the large import (100 000 entries, about 100 MB of JSON): the
+            // defaults (20 000 entries, 100 MiB archive) are a production guard.
+            ("RTM_IMPORT_MAX_ENTRIES", "250000".to_owned()),
+            ("RTM_IMPORT_MAX_ARCHIVE_BYTES", (1_u64 << 30).to_string()),
+            ("RTM_IMPORT_MAX_INFLATED_BYTES", (4_u64 << 30).to_string()),
         ];
         Ok(env.into_iter().map(|(name, value)| (name.to_owned(), value)).collect())
     }

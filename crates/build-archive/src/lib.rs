@@ -38,7 +38,7 @@ mod wire;
 pub use crate::content::ArchiveContent;
 pub use crate::error::{ArchiveError, PackError};
 pub use crate::limits::ArchiveLimits;
-pub use crate::pack::{PackedBuild, pack_directory};
+pub use crate::pack::{PackedBuild, pack_directory, pack_directory_within};
 pub use crate::package::ArchivePackager;
 pub use crate::read::{CheckedArchive, check_archive, read_archive};
 pub use crate::spool::{SpoolReader, SpooledArchive};

@@ -54,6 +54,16 @@ impl fmt::Debug for PackedBuild {
 /// a `manifest.json` (the packer writes it), a missing `build.json`, a file that cannot be
 /// read, or any reason [`read_archive`](crate::read_archive) would refuse the archive.
 pub fn pack_directory(dir: &Path) -> Result<PackedBuild, PackError> {
+    pack_directory_within(dir, &ArchiveLimits::default())
+}
+
+/// [`pack_directory`], read back with `limits` instead of the defaults: for builds meant for
+/// an installation whose import limits are raised (the bench's 100 000 resources).
+///
+/// # Errors
+///
+/// As [`pack_directory`].
+pub fn pack_directory_within(dir: &Path, limits: &ArchiveLimits) -> Result<PackedBuild, PackError> {
     let mut files = BTreeMap::new();
     collect(dir, dir, &mut files)?;
     let Some(build_json) = files.remove(BUILD_JSON) else {
@@ -65,7 +75,7 @@ pub fn pack_directory(dir: &Path) -> Result<PackedBuild, PackError> {
     files.insert(MANIFEST_JSON.to_owned(), manifest.to_json());
     let bytes = write_zip(&files, entry_options())
         .map_err(|err| PackError::Write { reason: err.to_string() })?;
-    let request = read_archive(Bytes::from(bytes.clone()), &ArchiveLimits::default())
+    let request = read_archive(Bytes::from(bytes.clone()), limits)
         .map_err(|error| PackError::Invalid { dir: dir.to_owned(), error: Box::new(error) })?;
     Ok(PackedBuild { build_id: request.build.id(), checksum: request.build.header.checksum, bytes })
 }

@@ -25,7 +25,7 @@ use anyhow::{Context as _, bail};
 use super::{elapsed, log_tail, pause};
 
 const HEARTBEAT: Duration = Duration::from_secs(30);
-/// Even tansu (about 12 minutes on 2 cores) builds well within this.
+/// Even tansu (about 12 minutes on 2 cores) or unleash-edge builds well within this.
 const LONGEST_INSTALL: Duration = Duration::from_secs(50 * 60);
 
 /// Installs programs, remembering what it already did in this run.
@@ -104,6 +104,26 @@ impl Installer {
         version: &str,
         features: &[&str],
     ) -> anyhow::Result<PathBuf> {
+        self.cargo_install(name, version, features, true)
+    }
+
+    /// [`Self::cargo_binary`] with `--no-default-features`: for a crate whose default
+    /// features bring what the stack never uses (and minutes of build).
+    pub(crate) fn cargo_binary_without_default_features(
+        &mut self,
+        name: &str,
+        version: &str,
+    ) -> anyhow::Result<PathBuf> {
+        self.cargo_install(name, version, &[], false)
+    }
+
+    fn cargo_install(
+        &mut self,
+        name: &str,
+        version: &str,
+        features: &[&str],
+        default_features: bool,
+    ) -> anyhow::Result<PathBuf> {
         if let Some(path) = cargo_bin(name) {
             return Ok(path);
         }
@@ -120,7 +140,10 @@ impl Installer {
         if !features.is_empty() {
             command.arg("--features").arg(features.join(","));
         }
-        // Away from the workspace: its config is not tansu's business.
+        if !default_features {
+            command.arg("--no-default-features");
+        }
+        // Away from the workspace: its config is not the installed crate's business.
         command.current_dir(&self.cache);
         self.run_logged(
             &format!("cargo install {name} {version}"),
