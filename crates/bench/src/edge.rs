@@ -9,13 +9,15 @@
 //! user who matches and one who does not, and stopped on drop, as [`crate::rtm::Rtm`] is.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use secrecy::SecretString;
 use serde_json::{Value, json};
+
+use crate::process::Spawned;
 
 /// Flags in the bootstrap file.
 pub(crate) const FLAGS: usize = 50;
@@ -90,13 +92,11 @@ pub(crate) fn bootstrap(matching_user: &str) -> Value {
 /// A running Unleash Edge.
 #[derive(Debug)]
 pub(crate) struct Edge {
-    child: Child,
+    process: Spawned,
     /// Its base URL.
     pub(crate) base: String,
     /// Its version, as it reports it (`/internal-backstage/instancedata`).
     pub(crate) version: String,
-    log: PathBuf,
-    pid_file: PathBuf,
 }
 
 impl Edge {
@@ -113,57 +113,20 @@ impl Edge {
             .with_context(|| format!("cannot write {}", features.display()))?;
         let port = TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
         let log = dir.join("unleash-edge.log");
-        let output = std::fs::File::create(&log)
-            .with_context(|| format!("cannot create {}", log.display()))?;
         let mut command = Command::new(binary);
-        command.env_clear();
-        for name in ["PATH", "HOME"] {
-            if let Some(value) = std::env::var_os(name) {
-                command.env(name, value);
-            }
-        }
         command
+            .env_clear()
             .args(["--interface", "127.0.0.1", "--port", &port.to_string(), "offline"])
             .arg("--bootstrap-file")
             .arg(&features)
-            .args(["--client-tokens", CLIENT_TOKEN, "--frontend-tokens", FRONTEND_TOKEN])
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(output.try_clone()?))
-            .stderr(Stdio::from(output));
-        let child =
-            command.spawn().with_context(|| format!("cannot start {}", binary.display()))?;
-        std::fs::write(pid_file, format!("{}\n", child.id()))
-            .with_context(|| format!("cannot write {}", pid_file.display()))?;
-        let mut edge = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            version: String::new(),
-            log,
-            pid_file: pid_file.to_owned(),
-        };
-        edge.wait_until_healthy().await?;
+            .args(["--client-tokens", CLIENT_TOKEN, "--frontend-tokens", FRONTEND_TOKEN]);
+        let mut process = Spawned::start("unleash-edge", command, &log, pid_file)?;
+        let base = format!("http://127.0.0.1:{port}");
+        let health = format!("{base}/internal-backstage/health");
+        process.wait_for(&health, Instant::now(), READY_WITHIN, POLL).await?;
+        let mut edge = Self { process, base, version: String::new() };
         edge.version = edge.reported_version().await?;
         Ok(edge)
-    }
-
-    async fn wait_until_healthy(&mut self) -> anyhow::Result<()> {
-        let client = reqwest::Client::builder().timeout(Duration::from_millis(500)).build()?;
-        let url = format!("{}/internal-backstage/health", self.base);
-        let started = Instant::now();
-        loop {
-            if let Ok(response) = client.get(&url).send().await
-                && response.status() == reqwest::StatusCode::OK
-            {
-                return Ok(());
-            }
-            if let Some(status) = self.child.try_wait()? {
-                bail!("unleash-edge exited with {status}:\n{}", self.log_tail());
-            }
-            if started.elapsed() > READY_WITHIN {
-                bail!("unleash-edge was not healthy within 30 s:\n{}", self.log_tail());
-            }
-            tokio::time::sleep(POLL).await;
-        }
     }
 
     /// The `edgeVersion` of its instance data.
@@ -196,7 +159,7 @@ impl Edge {
 
     /// The process id, for its CPU time.
     pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// Checks that Edge evaluates: `matching_user` gets the user flag and the group's flag,
@@ -233,30 +196,9 @@ impl Edge {
         Ok(())
     }
 
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-
     /// Stops the process and waits for it.
-    pub(crate) fn stop(mut self) -> anyhow::Result<()> {
-        self.kill()
-    }
-
-    fn kill(&mut self) -> anyhow::Result<()> {
-        if self.child.try_wait()?.is_none() {
-            self.child.kill().context("cannot stop unleash-edge")?;
-        }
-        self.child.wait().context("cannot wait for unleash-edge")?;
-        let _ = std::fs::remove_file(&self.pid_file);
-        Ok(())
-    }
-}
-
-impl Drop for Edge {
-    fn drop(&mut self) {
-        let _ = self.kill();
+    pub(crate) fn stop(self) -> anyhow::Result<()> {
+        self.process.stop()
     }
 }
 

@@ -37,6 +37,7 @@ mod design;
 mod edge;
 mod load;
 mod overrides;
+mod process;
 mod procfs;
 mod report;
 mod resolution;

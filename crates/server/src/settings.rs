@@ -220,7 +220,7 @@ fn near_cache(vars: &Vars) -> Result<NearCacheConfig, SettingsError> {
         })?,
     };
     let ttl_seconds = number(vars, "RTM_NEAR_CACHE_TTL_SECONDS", 300_u64)?;
-    Ok(NearCacheConfig::new(max_mb, std::time::Duration::from_secs(ttl_seconds)))
+    Ok(NearCacheConfig::new(max_mb, Duration::from_secs(ttl_seconds)))
 }
 
 fn role(vars: &Vars) -> Result<Role, SettingsError> {
