@@ -14,8 +14,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::embedded::start_with;
-use crate::rtm;
+use crate::embedded::{admin_token, start_with};
 
 /// Resources in the generated build, and their mean size: 6 000 × ~6 KB ≈ 36 MB of JSON,
 /// which deflates only a few times (random words), so the upload is spooled to a file too.
@@ -128,14 +127,7 @@ async fn a_large_import_stays_within_a_memory_budget_and_the_build_is_readable()
     let generated = tokio::task::spawn_blocking(generate).await.unwrap();
     assert!(generated.archive.len() > 8 * 1024 * 1024, "large enough to be spooled to a file");
     let mut running = tokio::task::spawn_blocking(|| start_with(&[])).await.unwrap();
-    let admin = {
-        let output = rtm()
-            .env("RTM_DATA_DIR", running.data_dir.path())
-            .args(["dev-token", "--sub", "operator", "--admin"])
-            .output()
-            .unwrap();
-        String::from_utf8(output.stdout).unwrap().trim().to_owned()
-    };
+    let admin = admin_token(running.data_dir.path());
     let base = format!("http://127.0.0.1:{}", running.api);
     let client = reqwest::Client::new();
     let (archive_bytes, json_bytes) = (generated.archive.len() as u64, generated.json_bytes);

@@ -72,8 +72,16 @@ pub(crate) fn start_with(vars: &[(&str, &str)]) -> Running {
 }
 
 pub(crate) fn dev_token(data_dir: &std::path::Path, subject: &str) -> String {
-    let output =
-        rtm().env("RTM_DATA_DIR", data_dir).args(["dev-token", "--sub", subject]).output().unwrap();
+    signed_token(data_dir, &["--sub", subject])
+}
+
+/// A token of the embedded key for `operator` with every admin role.
+pub(crate) fn admin_token(data_dir: &std::path::Path) -> String {
+    signed_token(data_dir, &["--sub", "operator", "--admin"])
+}
+
+fn signed_token(data_dir: &std::path::Path, args: &[&str]) -> String {
+    let output = rtm().env("RTM_DATA_DIR", data_dir).arg("dev-token").args(args).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::embedded::{self, dev_token, http_get};
+use crate::embedded::{self, admin_token, dev_token, http_get};
 use crate::{free_port, rtm, wait_for_exit};
 
 const LOAN_APP: &str = "7a3e5c1d-2b4f-4e8a-9c6d-1f2e3a4b5c6d";
@@ -46,14 +46,7 @@ async fn metrics_and_logs_of_an_authenticated_run_never_show_a_token_or_a_secret
         text
     });
     let base = format!("http://127.0.0.1:{}", running.api);
-    let admin = {
-        let output = rtm()
-            .env("RTM_DATA_DIR", running.data_dir.path())
-            .args(["dev-token", "--sub", "operator", "--admin"])
-            .output()
-            .unwrap();
-        String::from_utf8(output.stdout).unwrap().trim().to_owned()
-    };
+    let admin = admin_token(running.data_dir.path());
     let alice = dev_token(running.data_dir.path(), "alice");
     let client = reqwest::Client::new();
     for name in ["shared-library-1", "loan-origination-1"] {

@@ -5,7 +5,7 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpListener;
 use std::path::Path;
 
-use crate::embedded::{self, dev_token};
+use crate::embedded::{self, admin_token, dev_token};
 use crate::{free_port, rtm};
 
 const LOAN_APP: &str = "7a3e5c1d-2b4f-4e8a-9c6d-1f2e3a4b5c6d";
@@ -68,14 +68,7 @@ async fn a_start_reaches_the_engine_of_rtm_process_engine_url_and_its_answer_com
     let engine = engine_answering_once(listener);
     let running = embedded::start_with(&[("RTM_PROCESS_ENGINE_URL", &engine_url)]);
     let base = format!("http://127.0.0.1:{}", running.api);
-    let admin = {
-        let output = rtm()
-            .env("RTM_DATA_DIR", running.data_dir.path())
-            .args(["dev-token", "--sub", "operator", "--admin"])
-            .output()
-            .unwrap();
-        String::from_utf8(output.stdout).unwrap().trim().to_owned()
-    };
+    let admin = admin_token(running.data_dir.path());
     let client = reqwest::Client::new();
     for name in ["shared-library-1", "loan-origination-1"] {
         let form = reqwest::multipart::Form::new()
