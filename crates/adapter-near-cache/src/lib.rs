@@ -19,6 +19,10 @@
 //! changes, never the hot path of a hit), so a put cannot slip between an eviction's floor
 //! and its invalidation.
 //!
+//! Misses of one application that happen together load its snapshot once (single flight):
+//! the first caller loads, the others wait for its snapshot. An eviction removes the flight
+//! under way, so a caller that misses after a change never waits for a load begun before it.
+//!
 //! It also keeps the highest policy revision it has applied, evictions and loaded snapshots
 //! alike ([`NearCache::applied_revision`]): revisions are outbox sequences, global and
 //! commit-ordered, so replicas that show the same value have heard of the same changes.
@@ -31,11 +35,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::model::{ApplicationId, BuildId, BuildSummary, PolicySnapshot};
-use domain::ports::{Cache, HealthCheck, PortResult};
+use domain::ports::{Cache, HealthCheck, PortResult, SnapshotLoad};
+use tokio::sync::watch;
 
 /// Metric: near-level lookups, by cache (`policy_snapshot`, `build`) and level that answered
 /// (`near`, `shared`, `none`).
 pub const NEAR_CACHE_LOOKUPS_TOTAL: &str = "rtm_near_cache_lookups_total";
+
+/// Metric: loads of resolution snapshots after a miss, by `result`: `loaded` (this caller
+/// read the stores), `joined` (it waited for another caller's load), `failed` (the load it
+/// ran or waited for gave nothing).
+pub const SNAPSHOT_LOADS_TOTAL: &str = "rtm_policy_snapshot_loads_total";
 
 /// How big and how fresh the near level is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +83,35 @@ pub struct NearCache {
     /// Serialises build puts against build evictions.
     build_writes: Mutex<()>,
     applied: AtomicU64,
+    /// The snapshot loads under way, by application.
+    flights: Mutex<HashMap<ApplicationId, Flight>>,
+    next_flight: AtomicU64,
+}
+
+/// A load under way: its waiters watch for the snapshot, and see the channel closed if the
+/// load fails or its caller goes away.
+struct Flight {
+    id: u64,
+    done: watch::Receiver<Option<Arc<PolicySnapshot>>>,
+}
+
+/// The caller that runs a flight's load. Dropping it ends the flight (unless an eviction or
+/// a later flight replaced it), so a load whose request was cancelled never leaves its
+/// waiters or later callers hanging.
+struct Leader<'a> {
+    cache: &'a NearCache,
+    application_id: ApplicationId,
+    id: u64,
+    done: watch::Sender<Option<Arc<PolicySnapshot>>>,
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        let mut flights = self.cache.flights();
+        if flights.get(&self.application_id).is_some_and(|flight| flight.id == self.id) {
+            flights.remove(&self.application_id);
+        }
+    }
 }
 
 /// What an entry costs in the near level, roughly in bytes: the sizes of the structs plus
@@ -133,6 +172,8 @@ impl NearCache {
             floors: Mutex::new(HashMap::new()),
             build_writes: Mutex::new(()),
             applied: AtomicU64::new(0),
+            flights: Mutex::new(HashMap::new()),
+            next_flight: AtomicU64::new(0),
         }
     }
 
@@ -158,6 +199,26 @@ impl NearCache {
     fn floors(&self) -> MutexGuard<'_, HashMap<ApplicationId, u64>> {
         // The map holds plain numbers: a panic elsewhere cannot leave it half-written.
         self.floors.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn flights(&self) -> MutexGuard<'_, HashMap<ApplicationId, Flight>> {
+        // Entries are inserted and removed whole: a panic cannot leave one half-written.
+        self.flights.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Joins the flight of `application_id` if there is one (its receiver), or starts one.
+    fn join_or_lead(
+        &self,
+        application_id: ApplicationId,
+    ) -> Result<Leader<'_>, watch::Receiver<Option<Arc<PolicySnapshot>>>> {
+        let mut flights = self.flights();
+        if let Some(flight) = flights.get(&application_id) {
+            return Err(flight.done.clone());
+        }
+        let (done, receiver) = watch::channel(None);
+        let id = self.next_flight.fetch_add(1, Ordering::Relaxed);
+        flights.insert(application_id, Flight { id, done: receiver });
+        Ok(Leader { cache: self, application_id, id, done })
     }
 
     fn build_writes(&self) -> MutexGuard<'_, ()> {
@@ -196,6 +257,10 @@ impl NearCache {
 
 fn lookup(cache: &'static str, level: &'static str) {
     metrics::counter!(NEAR_CACHE_LOOKUPS_TOTAL, "cache" => cache, "level" => level).increment(1);
+}
+
+fn snapshot_load(result: &'static str) {
+    metrics::counter!(SNAPSHOT_LOADS_TOTAL, "result" => result).increment(1);
 }
 
 #[async_trait]
@@ -242,6 +307,36 @@ impl Cache for NearCache {
         }
     }
 
+    async fn load_policy_snapshot(
+        &self,
+        application_id: ApplicationId,
+        load: SnapshotLoad<'_>,
+    ) -> Option<Arc<PolicySnapshot>> {
+        let leader = match self.join_or_lead(application_id) {
+            Ok(leader) => leader,
+            Err(mut done) => {
+                // Closed without a value: that load failed, or its request went away.
+                let snapshot = done.wait_for(Option::is_some).await.ok().and_then(|held| held.clone());
+                snapshot_load(if snapshot.is_some() { "joined" } else { "failed" });
+                return snapshot;
+            }
+        };
+        let Some(snapshot) = load.await else {
+            snapshot_load("failed");
+            return None;
+        };
+        snapshot_load("loaded");
+        // The waiters first: they need not wait for the second level's write.
+        leader.done.send_replace(Some(snapshot.clone()));
+        // The flight ends after the put, so a caller that misses in between joins it rather
+        // than loading again.
+        if let Err(err) = self.put_policy_snapshot(application_id, snapshot.clone()).await {
+            tracing::warn!(error = %err, app.id = %application_id, "cache write failed");
+        }
+        drop(leader);
+        Some(snapshot)
+    }
+
     async fn evict_policy_snapshot(
         &self,
         application_id: ApplicationId,
@@ -254,6 +349,9 @@ impl Cache for NearCache {
             if let Some(near) = &self.near {
                 near.snapshots.invalidate(&application_id);
             }
+            // A load begun before the change may give the old snapshot: later misses start
+            // their own (its waiters, who missed before the change, still get its result).
+            self.flights().remove(&application_id);
             self.applied(revision);
         }
         match &self.shared {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use adapter_memory::InMemoryCache;
 use domain::model::{BuildId, PolicyOverride, PolicyOverrideId, PolicyTarget, SubjectType};
@@ -167,4 +168,107 @@ async fn a_failing_shared_level_is_an_error_the_services_take_for_a_miss_while_n
     shared.fail_next_with(adapter_memory::FailureKind::Unavailable);
     assert_eq!(cache.get_policy_snapshot(application_id).await.unwrap(), Some(stored));
     assert!(cache.get_build_summary(BuildId::random()).await.is_err());
+}
+
+/// Runs `load_policy_snapshot` for `application_id` as a spawned task whose load counts in
+/// `loads` and then takes a permit of `gate` (for good) before giving `snapshot`.
+fn spawn_load(
+    cache: &Arc<NearCache>,
+    application_id: ApplicationId,
+    loads: &Arc<AtomicU64>,
+    gate: &Arc<tokio::sync::Semaphore>,
+    snapshot: Option<Arc<PolicySnapshot>>,
+) -> tokio::task::JoinHandle<Option<Arc<PolicySnapshot>>> {
+    let (cache, loads, gate) = (cache.clone(), loads.clone(), gate.clone());
+    tokio::spawn(async move {
+        let load = async {
+            loads.fetch_add(1, Ordering::SeqCst);
+            gate.acquire().await.unwrap().forget();
+            snapshot
+        };
+        cache.load_policy_snapshot(application_id, Box::pin(load)).await
+    })
+}
+
+/// Lets every spawned task run until it waits (the tests run on one thread, so one yield
+/// polls each ready task once; a few leave room for chains of wake-ups).
+async fn settle() {
+    for _ in 0..8 {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn misses_that_happen_together_load_once_and_share_the_snapshot() {
+    let cache = Arc::new(alone(64));
+    let application_id = ApplicationId::random();
+    let (loads, gate) = (Arc::new(AtomicU64::new(0)), Arc::new(tokio::sync::Semaphore::new(0)));
+    let loaded = snapshot_at(application_id, 3);
+    let callers: Vec<_> = (0..16)
+        .map(|_| spawn_load(&cache, application_id, &loads, &gate, Some(loaded.clone())))
+        .collect();
+    settle().await;
+    gate.add_permits(16);
+
+    for caller in callers {
+        let got = caller.await.unwrap().expect("every caller gets the snapshot");
+        assert!(Arc::ptr_eq(&got, &loaded), "the one load's snapshot, shared");
+    }
+    assert_eq!(loads.load(Ordering::SeqCst), 1, "one load for sixteen misses");
+    assert_eq!(cache.get_policy_snapshot(application_id).await.unwrap(), Some(loaded));
+    assert!(cache.flights().is_empty(), "the flight ends with its load");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_miss_after_an_eviction_does_not_wait_for_a_load_begun_before_it() {
+    let cache = Arc::new(alone(64));
+    let application_id = ApplicationId::random();
+    let (loads, gate) = (Arc::new(AtomicU64::new(0)), Arc::new(tokio::sync::Semaphore::new(0)));
+    let before = spawn_load(&cache, application_id, &loads, &gate, Some(snapshot_at(application_id, 7)));
+    let joined_before = spawn_load(&cache, application_id, &loads, &gate, None);
+    settle().await;
+
+    cache.evict_policy_snapshot(application_id, 8).await.unwrap();
+    let current = snapshot_at(application_id, 8);
+    let after = spawn_load(&cache, application_id, &loads, &gate, Some(current.clone()));
+    settle().await;
+    assert_eq!(loads.load(Ordering::SeqCst), 2, "the miss after the change loads on its own");
+    gate.add_permits(3);
+
+    assert_eq!(before.await.unwrap().unwrap().revision(), 7);
+    assert_eq!(joined_before.await.unwrap().unwrap().revision(), 7, "it missed before the change");
+    assert_eq!(after.await.unwrap(), Some(current.clone()));
+    assert_eq!(
+        cache.get_policy_snapshot(application_id).await.unwrap(),
+        Some(current),
+        "the old load's put is refused by the generation rule"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn waiters_of_a_failed_or_abandoned_load_get_nothing_and_the_next_miss_loads_again() {
+    let cache = Arc::new(alone(64));
+    let application_id = ApplicationId::random();
+    let (loads, gate) = (Arc::new(AtomicU64::new(0)), Arc::new(tokio::sync::Semaphore::new(0)));
+    let failing = spawn_load(&cache, application_id, &loads, &gate, None);
+    let waiter = spawn_load(&cache, application_id, &loads, &gate, None);
+    settle().await;
+    gate.add_permits(1);
+    assert_eq!(failing.await.unwrap(), None);
+    assert_eq!(waiter.await.unwrap(), None, "a failed load gives its waiters nothing");
+    assert_eq!(loads.load(Ordering::SeqCst), 1, "the waiter did not load");
+
+    let abandoned = spawn_load(&cache, application_id, &loads, &gate, None);
+    let waiter = spawn_load(&cache, application_id, &loads, &gate, None);
+    settle().await;
+    abandoned.abort();
+    assert!(abandoned.await.unwrap_err().is_cancelled());
+    assert_eq!(waiter.await.unwrap(), None, "a cancelled leader closes its flight");
+
+    let next = snapshot_at(application_id, 1);
+    let retry = spawn_load(&cache, application_id, &loads, &gate, Some(next.clone()));
+    settle().await;
+    gate.add_permits(1);
+    assert_eq!(retry.await.unwrap(), Some(next));
+    assert_eq!(loads.load(Ordering::SeqCst), 3, "failed, abandoned, then loaded again");
 }

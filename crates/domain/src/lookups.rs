@@ -115,10 +115,10 @@ pub(crate) async fn policy_build(
 
 /// Everything resolution needs for an application, from the cache when it has it.
 ///
-/// On a miss the policy revision is read first, then the policy, overrides and branches:
-/// a change committed in between is in the content but not in the label, so the snapshot is
-/// never labelled newer than what it holds, and the cache's generation rule (see
-/// [`Cache`](crate::ports::Cache)) refuses it only when an eviction says it is old.
+/// On a miss the cache runs the load
+/// ([`Cache::load_policy_snapshot`](crate::ports::Cache::load_policy_snapshot)) once for every caller
+/// that missed together: right after a change, a large application's snapshot (0.4 s for
+/// 100 000 overrides) is read once per replica, not once per waiting request.
 pub(crate) async fn policy_snapshot(
     ports: &Ports,
     application_id: ApplicationId,
@@ -134,6 +134,39 @@ pub(crate) async fn policy_snapshot(
             tracing::warn!(error = %err, app.id = %application_id, "cache read failed; reading the store")
         }
     }
+    // The load's error stays here: the cache only learns that there is no snapshot.
+    let failure = std::sync::Mutex::new(None);
+    let load = async {
+        match load_policy_snapshot(ports, application_id).await {
+            Ok(snapshot) => Some(snapshot),
+            Err(err) => {
+                *failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(err);
+                None
+            }
+        }
+    };
+    if let Some(snapshot) = ports.cache.load_policy_snapshot(application_id, Box::pin(load)).await
+    {
+        return Ok(snapshot);
+    }
+    match failure.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+        Some(err) => Err(err),
+        // The load this caller waited for failed: it tries on its own, so its error (or its
+        // snapshot) is its own.
+        None => load_policy_snapshot(ports, application_id).await,
+    }
+}
+
+/// Reads an application's snapshot from the stores.
+///
+/// The policy revision is read first, then the policy, overrides and branches: a change
+/// committed in between is in the content but not in the label, so the snapshot is never
+/// labelled newer than what it holds, and the cache's generation rule (see
+/// [`Cache`](crate::ports::Cache)) refuses it only when an eviction says it is old.
+async fn load_policy_snapshot(
+    ports: &Ports,
+    application_id: ApplicationId,
+) -> DomainResult<Arc<PolicySnapshot>> {
     let revision = ports.app_data.policy_revision(application_id).await?;
     let global = ports.app_data.find_active_policy(application_id).await?;
     let overrides = ports.app_data.list_policy_overrides(application_id).await?;
@@ -145,11 +178,7 @@ pub(crate) async fn policy_snapshot(
             latest_by_branch.insert(branch, header.id);
         }
     }
-    let snapshot = Arc::new(PolicySnapshot::new(revision, global, overrides, latest_by_branch));
-    if let Err(err) = ports.cache.put_policy_snapshot(application_id, snapshot.clone()).await {
-        tracing::warn!(error = %err, app.id = %application_id, "cache write failed");
-    }
-    Ok(snapshot)
+    Ok(Arc::new(PolicySnapshot::new(revision, global, overrides, latest_by_branch)))
 }
 
 /// Forgets what the cache holds for resolution in an application, after a change to it.

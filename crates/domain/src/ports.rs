@@ -21,7 +21,7 @@ pub use crate::ports::app_data::{
     AppDataRepository, BuildCatalog, ImportClaim, ImportLedger, Outbox, TimerRegistry,
 };
 pub use crate::ports::blobs::{BlobChunks, BlobKey, BlobStore, BytesChunks};
-pub use crate::ports::cache::Cache;
+pub use crate::ports::cache::{Cache, SnapshotLoad};
 pub use crate::ports::events::EventPublisher;
 pub use crate::ports::health::HealthCheck;
 pub use crate::ports::packager::{ArchiveWriter, BuildDraft, BuildPackager};

@@ -90,7 +90,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let settings = settings()?;
-            telemetry::init(&settings.logging);
+            // Dropped after the runtime below, so the last lines are written out.
+            let _log = telemetry::init(&settings.logging);
             for name in &settings.unread {
                 tracing::warn!(
                     variable = %name,
@@ -106,7 +107,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let settings = settings()?;
-            telemetry::init(&settings.logging);
+            let _log = telemetry::init(&settings.logging);
             let Some(backends) = settings.backends else {
                 anyhow::bail!(
                     "rtm migrate needs SPRING_DATASOURCE_URL and the other backend variables (docs/CONFIGURATION.md)"

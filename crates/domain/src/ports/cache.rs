@@ -2,12 +2,18 @@
 //! replica, in front of Redis when one is configured.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::model::{ApplicationId, BuildId, BuildSummary, PolicySnapshot};
 use crate::ports::{HealthCheck, PortResult};
+
+/// A load of an application's resolution snapshot from the stores, for
+/// [`Cache::load_policy_snapshot`]: `None` when it failed (the caller keeps the error).
+pub type SnapshotLoad<'a> = Pin<Box<dyn Future<Output = Option<Arc<PolicySnapshot>>> + Send + 'a>>;
 
 /// A cache: it may forget anything at any time, and the services treat each of its errors
 /// as a miss, so the service works with the cache down. Values are shared behind `Arc`, so
@@ -43,6 +49,27 @@ pub trait Cache: HealthCheck + fmt::Debug + Send + Sync + 'static {
         application_id: ApplicationId,
         snapshot: Arc<PolicySnapshot>,
     ) -> PortResult<()>;
+
+    /// After a miss, loads the resolution snapshot of an application with `load` and caches
+    /// it (under the generation rule), once for all the callers that miss together: a
+    /// cache that coalesces loads runs `load` only when no load of that application is
+    /// under way, and otherwise waits for that one's snapshot (a load that began before an
+    /// eviction is never joined after it). `None` when the snapshot could not be had: this
+    /// caller's `load` gave `None`, or the load it waited for failed or was abandoned.
+    ///
+    /// The default runs every caller's `load` and puts what it gives; a put that fails is
+    /// logged, as a cache error never fails a request.
+    async fn load_policy_snapshot(
+        &self,
+        application_id: ApplicationId,
+        load: SnapshotLoad<'_>,
+    ) -> Option<Arc<PolicySnapshot>> {
+        let snapshot = load.await?;
+        if let Err(err) = self.put_policy_snapshot(application_id, snapshot.clone()).await {
+            tracing::warn!(error = %err, app.id = %application_id, "cache write failed");
+        }
+        Some(snapshot)
+    }
 
     /// Forgets the resolution snapshot of an application after a change at policy
     /// `revision`, and refuses later puts of snapshots older than it.
