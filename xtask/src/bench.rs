@@ -43,6 +43,10 @@ pub(crate) struct BenchArgs {
     /// Connection counts of every load run, comma-separated.
     #[arg(long, default_value = "64,16")]
     connections: String,
+    /// Also records a CPU profile of rtm answering build info (`perf`, Debian package
+    /// `linux-perf`), written to `target/bench/profile.txt`.
+    #[arg(long)]
+    profile: bool,
     /// Seconds to wait at most for a quiet machine (under 15 % busy) before measuring.
     #[arg(long, default_value_t = 300)]
     quiet_wait: u64,
@@ -66,10 +70,11 @@ pub(crate) fn run(sh: &Shell, args: &BenchArgs) -> anyhow::Result<()> {
     let (overrides, connections) = (&args.overrides, &args.connections);
     let quiet_wait = args.quiet_wait.to_string();
     let commit = commit(sh).unwrap_or_else(|| "unknown".to_owned());
+    let profile: &[&str] = if args.profile { &["--profile"] } else { &[] };
     println!("==> bench");
     let outcome = cmd!(
         sh,
-        "cargo run --quiet --release -p bench -- --rtm {rtm} --edge {edge} --wrk {wrk} --out {report} --duration {duration} --warmup {warmup} --resources {resources} --large-resources {large} --overrides {overrides} --connections {connections} --quiet-wait {quiet_wait} --commit {commit}"
+        "cargo run --quiet --release -p bench -- --rtm {rtm} --edge {edge} --wrk {wrk} --out {report} --duration {duration} --warmup {warmup} --resources {resources} --large-resources {large} --overrides {overrides} --connections {connections} --quiet-wait {quiet_wait} --commit {commit} {profile...}"
     )
     .envs(services::test_env())
     .run()

@@ -38,6 +38,7 @@ mod edge;
 mod load;
 mod overrides;
 mod process;
+mod profile;
 mod procfs;
 mod report;
 mod resolution;
@@ -118,6 +119,11 @@ pub(crate) struct Args {
     /// Seconds to wait at most for a quiet machine before measuring anyway.
     #[arg(long, default_value_t = 300)]
     quiet_wait: u64,
+    /// Also records a CPU profile of rtm (`perf`) during one more warm build-info run (the
+    /// first override count, the fewest connections), written as `profile.txt` next to the
+    /// report.
+    #[arg(long)]
+    profile: bool,
     /// The commit measured, for the report.
     #[arg(long)]
     commit: Option<String>,

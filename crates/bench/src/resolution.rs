@@ -19,7 +19,7 @@ use crate::overrides::{MATCHING_USER, OTHER_USER, Overrides};
 use crate::report::{CpuUse, Route, Run};
 use crate::rtm::Rtm;
 use crate::stack::{Isolation, Stack};
-use crate::{Args, procfs, step};
+use crate::{Args, procfs, profile, step};
 
 /// The examples the resolution runs on: a library, an application that depends on it (the
 /// global policy), and a later build of that application (the one every override names).
@@ -142,6 +142,13 @@ pub(crate) async fn measure(
             }
         }
         rss_with_overrides.push((overrides.count(), procfs::memory(rtm.pid())?.rss_bytes));
+        if args.profile && args.overrides.first() == Some(&count) {
+            let connections = args.connections.iter().copied().min().unwrap_or(16);
+            step(started, &format!("profile: build info, {count} overrides, {connections} connections"));
+            let settings = LoadSettings { connections, ..loader.settings.clone() };
+            profile::record(&settings, &script, &build_info, &matching, rtm.pid(), setup.out_dir)
+                .await?;
+        }
     }
     rtm.stop()?;
 

@@ -96,8 +96,9 @@ pub(crate) async fn observe(
     let route = req.match_pattern();
     let trace_id = trace::of(&req);
     // The request is not cloned here: routing needs it unshared. Its extensions are read
-    // back from the response.
-    let result = next.call(req).await;
+    // back from the response. Everything inside runs with the trace id in scope, so error
+    // bodies (CORS refusals included) carry the id this line shows.
+    let result = trace::scope(trace_id.clone(), next.call(req)).await;
     let elapsed = started.elapsed();
     let (status, exception) = match &result {
         Ok(response) => (response.status(), response.response().error().map(exception_of)),

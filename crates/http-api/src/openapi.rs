@@ -142,16 +142,13 @@ pub fn api_app(
     // strips a path prefix (`/appmanager/swagger-ui.html` → `/appmanager/swagger-ui/`).
     .service(web::redirect("/swagger-ui.html", "swagger-ui/").using_status_code(StatusCode::FOUND))
     .default_service(web::to(|| async { ApiError::route_not_found() }))
-    .wrap_fn(|req, srv| {
-        let trace_id = trace::of(&req);
-        trace::scope(trace_id, srv.call(req))
-    })
     .wrap(Compress::default())
     // Outside compression and the handlers, so that errors carry CORS headers too and a
     // preflight is answered before any route is looked for.
     .wrap(Condition::new(options.cors.is_enabled(), options.cors.middleware()))
     // Inside the tracing span (its request id is the line's trace id), outside everything
-    // else: it times and logs the whole request, CORS refusals and error responses included.
+    // else: it times and logs the whole request, CORS refusals and error responses included,
+    // and puts the trace id in scope for the error bodies.
     .wrap(actix_web::middleware::from_fn(observe::observe))
     .wrap(TracingLogger::default())
 }
