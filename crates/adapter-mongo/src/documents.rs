@@ -1,5 +1,6 @@
-//! The stored shapes of `builds` and `build_resources`: serde mirrors of the domain types
-//! with the original platform's camelCase field names, and their conversions.
+//! The stored shapes of `builds`, `build_manifests` and `build_resources`: serde mirrors of
+//! the domain types with the original platform's camelCase field names, and their
+//! conversions.
 //!
 //! A `builds` document:
 //!
@@ -12,11 +13,27 @@
 //!                    currencyDisplayFormat: { format }, languages, defaultLanguageCode },
 //!   dependencies: [{ applicationId, buildId }],
 //!   configParams: [{ key, type, value, description? }],
-//!   manifest: [{ resourceType, resourceDefinitionId, resourceVersionId, name }] }
+//!   manifestChunks: N }
 //! ```
 //!
 //! While resources are staged the document is only `{ _id, status: "STAGING", stagedAt }`;
 //! readers look for `status: "COMPLETE"` only.
+//!
+//! The manifest is in `build_manifests`, in `N` chunks of at most [`MANIFEST_CHUNK_ENTRIES`]
+//! entries, `seq` 0 to `N - 1` in manifest order:
+//!
+//! ```text
+//! { _id: "<buildId>:<checksum>:<seq>", buildId, checksum, seq,
+//!   entries: [{ resourceType, resourceDefinitionId, resourceVersionId, name }] }
+//! ```
+//!
+//! It lives outside the build document because MongoDB refuses a document over 16 MiB, which
+//! a manifest of about 80 000 entries of typical size passes. The checksum is part of a chunk's key so that
+//! a publisher of other content under the same id, racing the one that wins, writes beside
+//! the winner's chunks and never over them. Documents written before the manifest moved out
+//! have no `manifestChunks` and carry it inline instead, as
+//! `manifest: [{ resourceType, resourceDefinitionId, resourceVersionId, name }]`; they still
+//! read.
 //!
 //! A `build_resources` document: `{ _id: ObjectId, buildId, resourceType,
 //! resourceDefinitionId, resourceVersionId, name, content: { ... } }`, where `content` is the
@@ -28,7 +45,7 @@ use domain::model::{
     ManifestEntry, NumberFormat, Platforms, RawJson, ResourceDefinitionId, ResourceName,
     ResourceType, ResourceVersionId, ValidationError, VersionId, WorkspaceId,
 };
-use mongodb::bson::{DateTime, RawDocumentBuf};
+use mongodb::bson::{DateTime, RawArrayBuf, RawDocumentBuf};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -45,8 +62,18 @@ pub(crate) mod fields {
     pub(crate) const BUILD_ID: &str = "buildId";
     pub(crate) const RESOURCE_TYPE: &str = "resourceType";
     pub(crate) const RESOURCE_DEFINITION_ID: &str = "resourceDefinitionId";
+    pub(crate) const RESOURCE_VERSION_ID: &str = "resourceVersionId";
     pub(crate) const NAME: &str = "name";
+    pub(crate) const SEQ: &str = "seq";
+    pub(crate) const ENTRIES: &str = "entries";
 }
+
+/// Entries per `build_manifests` chunk. One entry takes about 200 bytes of BSON with
+/// typical ids and names, so a chunk is about 1 MB: few round trips for a large manifest,
+/// and little held at once. The longest entry the domain allows (64-character type and ids,
+/// a 255-character name of 4-byte characters) takes about 1.3 KB, so even a chunk of those
+/// (about 6.5 MB) stays well below MongoDB's 16 MiB document limit.
+pub(crate) const MANIFEST_CHUNK_ENTRIES: usize = 5_000;
 
 /// Where a build document stands. Only `Complete` builds exist for readers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +125,12 @@ pub(crate) struct BuildDoc {
     build_settings: SettingsDoc,
     dependencies: Vec<DependencyDoc>,
     config_params: Vec<ConfigParamDoc>,
+    /// How many `build_manifests` chunks hold the manifest; absent in documents written
+    /// before the manifest moved out of this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    manifest_chunks: Option<i32>,
+    /// The inline manifest of those older documents: read, never written.
+    #[serde(default, skip_serializing)]
     manifest: Vec<ManifestDoc>,
 }
 
@@ -143,13 +176,78 @@ struct ConfigParamDoc {
     description: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ManifestDoc {
     resource_type: String,
     resource_definition_id: String,
     resource_version_id: String,
     name: String,
+}
+
+impl ManifestDoc {
+    fn into_domain(self) -> Result<ManifestEntry, ValidationError> {
+        Ok(ManifestEntry {
+            resource_type: ResourceType::parse(&self.resource_type)?,
+            definition_id: ResourceDefinitionId::parse(&self.resource_definition_id)?,
+            version_id: ResourceVersionId::parse(&self.resource_version_id)?,
+            name: ResourceName::parse(&self.name)?,
+        })
+    }
+}
+
+/// What a reader needs of a `build_manifests` chunk (the rest is its key).
+#[derive(Debug, Deserialize)]
+pub(crate) struct ManifestChunkDoc {
+    seq: i32,
+    entries: Vec<ManifestDoc>,
+}
+
+impl ManifestChunkDoc {
+    pub(crate) fn seq(&self) -> i32 {
+        self.seq
+    }
+
+    /// The chunk's entries, in order; stored values are checked again, as in a build.
+    pub(crate) fn into_domain(self, build_id: &str) -> Result<Vec<ManifestEntry>, DocumentError> {
+        self.entries
+            .into_iter()
+            .map(ManifestDoc::into_domain)
+            .collect::<Result<_, _>>()
+            .map_err(|source| DocumentError::Build { id: build_id.to_owned(), source })
+    }
+}
+
+/// The `_id` of chunk `seq` of the manifest of `build_id` published with `checksum`.
+pub(crate) fn manifest_chunk_id(build_id: &str, checksum: &str, seq: i32) -> String {
+    format!("{build_id}:{checksum}:{seq}")
+}
+
+/// The `build_manifests` document of chunk `seq`, holding `entries`. Built as raw BSON
+/// straight from the borrowed entries: encoding cannot fail, and only this chunk's bytes
+/// are held, never the whole manifest's.
+pub(crate) fn manifest_chunk(
+    build_id: &str,
+    checksum: &str,
+    seq: i32,
+    entries: &[ManifestEntry],
+) -> RawDocumentBuf {
+    let mut lines = RawArrayBuf::new();
+    for entry in entries {
+        let mut line = RawDocumentBuf::new();
+        line.append_ref(fields::RESOURCE_TYPE, entry.resource_type.as_str());
+        line.append_ref(fields::RESOURCE_DEFINITION_ID, entry.definition_id.as_str());
+        line.append_ref(fields::RESOURCE_VERSION_ID, entry.version_id.as_str());
+        line.append_ref(fields::NAME, entry.name.as_str());
+        lines.push(line);
+    }
+    let mut chunk = RawDocumentBuf::new();
+    chunk.append(fields::ID, manifest_chunk_id(build_id, checksum, seq));
+    chunk.append_ref(fields::BUILD_ID, build_id);
+    chunk.append_ref(fields::CHECKSUM, checksum);
+    chunk.append(fields::SEQ, seq);
+    chunk.append(fields::ENTRIES, lines);
+    chunk
 }
 
 /// A stored document that does not make a valid domain value.
@@ -167,6 +265,8 @@ pub(crate) enum DocumentError {
         #[source]
         source: ValidationError,
     },
+    #[error("stored build {id} lacks chunk {seq} of its {count} manifest chunks")]
+    MissingManifestChunk { id: String, seq: i32, count: i32 },
     #[error("stored date {0} is out of range")]
     Date(i64),
     #[error(transparent)]
@@ -174,8 +274,13 @@ pub(crate) enum DocumentError {
 }
 
 impl BuildDoc {
-    /// The document that publishes `build` at `published_at`.
-    pub(crate) fn complete(build: &Build, published_at: OffsetDateTime) -> Self {
+    /// The document that publishes `build` at `published_at`, its manifest in
+    /// `manifest_chunks` chunks written before it.
+    pub(crate) fn complete(
+        build: &Build,
+        published_at: OffsetDateTime,
+        manifest_chunks: i32,
+    ) -> Self {
         let header = &build.header;
         let settings = &build.settings;
         Self {
@@ -226,21 +331,38 @@ impl BuildDoc {
                     description: param.description.clone(),
                 })
                 .collect(),
-            manifest: build
-                .manifest
-                .iter()
-                .map(|entry| ManifestDoc {
-                    resource_type: entry.resource_type.to_string(),
-                    resource_definition_id: entry.definition_id.to_string(),
-                    resource_version_id: entry.version_id.to_string(),
-                    name: entry.name.to_string(),
-                })
-                .collect(),
+            manifest_chunks: Some(manifest_chunks),
+            manifest: Vec::new(),
         }
     }
 
-    /// The domain build; stored values are checked again, as other services share the store.
-    pub(crate) fn into_domain(self) -> Result<Build, DocumentError> {
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub(crate) fn checksum(&self) -> &str {
+        &self.checksum
+    }
+
+    /// How many `build_manifests` chunks hold the manifest; `None` for a document written
+    /// before the manifest moved out, which carries it inline.
+    pub(crate) fn manifest_chunks(&self) -> Option<i32> {
+        self.manifest_chunks
+    }
+
+    /// The inline manifest of a document written before the manifest moved out (empty for
+    /// a newer one), taken out of the document.
+    pub(crate) fn take_inline_manifest(&mut self) -> Result<Vec<ManifestEntry>, DocumentError> {
+        std::mem::take(&mut self.manifest)
+            .into_iter()
+            .map(ManifestDoc::into_domain)
+            .collect::<Result<_, _>>()
+            .map_err(|source| DocumentError::Build { id: self.id.clone(), source })
+    }
+
+    /// The domain build with `manifest`; stored values are checked again, as other services
+    /// share the store.
+    pub(crate) fn into_domain(self, manifest: Vec<ManifestEntry>) -> Result<Build, DocumentError> {
         let id = self.id.clone();
         let invalid = |source| DocumentError::Build { id: id.clone(), source };
         let settings = self.build_settings;
@@ -300,19 +422,6 @@ impl BuildDoc {
                     param_type: ConfigParamType::parse(&param.param_type)?,
                     value: param.value,
                     description: param.description,
-                })
-            })
-            .collect::<Result<_, ValidationError>>()
-            .map_err(invalid)?;
-        let manifest = self
-            .manifest
-            .into_iter()
-            .map(|entry| {
-                Ok(ManifestEntry {
-                    resource_type: ResourceType::parse(&entry.resource_type)?,
-                    definition_id: ResourceDefinitionId::parse(&entry.resource_definition_id)?,
-                    version_id: ResourceVersionId::parse(&entry.resource_version_id)?,
-                    name: ResourceName::parse(&entry.name)?,
                 })
             })
             .collect::<Result<_, ValidationError>>()

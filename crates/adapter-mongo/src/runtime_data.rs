@@ -1,36 +1,54 @@
-//! `RuntimeDataStore` on MongoDB: `builds` and `build_resources`.
+//! `RuntimeDataStore` on MongoDB: `builds`, `build_manifests` and `build_resources`.
 //!
 //! # Visibility and the commit point
 //!
 //! Resources are written first, while the build document is at most a `STAGING` marker;
-//! `publish_build` then writes the whole build document with `status: "COMPLETE"` in one
-//! single-document write, which is the commit point. Every read first asks whether the build
-//! is complete, so a process killed at any moment leaves either an invisible build or a whole
-//! one. `discard_build` removes the build document first and the resources after it, so an
-//! interrupted discard also leaves only invisible leftovers (which the next discard or import
-//! of that id removes). No multi-document transaction is used.
+//! `publish_build` then writes the manifest's chunks to `build_manifests`, one chunk at a
+//! time, and after them the whole build document with `status: "COMPLETE"` and the number of
+//! chunks, in one single-document write, which is the commit point. Every read first asks
+//! whether the build is complete, so a process killed at any moment leaves either an
+//! invisible build or a whole one. A complete build's chunks never change, and a reader that
+//! finds fewer than the build document counts fails (a backend error), never serving a
+//! shorter manifest, unless the build was discarded while it read (then it finds no build).
+//!
+//! Chunks are keyed by build id, checksum and position. A publisher whose check saw no
+//! complete build writes its chunks even if another one publishes meanwhile: with the same
+//! checksum (the same content) it rewrites the same bytes under the same keys; with another
+//! checksum it writes beside the winner's chunks, loses the commit (a conflict) and removes
+//! its own. Leftovers of an importer that died before its commit are invisible: under the
+//! same checksum the next publication replaces them, under another it removes them once it
+//! has committed (not before: they may be the chunks of a publisher about to win).
+//!
+//! `discard_build` removes the build document first and the resources and chunks after it,
+//! so an interrupted discard also leaves only invisible leftovers (which the next discard or
+//! import of that id removes). No multi-document transaction is used.
 
 use std::fmt;
 
 use async_trait::async_trait;
 use domain::model::{
-    Build, BuildId, BuildResource, Page, PageRequest, ResourceDefinitionId, ResourceName,
-    ResourceType,
+    Build, BuildId, BuildResource, ManifestEntry, Page, PageRequest, ResourceDefinitionId,
+    ResourceName, ResourceType,
 };
 use domain::ports::{PortResult, RuntimeDataStore};
 use futures_util::TryStreamExt;
 use futures_util::future::{try_join, try_join3};
-use mongodb::bson::{Document, doc};
+use mongodb::bson::{Document, RawDocumentBuf, doc};
 use mongodb::options::IndexOptions;
 use mongodb::{Client, Collection, IndexModel};
 use time::OffsetDateTime;
 
 use crate::config::MongoConfig;
-use crate::documents::{BuildDoc, BuildState, BuildStatus, ResourceDoc, fields, to_bson_date};
+use crate::documents::{
+    BuildDoc, BuildState, BuildStatus, DocumentError, MANIFEST_CHUNK_ENTRIES, ManifestChunkDoc,
+    ResourceDoc, fields, manifest_chunk, manifest_chunk_id, to_bson_date,
+};
 use crate::error::{MongoError, duplicate_key_positions, is_duplicate_key};
 
 /// Collection of build documents.
 pub const BUILDS_COLLECTION: &str = "builds";
+/// Collection of build manifests, in chunks of a fixed number of entries per build.
+pub const MANIFESTS_COLLECTION: &str = "build_manifests";
 /// Collection of resource snapshots, one document per resource of a build.
 pub const RESOURCES_COLLECTION: &str = "build_resources";
 
@@ -41,6 +59,7 @@ pub struct MongoRuntimeDataStore {
     client: Client,
     database: String,
     builds: Collection<BuildDoc>,
+    manifests: Collection<ManifestChunkDoc>,
     resources: Collection<ResourceDoc>,
 }
 
@@ -67,6 +86,7 @@ impl MongoRuntimeDataStore {
         let database = client.database(&config.database);
         let store = Self {
             builds: database.collection(BUILDS_COLLECTION),
+            manifests: database.collection(MANIFESTS_COLLECTION),
             resources: database.collection(RESOURCES_COLLECTION),
             database: config.database.clone(),
             client,
@@ -119,7 +139,95 @@ impl MongoRuntimeDataStore {
             )
             .await
             .map_err(MongoError::driver("creation of the builds index"))?;
+        // Serves the read of a manifest in order and the removal of a build's chunks.
+        self.manifests
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { fields::BUILD_ID: 1, fields::CHECKSUM: 1, fields::SEQ: 1 })
+                    .build(),
+            )
+            .await
+            .map_err(MongoError::driver("creation of the build_manifests index"))?;
         Ok(())
+    }
+
+    /// Writes the manifest of `build` to `build_manifests`, chunk by chunk, each replacing
+    /// a leftover under its key; the number of chunks written.
+    async fn write_manifest(&self, build: &Build) -> Result<i32, MongoError> {
+        let build_id = build.id().to_string();
+        let checksum = build.header.checksum.as_str();
+        let chunks = self.manifests.clone_with_type::<RawDocumentBuf>();
+        let mut count = 0;
+        // One chunk is encoded at a time, so a large manifest never exists as BSON whole.
+        for (seq, entries) in (0..).zip(build.manifest.chunks(MANIFEST_CHUNK_ENTRIES)) {
+            let chunk = manifest_chunk(&build_id, checksum, seq, entries);
+            let by_id = doc! { fields::ID: manifest_chunk_id(&build_id, checksum, seq) };
+            let replace = || chunks.replace_one(by_id.clone(), &chunk).upsert(true);
+            match replace().await {
+                Ok(_) => {}
+                // A publisher of the same content inserted this key between our lookup and
+                // insert; now the replacement finds it.
+                Err(err) if is_duplicate_key(&err) => {
+                    replace().await.map_err(MongoError::driver("write of a manifest chunk"))?;
+                }
+                Err(err) => return Err(MongoError::driver("write of a manifest chunk")(err)),
+            }
+            count = seq + 1;
+        }
+        Ok(count)
+    }
+
+    /// Removes the chunks of `build_id` that `filter` also selects. They are of no complete
+    /// build, so invisible: a failure only leaves leftovers that discarding the build
+    /// removes, and is logged, not returned (the publication it follows stands).
+    async fn remove_chunks(&self, build_id: BuildId, mut filter: Document) {
+        filter.insert(fields::BUILD_ID, build_id.to_string());
+        if let Err(err) = self.manifests.delete_many(filter).await {
+            tracing::warn!(
+                build.id = %build_id,
+                error = %err,
+                "removal of leftover manifest chunks failed; they stay, invisible, until the build is discarded"
+            );
+        }
+    }
+
+    /// The manifest of the build document `build`, read from its `count` chunks in order.
+    async fn read_manifest(
+        &self,
+        build: &BuildDoc,
+        count: i32,
+    ) -> Result<Vec<ManifestEntry>, MongoError> {
+        let missing =
+            |seq| DocumentError::MissingManifestChunk { id: build.id().to_owned(), seq, count };
+        let mut chunks = self
+            .manifests
+            .find(doc! {
+                fields::BUILD_ID: build.id(),
+                fields::CHECKSUM: build.checksum(),
+                fields::SEQ: { "$lt": count },
+            })
+            .projection(doc! { fields::SEQ: 1, fields::ENTRIES: 1 })
+            .sort(doc! { fields::SEQ: 1 })
+            // One chunk per batch: the driver would otherwise buffer up to 16 MiB of them.
+            .batch_size(1)
+            .await
+            .map_err(MongoError::driver("read of a manifest"))?;
+        let mut manifest = Vec::new();
+        let mut expected = 0;
+        // Converted as they arrive, so the stored form of only one chunk is held at a time.
+        while let Some(chunk) =
+            chunks.try_next().await.map_err(MongoError::driver("read of a manifest"))?
+        {
+            if chunk.seq() != expected {
+                return Err(missing(expected).into());
+            }
+            manifest.extend(chunk.into_domain(build.id())?);
+            expected += 1;
+        }
+        if expected != count {
+            return Err(missing(expected).into());
+        }
+        Ok(manifest)
     }
 
     /// The status and checksum of the build document of `build_id`, if there is one.
@@ -308,7 +416,8 @@ impl RuntimeDataStore for MongoRuntimeDataStore {
         if let Some(outcome) = same_or_conflict(self.build_state(build_id).await?) {
             return Ok(outcome?);
         }
-        let document = BuildDoc::complete(build, OffsetDateTime::now_utc());
+        let manifest_chunks = self.write_manifest(build).await?;
+        let document = BuildDoc::complete(build, OffsetDateTime::now_utc(), manifest_chunks);
         // The commit point: one document goes from absent or STAGING to COMPLETE. If another
         // publisher won the race, the upsert collides with its document.
         let written = self
@@ -323,10 +432,27 @@ impl RuntimeDataStore for MongoRuntimeDataStore {
             .upsert(true)
             .await;
         match written {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                // Leftovers of importers that died before their commit, now that they can no
+                // longer be the chunks of a publisher about to win.
+                self.remove_chunks(
+                    build_id,
+                    doc! { "$or": [
+                        { fields::CHECKSUM: { "$ne": checksum } },
+                        { fields::SEQ: { "$gte": manifest_chunks } },
+                    ] },
+                )
+                .await;
+                Ok(())
+            }
             Err(err) if is_duplicate_key(&err) => {
                 match same_or_conflict(self.build_state(build_id).await?) {
-                    Some(outcome) => Ok(outcome?),
+                    // The winner has this checksum: these chunks are its chunks.
+                    Some(Ok(())) => Ok(()),
+                    Some(Err(conflict)) => {
+                        self.remove_chunks(build_id, doc! { fields::CHECKSUM: checksum }).await;
+                        Err(conflict.into())
+                    }
                     None => Err(MongoError::driver("publication of a build")(err).into()),
                 }
             }
@@ -341,10 +467,20 @@ impl RuntimeDataStore for MongoRuntimeDataStore {
             .delete_one(doc! { fields::ID: build_id.to_string() })
             .await
             .map_err(MongoError::driver("removal of a build"))?;
-        self.resources
-            .delete_many(doc! { fields::BUILD_ID: build_id.to_string() })
-            .await
-            .map_err(MongoError::driver("removal of the resources of a build"))?;
+        let of_build = doc! { fields::BUILD_ID: build_id.to_string() };
+        let resources = async {
+            self.resources
+                .delete_many(of_build.clone())
+                .await
+                .map_err(MongoError::driver("removal of the resources of a build"))
+        };
+        let manifest = async {
+            self.manifests
+                .delete_many(of_build.clone())
+                .await
+                .map_err(MongoError::driver("removal of the manifest of a build"))
+        };
+        try_join(resources, manifest).await?;
         Ok(())
     }
 
@@ -358,10 +494,25 @@ impl RuntimeDataStore for MongoRuntimeDataStore {
             })
             .await
             .map_err(MongoError::driver("read of a build"))?;
-        match found {
-            Some(document) => Ok(Some(document.into_domain().map_err(MongoError::from)?)),
-            None => Ok(None),
-        }
+        let Some(mut document) = found else { return Ok(None) };
+        let manifest = match document.manifest_chunks() {
+            Some(count) => match self.read_manifest(&document, count).await {
+                Ok(manifest) => manifest,
+                Err(err @ MongoError::Document(DocumentError::MissingManifestChunk { .. })) => {
+                    // A discard that began after the build document was read removes the
+                    // chunks after it: then the build is gone, as for a read a moment later.
+                    if self.is_published(build_id).await? {
+                        return Err(err.into());
+                    }
+                    tracing::debug!("the build was discarded while its manifest was read");
+                    return Ok(None);
+                }
+                Err(err) => return Err(err.into()),
+            },
+            // Written before the manifest moved out of the build document.
+            None => document.take_inline_manifest().map_err(MongoError::from)?,
+        };
+        Ok(Some(document.into_domain(manifest).map_err(MongoError::from)?))
     }
 
     #[tracing::instrument(

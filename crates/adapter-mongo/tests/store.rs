@@ -1,6 +1,6 @@
-//! What the contract cannot see: how builds and resources are stored in MongoDB (field
-//! names, BSON types, indexes), exact content round trips, large builds, and failures to
-//! reach the server.
+//! What the contract cannot see: how builds, manifests and resources are stored in MongoDB
+//! (field names, BSON types, indexes, manifest chunks and the older inline manifest), exact
+//! content round trips, large builds, races, and failures to reach the server.
 
 #![allow(clippy::unwrap_used, reason = "test helpers fail the test on any error")]
 
@@ -9,14 +9,17 @@ mod scratch;
 
 use std::time::{Duration, Instant};
 
-use adapter_mongo::{BUILDS_COLLECTION, MongoConfig, MongoRuntimeDataStore, RESOURCES_COLLECTION};
+use adapter_mongo::{
+    BUILDS_COLLECTION, MANIFESTS_COLLECTION, MongoConfig, MongoRuntimeDataStore,
+    RESOURCES_COLLECTION,
+};
 use domain::model::{
     ApplicationId, Build, BuildId, BuildResource, BuildSettings, ConfigParam, ConfigParamType,
-    NumberFormat, PageRequest, Platforms, RawJson, ResourceType, WorkspaceId,
+    ManifestEntry, NumberFormat, PageRequest, Platforms, RawJson, ResourceType, WorkspaceId,
 };
 use domain::ports::{PortError, RuntimeDataStore};
 use futures_util::TryStreamExt;
-use mongodb::bson::{Bson, Document, RawBsonRef, RawDocumentBuf, doc};
+use mongodb::bson::{Bson, DateTime, Document, RawBsonRef, RawDocumentBuf, doc};
 use scratch::Scratch;
 use secrecy::SecretString;
 use test_support::BuildFixture;
@@ -55,6 +58,81 @@ fn build(build_id: BuildId, resources: &[BuildResource]) -> Build {
 
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap()
+}
+
+/// `count` manifest lines like a large real build's: uuids as ids, names of a few dozen
+/// characters, four types, in an order unlike any sorted one (7 919 is prime, so `i * 7 919`
+/// modulo a count it does not divide visits every number once).
+fn manifest_lines(count: usize) -> Vec<ManifestEntry> {
+    const TYPES: [&str; 4] = ["PROCESS", "FORM", "ENUMERATION", "INTEGRATION"];
+    (0..count)
+        .map(|i| {
+            let n = i * 7_919 % count;
+            test_support::entry(
+                TYPES[n % TYPES.len()],
+                &uuid::Uuid::new_v4().to_string(),
+                &format!("customer-onboarding-step-{n:06}"),
+            )
+        })
+        .collect()
+}
+
+/// A build of a fresh application whose manifest is `manifest`.
+fn build_with_manifest(manifest: Vec<ManifestEntry>) -> Build {
+    Build { manifest, ..BuildFixture::new(ApplicationId::random()).build() }
+}
+
+/// A manifest line as MongoDB holds it, in a chunk or in an older inline manifest.
+fn manifest_line(entry: &ManifestEntry) -> Document {
+    doc! {
+        "resourceType": entry.resource_type.as_str(),
+        "resourceDefinitionId": entry.definition_id.as_str(),
+        "resourceVersionId": entry.version_id.as_str(),
+        "name": entry.name.as_str(),
+    }
+}
+
+/// A `build_manifests` chunk in the documented shape.
+fn manifest_chunk(
+    build_id: BuildId,
+    checksum: &str,
+    seq: i32,
+    entries: &[ManifestEntry],
+) -> Document {
+    doc! {
+        "_id": format!("{build_id}:{checksum}:{seq}"),
+        "buildId": build_id.to_string(),
+        "checksum": checksum,
+        "seq": seq,
+        "entries": entries.iter().map(manifest_line).collect::<Vec<_>>(),
+    }
+}
+
+fn manifests(scratch: &Scratch) -> mongodb::Collection<Document> {
+    scratch.database().collection(MANIFESTS_COLLECTION)
+}
+
+/// The `_id`s of the stored manifest chunks of `build_id`, sorted.
+async fn chunks_of(scratch: &Scratch, build_id: BuildId) -> Vec<String> {
+    let chunks: Vec<Document> = manifests(scratch)
+        .find(doc! { "buildId": build_id.to_string() })
+        .projection(doc! { "_id": 1 })
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let mut ids: Vec<String> =
+        chunks.iter().map(|chunk| chunk.get_str("_id").unwrap().to_owned()).collect();
+    ids.sort();
+    ids
+}
+
+/// The `manifestChunks` of the stored build document of `build_id`.
+async fn manifest_chunk_count(scratch: &Scratch, build_id: BuildId) -> i32 {
+    let builds = scratch.database().collection::<Document>(BUILDS_COLLECTION);
+    let document = builds.find_one(doc! { "_id": build_id.to_string() }).await.unwrap().unwrap();
+    document.get_i32("manifestChunks").unwrap()
 }
 
 /// The stored `build_resources` document of `resource`, bytes as the server keeps them.
@@ -160,11 +238,27 @@ async fn a_build_is_stored_with_the_platform_field_names_and_a_status() {
         settings.get_document("numberDisplayFormat").unwrap().get_i32("maxDecimals").unwrap(),
         3
     );
-    let manifest = complete.get_array("manifest").unwrap();
-    let Some(Bson::Document(line)) = manifest.first() else {
-        panic!("a manifest line: {complete}")
-    };
-    assert_eq!(line.get_str("resourceDefinitionId").unwrap(), form.entry.definition_id.as_str());
+    assert!(!complete.contains_key("manifest"), "the manifest is not inline: {complete}");
+    assert_eq!(complete.get_i32("manifestChunks").unwrap(), 1);
+    let chunk_id = format!("{build_id}:{}:0", build.header.checksum.as_str());
+    let chunk = manifests(&scratch)
+        .find_one(doc! { "_id": &chunk_id })
+        .await
+        .unwrap()
+        .expect("the manifest chunk");
+    assert_eq!(chunk.get_str("buildId").unwrap(), build_id.to_string());
+    assert_eq!(chunk.get_str("checksum").unwrap(), build.header.checksum.as_str());
+    assert_eq!(chunk.get_i32("seq").unwrap(), 0);
+    let entries = chunk.get_array("entries").unwrap();
+    let [Bson::Document(line)] = entries.as_slice() else { panic!("one manifest line: {chunk}") };
+    for (field, value) in [
+        ("resourceType", "FORM"),
+        ("resourceDefinitionId", form.entry.definition_id.as_str()),
+        ("resourceVersionId", form.entry.version_id.as_str()),
+        ("name", "signup"),
+    ] {
+        assert_eq!(line.get_str(field).unwrap(), value, "{field}");
+    }
     let params = complete.get_array("configParams").unwrap();
     let Some(Bson::Document(param)) = params.first() else { panic!("a parameter: {complete}") };
     assert_eq!(param.get_str("type").unwrap(), "ENV_SECRET");
@@ -182,6 +276,7 @@ async fn a_build_is_stored_with_the_platform_field_names_and_a_status() {
 
     store.discard_build(build_id).await.unwrap();
     assert_eq!(builds.count_documents(by_id).await.unwrap(), 0, "discard removes the document");
+    assert_eq!(chunks_of(&scratch, build_id).await, Vec::<String>::new(), "and the manifest");
     scratch.drop_database().await;
 }
 
@@ -207,6 +302,12 @@ async fn connecting_creates_the_indexes_and_connecting_again_keeps_them() {
     assert!(
         indexes.iter().any(|index| index.keys == doc! { "applicationId": 1, "createdAt": 1 }),
         "builds are indexed by application and creation time: {indexes:?}"
+    );
+    let indexes: Vec<_> =
+        manifests(&scratch).list_indexes().await.unwrap().try_collect().await.unwrap();
+    assert!(
+        indexes.iter().any(|index| index.keys == doc! { "buildId": 1, "checksum": 1, "seq": 1 }),
+        "manifest chunks are indexed in reading order: {indexes:?}"
     );
     scratch.drop_database().await;
 }
@@ -349,7 +450,7 @@ async fn content_that_is_not_a_json_object_is_refused_before_anything_is_written
     let result = store.stage_resources(build_id, &[good, bad]).await;
 
     assert!(matches!(result, Err(PortError::Backend(_))), "expected Backend, got {result:?}");
-    for collection in [BUILDS_COLLECTION, RESOURCES_COLLECTION] {
+    for collection in [BUILDS_COLLECTION, MANIFESTS_COLLECTION, RESOURCES_COLLECTION] {
         let count = scratch
             .database()
             .collection::<Document>(collection)
@@ -389,5 +490,297 @@ async fn concurrent_publications_of_one_id_agree_on_one_build() {
             assert!(matches!(refused, Err(PortError::Conflict(_))), "{refused:?}");
         }
     }
+    scratch.drop_database().await;
+}
+
+#[tokio::test]
+async fn a_manifest_too_large_for_one_document_is_stored_in_chunks_and_reads_back_in_order() {
+    let Some(scratch) = Scratch::new().await else { return };
+    let store = scratch.store().await;
+    let build = build_with_manifest(manifest_lines(100_000));
+    let build_id = build.id();
+    let inline: Vec<Document> = build.manifest.iter().map(manifest_line).collect();
+    let inline_bytes = mongodb::bson::to_vec(&doc! { "manifest": inline }).unwrap().len();
+    assert!(
+        inline_bytes > 16 * 1024 * 1024,
+        "inline, the manifest alone would pass MongoDB's 16 MiB: {inline_bytes} bytes"
+    );
+    let started = Instant::now();
+
+    store.publish_build(&build).await.unwrap();
+    let found = store.find_build(build_id).await.unwrap().expect("the published build");
+    let elapsed = started.elapsed();
+
+    assert_eq!(found.manifest.len(), 100_000);
+    let first_difference =
+        found.manifest.iter().zip(&build.manifest).position(|(found, sent)| found != sent);
+    assert_eq!(first_difference, None, "every line reads back, in the manifest's order");
+    assert!(found == build, "and so does the rest of the build");
+    let stored = scratch
+        .database()
+        .collection::<RawDocumentBuf>(BUILDS_COLLECTION)
+        .find_one(doc! { "_id": build_id.to_string() })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.as_bytes().len() < 16 * 1024, "the build document holds no manifest");
+    let count = manifest_chunk_count(&scratch, build_id).await;
+    // More than ten, so that reading them in `_id` order ("…:10" before "…:2") would fail.
+    assert!(count > 10, "{count} chunks");
+    let chunks: Vec<RawDocumentBuf> = scratch
+        .database()
+        .collection::<RawDocumentBuf>(MANIFESTS_COLLECTION)
+        .find(doc! { "buildId": build_id.to_string() })
+        .sort(doc! { "seq": 1 })
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let seqs: Vec<i32> = chunks.iter().map(|chunk| chunk.get_i32("seq").unwrap()).collect();
+    assert_eq!(seqs, (0..count).collect::<Vec<_>>(), "chunks 0 to manifestChunks - 1");
+    let sizes: Vec<usize> = chunks
+        .iter()
+        .map(|chunk| chunk.get_array("entries").unwrap().into_iter().count())
+        .collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 100_000);
+    assert!(sizes[..sizes.len() - 1].iter().all(|size| *size == sizes[0]), "{sizes:?}");
+    let largest = chunks.iter().map(|chunk| chunk.as_bytes().len()).max().unwrap();
+    assert!(largest < 2 * 1024 * 1024, "a chunk is far below the limit: {largest} bytes");
+    tracing::info!(
+        ?elapsed,
+        inline_bytes,
+        count,
+        largest,
+        "100 000-entry manifest published and read"
+    );
+    scratch.drop_database().await;
+}
+
+#[tokio::test]
+async fn manifest_chunks_of_an_unfinished_publication_are_invisible_and_replaced() {
+    let Some(scratch) = Scratch::new().await else { return };
+    let store = scratch.store().await;
+    let build = build_with_manifest(manifest_lines(12_000));
+    let build_id = build.id();
+    let checksum = build.header.checksum.as_str();
+    let other_checksum = test_support::checksum();
+    let stale = manifest_lines(3);
+    // What importers that died before their commit left: chunks under this checksum, one
+    // of them stale and one past the end, and chunks of other content under this id.
+    let leftovers = [
+        manifest_chunk(build_id, checksum, 0, &stale),
+        manifest_chunk(build_id, checksum, 7, &stale),
+        manifest_chunk(build_id, other_checksum.as_str(), 0, &stale),
+        manifest_chunk(build_id, other_checksum.as_str(), 1, &stale),
+    ];
+    manifests(&scratch).insert_many(leftovers).await.unwrap();
+    let form = resource(build_id, "FORM", "signup", r#"{"a":1}"#);
+    store.stage_resources(build_id, &[form]).await.unwrap();
+
+    let before = store.find_build(build_id).await.unwrap();
+    store.publish_build(&build).await.unwrap();
+    let after = store.find_build(build_id).await.unwrap();
+
+    assert_eq!(before, None, "chunks alone are no build");
+    assert!(after.as_ref() == Some(&build), "the published manifest replaced the stale chunk");
+    let count = manifest_chunk_count(&scratch, build_id).await;
+    let mut expected: Vec<String> =
+        (0..count).map(|seq| format!("{build_id}:{checksum}:{seq}")).collect();
+    expected.sort();
+    assert_eq!(count, 3);
+    assert_eq!(chunks_of(&scratch, build_id).await, expected, "only the build's own chunks stay");
+    scratch.drop_database().await;
+}
+
+#[tokio::test]
+async fn a_missing_manifest_chunk_is_a_backend_error_not_a_shorter_manifest() {
+    let Some(scratch) = Scratch::new().await else { return };
+    let store = scratch.store().await;
+    let middle = build_with_manifest(manifest_lines(12_000));
+    let last = build_with_manifest(manifest_lines(12_000));
+    store.publish_build(&middle).await.unwrap();
+    store.publish_build(&last).await.unwrap();
+    let count = manifest_chunk_count(&scratch, last.id()).await;
+    assert!(count >= 3, "{count} chunks");
+
+    for (build, seq) in [(&middle, 1), (&last, count - 1)] {
+        let chunk = format!("{}:{}:{seq}", build.id(), build.header.checksum.as_str());
+        let deleted = manifests(&scratch).delete_one(doc! { "_id": chunk }).await.unwrap();
+        assert_eq!(deleted.deleted_count, 1);
+
+        let result = store.find_build(build.id()).await;
+
+        let Err(err @ PortError::Backend(_)) = result else {
+            panic!("chunk {seq} missing: expected Backend, got {:?}", result.map(|_| "a build"))
+        };
+        let chain = test_support::error_chain(&err);
+        let reason = format!("lacks chunk {seq} of its {count} manifest chunks");
+        assert!(chain.contains(&reason), "{chain}");
+    }
+    scratch.drop_database().await;
+}
+
+/// `build` as a `builds` document written before the manifest moved to `build_manifests`:
+/// inline, without `manifestChunks`. Only for a build with every optional part, as
+/// [`build`] makes.
+fn inline_build_document(build: &Build) -> Document {
+    let header = &build.header;
+    let settings = &build.settings;
+    let date = |at: time::OffsetDateTime| {
+        DateTime::from_millis(i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap())
+    };
+    doc! {
+        "_id": header.id.to_string(),
+        "status": "COMPLETE",
+        "applicationId": header.application_id.to_string(),
+        "applicationName": header.application_name.clone(),
+        "applicationType": header.application_kind.as_str(),
+        "workspaceId": header.workspace_id.unwrap().to_string(),
+        "applicationVersionId": header.application_version_id.to_string(),
+        "branch": header.branch.to_string(),
+        "name": header.name.clone(),
+        "versionTag": header.version_tag.clone().unwrap(),
+        "description": header.description.clone().unwrap(),
+        "checksum": header.checksum.as_str(),
+        "origin": header.origin.as_str(),
+        "createdAt": date(header.created_at),
+        "createdBy": header.created_by.clone(),
+        "storedAt": date(header.stored_at),
+        "publishedAt": DateTime::now(),
+        "buildSettings": {
+            "platforms": settings.platforms.as_str(),
+            "themeId": settings.theme_id.clone().unwrap(),
+            "dateDisplayFormat": { "format": settings.date_format.clone() },
+            "numberDisplayFormat": {
+                "minDecimals": i32::from(settings.number_format.min_decimals()),
+                "maxDecimals": i32::from(settings.number_format.max_decimals()),
+            },
+            "currencyDisplayFormat": { "format": settings.currency_format.clone() },
+            "languages": settings.languages.clone(),
+            "defaultLanguageCode": settings.default_language_code.clone(),
+        },
+        "dependencies": build
+            .dependencies
+            .iter()
+            .map(|dependency| doc! {
+                "applicationId": dependency.application_id.to_string(),
+                "buildId": dependency.build_id.to_string(),
+            })
+            .collect::<Vec<_>>(),
+        "configParams": build
+            .config_params
+            .iter()
+            .map(|param| doc! {
+                "key": param.key.to_string(),
+                "type": param.param_type.as_str(),
+                "value": param.value.clone(),
+                "description": param.description.clone().unwrap(),
+            })
+            .collect::<Vec<_>>(),
+        "manifest": build.manifest.iter().map(manifest_line).collect::<Vec<_>>(),
+    }
+}
+
+#[tokio::test]
+async fn a_build_document_with_the_manifest_inline_still_reads() {
+    let Some(scratch) = Scratch::new().await else { return };
+    let store = scratch.store().await;
+    let build_id = BuildId::random();
+    let resources = [
+        resource(build_id, "PROCESS", "onboarding", r#"{"a":1}"#),
+        resource(build_id, "FORM", "signup", r#"{"b":2}"#),
+        resource(build_id, "ENUMERATION", "colours", r#"{"c":3}"#),
+    ];
+    let build = build(build_id, &resources);
+    store.stage_resources(build_id, &resources).await.unwrap();
+    let builds = scratch.database().collection::<Document>(BUILDS_COLLECTION);
+    builds
+        .replace_one(doc! { "_id": build_id.to_string() }, inline_build_document(&build))
+        .await
+        .unwrap();
+
+    let found = store.find_build(build_id).await.unwrap();
+    let again = store.publish_build(&build).await;
+    let form = &resources[1].entry;
+    let resource = store.find_resource(build_id, &form.resource_type, &form.definition_id).await;
+
+    assert_eq!(found, Some(build), "the older document reads, its manifest in order");
+    assert!(again.is_ok(), "publishing it again is a no-op: {again:?}");
+    assert_eq!(chunks_of(&scratch, build_id).await, Vec::<String>::new(), "and writes no chunk");
+    assert_eq!(resource.unwrap(), Some(resources[1].clone()), "its resources read too");
+    store.discard_build(build_id).await.unwrap();
+    assert_eq!(store.find_build(build_id).await.unwrap(), None, "and it can be discarded");
+    scratch.drop_database().await;
+}
+
+#[tokio::test]
+async fn racing_publications_of_different_manifests_leave_the_winners_chunks_only() {
+    let Some(scratch) = Scratch::new().await else { return };
+    let store = scratch.store().await;
+    let build = build_with_manifest(manifest_lines(12_000));
+    let build_id = build.id();
+    let mut other = build.clone();
+    other.header.checksum = test_support::checksum();
+    other.manifest = manifest_lines(12_000);
+
+    let (first, second) = tokio::join!(store.publish_build(&build), store.publish_build(&other));
+
+    let found = store.find_build(build_id).await.unwrap().expect("a published build");
+    let (winner, won, lost) = if found == build {
+        (&build, first, second)
+    } else {
+        assert!(found == other, "the build read back is one of the two, whole");
+        (&other, second, first)
+    };
+    assert!(won.is_ok(), "{won:?}");
+    assert!(matches!(lost, Err(PortError::Conflict(_))), "{lost:?}");
+    let checksum = winner.header.checksum.as_str();
+    let count = manifest_chunk_count(&scratch, build_id).await;
+    let mut expected: Vec<String> =
+        (0..count).map(|seq| format!("{build_id}:{checksum}:{seq}")).collect();
+    expected.sort();
+    assert_eq!(chunks_of(&scratch, build_id).await, expected, "the loser removed its chunks");
+    scratch.drop_database().await;
+}
+
+/// Readers that race a discard find the whole build or none, never an error: the discard
+/// removes the build document before the chunks. (With the order reversed, readers find a
+/// complete document whose chunks are going, and this test often fails.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_racing_a_discard_finds_the_whole_build_or_none() {
+    let Some(scratch) = Scratch::new().await else { return };
+    let store = scratch.store().await;
+    let build = build_with_manifest(manifest_lines(12_000));
+    let build_id = build.id();
+    store.publish_build(&build).await.unwrap();
+
+    let reader = |delay: u64| {
+        let (store, build) = (store.clone(), build.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            let mut whole = 0;
+            loop {
+                match store.find_build(build_id).await {
+                    Ok(Some(found)) => {
+                        assert!(found == build, "a build read while it is discarded is whole");
+                        whole += 1;
+                    }
+                    Ok(None) => return whole,
+                    Err(err) => panic!("a read racing a discard failed: {err:?}"),
+                }
+            }
+        })
+    };
+    let readers: Vec<_> = (0..8).map(|i| reader(i * 7)).collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    store.discard_build(build_id).await.unwrap();
+    let mut whole = 0;
+    for reader in readers {
+        whole += reader.await.unwrap();
+    }
+
+    assert!(whole > 0, "the build was read before the discard");
+    assert_eq!(chunks_of(&scratch, build_id).await, Vec::<String>::new());
     scratch.drop_database().await;
 }
