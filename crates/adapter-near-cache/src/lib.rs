@@ -316,7 +316,8 @@ impl Cache for NearCache {
             Ok(leader) => leader,
             Err(mut done) => {
                 // Closed without a value: that load failed, or its request went away.
-                let snapshot = done.wait_for(Option::is_some).await.ok().and_then(|held| held.clone());
+                let snapshot =
+                    done.wait_for(Option::is_some).await.ok().and_then(|held| held.clone());
                 snapshot_load(if snapshot.is_some() { "joined" } else { "failed" });
                 return snapshot;
             }

@@ -224,7 +224,8 @@ async fn a_miss_after_an_eviction_does_not_wait_for_a_load_begun_before_it() {
     let cache = Arc::new(alone(64));
     let application_id = ApplicationId::random();
     let (loads, gate) = (Arc::new(AtomicU64::new(0)), Arc::new(tokio::sync::Semaphore::new(0)));
-    let before = spawn_load(&cache, application_id, &loads, &gate, Some(snapshot_at(application_id, 7)));
+    let before =
+        spawn_load(&cache, application_id, &loads, &gate, Some(snapshot_at(application_id, 7)));
     let joined_before = spawn_load(&cache, application_id, &loads, &gate, None);
     settle().await;
 

@@ -32,7 +32,7 @@ pub(crate) async fn record(
     let data = out_dir.join("perf.data");
     let report = out_dir.join("profile.txt");
     let seconds = settings.duration.as_secs().max(1).to_string();
-    let mut perf = tokio::process::Command::new("perf")
+    let perf = tokio::process::Command::new("perf")
         .args(["record", "-F", FREQUENCY, "-g", "-p", &pid.to_string(), "-o"])
         .arg(&data)
         .args(["--", "sleep", &seconds])
@@ -66,7 +66,11 @@ pub(crate) async fn record(
     std::fs::write(&report, text.as_bytes())
         .with_context(|| format!("cannot write {}", report.display()))?;
     println!("profile of build info ({}; whole report in {}):", data.display(), report.display());
-    for line in text.lines().filter(|line| !line.starts_with('#') && !line.trim().is_empty()).take(PRINTED_LINES) {
+    for line in text
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .take(PRINTED_LINES)
+    {
         println!("  {line}");
     }
     Ok(())

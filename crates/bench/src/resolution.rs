@@ -144,7 +144,10 @@ pub(crate) async fn measure(
         rss_with_overrides.push((overrides.count(), procfs::memory(rtm.pid())?.rss_bytes));
         if args.profile && args.overrides.first() == Some(&count) {
             let connections = args.connections.iter().copied().min().unwrap_or(16);
-            step(started, &format!("profile: build info, {count} overrides, {connections} connections"));
+            step(
+                started,
+                &format!("profile: build info, {count} overrides, {connections} connections"),
+            );
             let settings = LoadSettings { connections, ..loader.settings.clone() };
             profile::record(&settings, &script, &build_info, &matching, rtm.pid(), setup.out_dir)
                 .await?;

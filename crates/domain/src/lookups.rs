@@ -145,8 +145,7 @@ pub(crate) async fn policy_snapshot(
             }
         }
     };
-    if let Some(snapshot) = ports.cache.load_policy_snapshot(application_id, Box::pin(load)).await
-    {
+    if let Some(snapshot) = ports.cache.load_policy_snapshot(application_id, Box::pin(load)).await {
         return Ok(snapshot);
     }
     match failure.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {

@@ -3,7 +3,7 @@
 //! `/swagger-ui.html` redirecting there).
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{Service as _, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::{Compress, Condition};
 use actix_web::{App, web};
@@ -17,7 +17,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::cors::CorsOrigins;
 use crate::error::{self, ErrorBody};
-use crate::{ApiError, Apis, app_manager, observe, runtime_manager, trace};
+use crate::trace::RequestSpan;
+use crate::{ApiError, Apis, app_manager, observe, runtime_manager};
 
 /// Largest JSON body accepted (config override imports are the biggest).
 const JSON_LIMIT_BYTES: usize = 2 * 1024 * 1024;
@@ -150,5 +151,5 @@ pub fn api_app(
     // else: it times and logs the whole request, CORS refusals and error responses included,
     // and puts the trace id in scope for the error bodies.
     .wrap(actix_web::middleware::from_fn(observe::observe))
-    .wrap(TracingLogger::default())
+    .wrap(TracingLogger::<RequestSpan>::new())
 }
