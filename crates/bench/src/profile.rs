@@ -62,15 +62,16 @@ pub(crate) async fn record(
     if !reported.status.success() {
         bail!("perf report failed: {}", String::from_utf8_lossy(&reported.stderr).trim());
     }
-    let text = String::from_utf8_lossy(&reported.stdout);
-    std::fs::write(&report, text.as_bytes())
-        .with_context(|| format!("cannot write {}", report.display()))?;
-    println!("profile of build info ({}; whole report in {}):", data.display(), report.display());
-    for line in text
+    // perf pads each line to the terminal's width it assumes and ends it with the empty
+    // columns of the sort keys it was not asked for: both go.
+    let text: String = String::from_utf8_lossy(&reported.stdout)
         .lines()
         .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
-        .take(PRINTED_LINES)
-    {
+        .map(|line| format!("{}\n", line.trim_end().trim_end_matches(['-', ' '])))
+        .collect();
+    std::fs::write(&report, &text).with_context(|| format!("cannot write {}", report.display()))?;
+    println!("profile of build info ({}; whole report in {}):", data.display(), report.display());
+    for line in text.lines().take(PRINTED_LINES) {
         println!("  {line}");
     }
     Ok(())
